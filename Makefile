@@ -1,0 +1,40 @@
+# The lab's front door. `make help` lists every target.
+SHELL := bash
+CARGO ?= cargo
+RELEASE_DIR := target/release
+
+# Ports for the run-* targets (the article's).
+PORT_API ?= 4000
+PORT_APP ?= 3000
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## Build every service in release mode
+	$(CARGO) build --release --workspace
+
+.PHONY: test
+test: ## Run the whole test suite (real binaries on loopback ports)
+	@if command -v cargo-nextest >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+		echo "cargo-nextest not found; using cargo test (install it with: cargo install cargo-nextest)"; \
+		$(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+.PHONY: lint
+lint: ## cargo fmt --check and clippy with warnings as errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+.PHONY: run-slow-api
+run-slow-api: ## Run the slow API on PORT_API (default 4000)
+	$(CARGO) run --release -p slow_api -- --port $(PORT_API)
+
+.PHONY: run-async
+run-async: ## Run app_async on PORT_APP (CLIENT=async|blocking|offload, WORKERS=N)
+	$(CARGO) run --release -p app_async -- --port-app $(PORT_APP) --port-api $(PORT_API)

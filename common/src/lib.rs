@@ -1,0 +1,21 @@
+//! Plumbing shared by every service of the lab, so that each service's `main.rs` can
+//! read as the lesson it teaches and nothing else.
+//!
+//! - [`delay`]: parsing `?delay=S`, the one input a user controls.
+//! - [`config`]: the flags and environment variables the app services share.
+//! - [`logging`]: `tracing` output filtered by `RUST_LOG`.
+//! - [`limits`]: raising the open-files limit so thousands of sockets fit.
+//! - [`upstream`] (features `actix`, `blocking`): calling the slow API and mapping its
+//!   failures to 502/504.
+//! - [`server`] (feature `actix`): graceful shutdown on SIGTERM and SIGINT.
+//! - [`testing`] (feature `testing`): integration-test harness that runs the real binaries.
+
+pub mod config;
+pub mod delay;
+pub mod limits;
+pub mod logging;
+#[cfg(feature = "actix")]
+pub mod server;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod upstream;

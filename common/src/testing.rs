@@ -1,0 +1,189 @@
+//! Integration-test harness: runs a service's real binary on a free loopback port,
+//! waits for `GET /healthz`, and stops it when dropped.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// Variables the services read; cleared so a developer's shell cannot change a test.
+const CONFIG_VARS: &[&str] = &[
+    "HOST",
+    "PORT",
+    "MAX_DELAY",
+    "PORT_APP",
+    "PORT_API",
+    "API_URL",
+    "WORKERS",
+    "THREADS",
+    "PROTOCOL",
+    "CLIENT",
+    "DRIVER",
+    "DATABASE_URL",
+    "POOL_SIZE",
+    "UPSTREAM_TIMEOUT",
+    "SHUTDOWN_TIMEOUT",
+];
+
+/// A free TCP port on 127.0.0.1 (asked of the kernel, then released for the service).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("no free loopback port")
+}
+
+/// A running service binary, killed on drop.
+pub struct Service {
+    child: Child,
+    pub port: u16,
+}
+
+impl Service {
+    /// Starts `bin` with `args` plus `port_flag <free port>`, and waits until `/healthz`
+    /// answers 200 (or panics after 30 s, or if the process exits first).
+    pub fn start(bin: &str, port_flag: &str, args: &[&str]) -> Service {
+        Self::start_with_env(bin, port_flag, args, &[])
+    }
+
+    /// As [`Service::start`], with extra environment variables.
+    pub fn start_with_env(
+        bin: &str,
+        port_flag: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Service {
+        let port = free_port();
+        let mut command = Command::new(bin);
+        for var in CONFIG_VARS {
+            command.env_remove(var);
+        }
+        command
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .args(args)
+            .arg(port_flag)
+            .arg(port.to_string())
+            .stdin(Stdio::null());
+        let child = command
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {bin}: {err}"));
+        let mut service = Service { child, port };
+        service.wait_healthy(Duration::from_secs(30));
+        service
+    }
+
+    /// `http://127.0.0.1:PORT` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The process id, for signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn wait_healthy(&mut self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("service on port {} exited early: {status}", self.port);
+            }
+            if raw_get_status(self.port, "/healthz") == Some(200) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "service on port {} not healthy after {limit:?}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Sends `signal` (e.g. `libc::SIGTERM`) to the process.
+    pub fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.child.id()).expect("pid fits in i32");
+        // SAFETY: kill(2) on our own child's pid.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill({pid}, {signal}) failed");
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Status of a one-shot `GET path` on 127.0.0.1:port, or `None` if nothing answered.
+fn raw_get_status(port: u16, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// A response as a test sees it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+}
+
+/// `GET url` with a fresh connection, any status accepted, 120 s timeout.
+pub fn get(url: &str) -> Reply {
+    let config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .max_idle_connections(0)
+        .build();
+    let agent = ureq::Agent::new_with_config(config);
+    let mut response = agent
+        .get(url)
+        .call()
+        .unwrap_or_else(|err| panic!("GET {url}: {err}"));
+    Reply {
+        status: response.status().as_u16(),
+        body: response
+            .body_mut()
+            .read_to_string()
+            .unwrap_or_else(|err| panic!("GET {url} body: {err}")),
+    }
+}
+
+/// Runs `count` GETs of `url` at once, each on its own thread, and returns the replies
+/// and how long the whole batch took.
+pub fn get_concurrently(url: &str, count: usize) -> (Vec<Reply>, Duration) {
+    let started = Instant::now();
+    let threads: Vec<_> = (0..count)
+        .map(|_| {
+            let url = url.to_owned();
+            std::thread::spawn(move || get(&url))
+        })
+        .collect();
+    let replies = threads
+        .into_iter()
+        .map(|thread| thread.join().expect("request thread panicked"))
+        .collect();
+    (replies, started.elapsed())
+}
