@@ -3,6 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,32 @@ const CONFIG_VARS: &[&str] = &[
     "SHUTDOWN_TIMEOUT",
 ];
 
+/// Path of another workspace binary (e.g. `slow_api` from `app_async`'s tests), which
+/// `CARGO_BIN_EXE_*` only provides for the crate's own binaries.
+///
+/// Test executables live in `target/<profile>/deps/`; binaries one level up. A workspace
+/// test run (`make test`, `cargo nextest run --workspace`) builds them all; if one is
+/// missing (a single-package run), it is built here with the same profile.
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let test_exe = std::env::current_exe().expect("current test executable");
+    let profile_dir = test_exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable under target/<profile>/deps");
+    let bin = profile_dir.join(name);
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut build = Command::new(cargo);
+        build.args(["build", "-p", name, "--bin", name]);
+        if profile_dir.file_name().is_some_and(|dir| dir == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "cargo build -p {name} failed");
+    }
+    bin
+}
+
 /// A free TCP port on 127.0.0.1 (asked of the kernel, then released for the service).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -42,17 +69,18 @@ pub struct Service {
 impl Service {
     /// Starts `bin` with `args` plus `port_flag <free port>`, and waits until `/healthz`
     /// answers 200 (or panics after 30 s, or if the process exits first).
-    pub fn start(bin: &str, port_flag: &str, args: &[&str]) -> Service {
+    pub fn start(bin: impl AsRef<Path>, port_flag: &str, args: &[&str]) -> Service {
         Self::start_with_env(bin, port_flag, args, &[])
     }
 
     /// As [`Service::start`], with extra environment variables.
     pub fn start_with_env(
-        bin: &str,
+        bin: impl AsRef<Path>,
         port_flag: &str,
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Service {
+        let bin = bin.as_ref();
         let port = free_port();
         let mut command = Command::new(bin);
         for var in CONFIG_VARS {
@@ -67,7 +95,7 @@ impl Service {
             .stdin(Stdio::null());
         let child = command
             .spawn()
-            .unwrap_or_else(|err| panic!("cannot start {bin}: {err}"));
+            .unwrap_or_else(|err| panic!("cannot start {}: {err}", bin.display()));
         let mut service = Service { child, port };
         service.wait_healthy(Duration::from_secs(30));
         service
@@ -131,16 +159,22 @@ impl Drop for Service {
 
 /// Status of a one-shot `GET path` on 127.0.0.1:port, or `None` if nothing answered.
 fn raw_get_status(port: u16, path: &str) -> Option<u16> {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    raw_exchange(port, request.as_bytes()).map(|(status, _)| status)
+}
+
+/// Writes `request` as is (for requests a well-behaved client refuses to send: a 100 KB
+/// URI, a malformed line) and returns the status and the whole raw response.
+pub fn raw_exchange(port: u16, request: &[u8]) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).ok()?;
-    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    // The server may answer and close before reading everything; keep what it said.
+    let _ = stream.write_all(request);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.get(9..12)?.parse().ok()?;
+    Some((status, response))
 }
 
 /// A response as a test sees it.
