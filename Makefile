@@ -38,3 +38,7 @@ run-slow-api: ## Run the slow API on PORT_API (default 4000)
 .PHONY: run-async
 run-async: ## Run app_async on PORT_APP (CLIENT=async|blocking|offload, WORKERS=N)
 	$(CARGO) run --release -p app_async -- --port-app $(PORT_APP) --port-api $(PORT_API)
+
+.PHONY: bench-async
+bench-async: ## Benchmark app_async with ab (WORKERS=N CLIENT=async|blocking|offload)
+	flock /tmp/lab-bench.lock scripts/bench-async.sh
