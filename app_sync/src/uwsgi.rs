@@ -82,10 +82,9 @@ pub fn serve(mut conn: Conn, app: &App) {
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| request_uri.split('?').next().unwrap_or("/"));
     let query = var("QUERY_STRING").unwrap_or("");
-    let protocol = match var("SERVER_PROTOCOL") {
-        Some(p @ ("HTTP/1.0" | "HTTP/1.1")) => p,
-        _ => "HTTP/1.1",
-    };
+    let protocol = var("SERVER_PROTOCOL")
+        .filter(|p| matches!(*p, "HTTP/1.0" | "HTTP/1.1"))
+        .unwrap_or("HTTP/1.1");
 
     // The body is not used, but nginx must be done sending before we answer.
     if conn.read_to_len(&mut body, content_length, since).is_err() {

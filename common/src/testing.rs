@@ -53,6 +53,20 @@ impl Service {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Service {
+        let mut service = Self::spawn_with_env(bin, port_flag, args, env);
+        service.wait_healthy(Duration::from_secs(30));
+        service
+    }
+
+    /// As [`Service::start_with_env`], without waiting for `/healthz`: for a service
+    /// that does not speak HTTP itself (app_sync `--protocol uwsgi`, reached through
+    /// nginx). Wait for it with [`Service::wait_ready`].
+    pub fn spawn_with_env(
+        bin: &str,
+        port_flag: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Service {
         let port = free_port();
         let mut command = Command::new(bin);
         for var in CONFIG_VARS {
@@ -68,9 +82,26 @@ impl Service {
         let child = command
             .spawn()
             .unwrap_or_else(|err| panic!("cannot start {bin}: {err}"));
-        let mut service = Service { child, port };
-        service.wait_healthy(Duration::from_secs(30));
-        service
+        Service { child, port }
+    }
+
+    /// Waits until `ready()` is true (panics after `limit`, or if the process exits).
+    pub fn wait_ready(&mut self, limit: Duration, mut ready: impl FnMut() -> bool) {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("service on port {} exited early: {status}", self.port);
+            }
+            if ready() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "service on port {} not ready after {limit:?}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
     }
 
     /// `http://127.0.0.1:PORT` + `path`.
@@ -84,21 +115,8 @@ impl Service {
     }
 
     fn wait_healthy(&mut self, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("service on port {} exited early: {status}", self.port);
-            }
-            if raw_get_status(self.port, "/healthz") == Some(200) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "service on port {} not healthy after {limit:?}",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(25));
-        }
+        let port = self.port;
+        self.wait_ready(limit, || raw_get_status(port, "/healthz") == Some(200));
     }
 
     /// Sends `signal` (e.g. `libc::SIGTERM`) to the process.
@@ -130,7 +148,7 @@ impl Drop for Service {
 }
 
 /// Status of a one-shot `GET path` on 127.0.0.1:port, or `None` if nothing answered.
-fn raw_get_status(port: u16, path: &str) -> Option<u16> {
+pub fn raw_get_status(port: u16, path: &str) -> Option<u16> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
     write!(
