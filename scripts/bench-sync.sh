@@ -70,9 +70,9 @@ sample() { # pid outfile: every 0.2 s, "threads rss_kib" summed over the tree
 PIDS+=($!)
 wait_healthy "$PORT_API"
 
-run_case() { # name ab_n ab_c port app_args...
-    local name=$1 n=$2 c=$3 port=$4
-    shift 4
+run_case() { # name ab_n ab_c cap port app_args...   (cap: requests the model serves at once)
+    local name=$1 n=$2 c=$3 cap=$4 port=$5
+    shift 5
     RUST_LOG=warn "$BIN/app_sync" --port-app "$PORT_APP" --port-api "$PORT_API" "$@" \
         >"$WORK/$name.app.log" 2>&1 &
     local app=$!
@@ -108,9 +108,15 @@ run_case() { # name ab_n ab_c port app_args...
         tail -n 5 "$ab" >&2
         return 1
     fi
-    # ab's best time: delay x (1 + ceil((n - 1) / c)), unless the server caps it lower.
-    printf '%-14s %-22s %6s %5s %4s %8s %8s %6s %6s %8s %7s %6s\n' \
-        "$name" "$*" "$n" "$c" "$failed" "$took" "$rps" "$p50" "$p99" \
+    # ab's best time: delay x (1 + ceil((n - 1) / min(c, cap))): its first request goes
+    # alone, then the server serves at most min(c, cap) at a time.
+    local best
+    best=$(awk -v d="$DELAY" -v n="$n" -v c="$c" -v cap="$cap" \
+        'BEGIN { k = (c < cap ? c : cap); r = int((n - 1) / k); if (r * k < n - 1) r++; printf "%.1f", d * (1 + r) }')
+    printf '%-14s %-22s %5s %5s %4s %7s %7s %6s %8s %6s %6s %8s %7s %6s\n' \
+        "$name" "$*" "$n" "$c" "$failed" "$best" "$took" \
+        "$(awk -v b="$best" -v t="$took" 'BEGIN {printf "%.0f%%", b / t * 100}')" \
+        "$rps" "$p50" "$p99" \
         "$(awk -v t=$((after - before)) -v k="$CLK_TCK" -v n="$complete" 'BEGIN {printf "%.2f", t / k / n * 1000}')" \
         "$((rss / 1024))" "$threads"
 }
@@ -154,16 +160,16 @@ cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=(devserver threaded threaded-1000 workers-200 workers-1000)
 
 echo "ab -r -n N -c C 'http://127.0.0.1:PORT/?delay=$DELAY' against app_sync; CPU, RSS and threads for the app_sync process tree"
-printf '%-14s %-22s %6s %5s %4s %8s %8s %6s %6s %8s %7s %6s\n' \
-    case "app_sync flags" N C fail "time_s" "req/s" "p50ms" "p99ms" "cpu_s/1k" "rss_MiB" threads
+printf '%-14s %-22s %5s %5s %4s %7s %7s %6s %8s %6s %6s %8s %7s %6s\n' \
+    case "app_sync flags" N C fail best_s time_s "%best" "req/s" "p50ms" "p99ms" "cpu_s/1k" "rss_MiB" threads
 for case in "${cases[@]}"; do
     case $case in
-    devserver) run_case devserver 10 5 "$PORT_APP" --workers 1 --threads 1 ;;
-    threaded) run_case threaded 10 5 "$PORT_APP" --threads 0 ;;
-    threaded-1000) run_case threaded-1000 5000 1000 "$PORT_APP" --threads 0 ;;
-    workers-200) run_case workers-200 2000 200 "$PORT_APP" --workers 4 --threads 50 ;;
-    workers-1000) run_case workers-1000 5000 1000 "$PORT_APP" --workers 4 --threads 50 ;;
-    nginx-uwsgi) run_case nginx-uwsgi 2000 200 "$PORT_NGINX" --workers 4 --threads 50 --protocol uwsgi ;;
+    devserver) run_case devserver 10 5 1 "$PORT_APP" --workers 1 --threads 1 ;;
+    threaded) run_case threaded 10 5 100000 "$PORT_APP" --threads 0 ;;
+    threaded-1000) run_case threaded-1000 5000 1000 100000 "$PORT_APP" --threads 0 ;;
+    workers-200) run_case workers-200 2000 200 200 "$PORT_APP" --workers 4 --threads 50 ;;
+    workers-1000) run_case workers-1000 5000 1000 200 "$PORT_APP" --workers 4 --threads 50 ;;
+    nginx-uwsgi) run_case nginx-uwsgi 2000 200 200 "$PORT_NGINX" --workers 4 --threads 50 --protocol uwsgi ;;
     *) echo "error: unknown case $case" >&2; exit 2 ;;
     esac
 done
