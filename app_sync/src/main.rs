@@ -84,8 +84,8 @@ fn main() -> anyhow::Result<()> {
 
     // A worker started by a master: serve on the socket it handed down.
     if let Some((listener, id)) = prefork::inherited_listener()? {
-        tracing::debug!("worker {id} (pid {}) serving", std::process::id());
-        return serve_process(listener, &config, &shutdown);
+        let name = format!("worker {id} (pid {})", std::process::id());
+        return serve_process(listener, &config, &shutdown, &name);
     }
 
     let listener = models::bind(config.app.host, config.app.port_app)
@@ -111,7 +111,7 @@ fn main() -> anyhow::Result<()> {
             config.app.shutdown_timeout,
         )
     } else {
-        serve_process(listener, &config, &shutdown)
+        serve_process(listener, &config, &shutdown, "app_sync")
     }
 }
 
@@ -120,6 +120,7 @@ fn serve_process(
     listener: std::net::TcpListener,
     config: &Config,
     shutdown: &Shutdown,
+    name: &str,
 ) -> anyhow::Result<()> {
     // One upstream client for the whole process, with an idle keep-alive connection
     // kept for every thread that may call at the same time.
@@ -152,14 +153,14 @@ fn serve_process(
         std::thread::sleep(conn::TICK);
     }
     tracing::info!(
-        "{} received: finishing in-flight requests, then exiting",
+        "{name}: {} received: finishing in-flight requests, then exiting",
         shutdown.signal_name()
     );
     if drain.wait(config.app.shutdown_timeout) {
-        tracing::info!("stopped");
+        tracing::info!("{name}: stopped");
     } else {
         tracing::warn!(
-            "requests still in flight after {:?}; exiting anyway",
+            "{name}: requests still in flight after {:?}; exiting anyway",
             config.app.shutdown_timeout
         );
     }
