@@ -57,9 +57,15 @@ impl Serving {
             Ok(conn) => conn,
             Err(err) => return tracing::debug!("cannot set up connection: {err}"),
         };
-        match self.protocol {
-            Protocol::Http => crate::http::serve(conn, &self.app),
-            Protocol::Uwsgi => crate::uwsgi::serve(conn, &self.app),
+        // No input should panic; if a bug does, it costs this connection, never the
+        // thread (a pool that lost its threads would stop serving without a sound).
+        let served =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match self.protocol {
+                Protocol::Http => crate::http::serve(conn, &self.app),
+                Protocol::Uwsgi => crate::uwsgi::serve(conn, &self.app),
+            }));
+        if served.is_err() {
+            tracing::error!("a connection handler panicked; the thread goes on serving");
         }
     }
 
