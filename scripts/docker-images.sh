@@ -6,7 +6,8 @@
 # files unchanged. Idempotent: an image that already exists is skipped (FORCE=1 rebuilds).
 #
 #   debian:bookworm-slim   debootstrap --variant=minbase from the host's Debian mirror + docker import
-#   rust:1-bookworm        debian:bookworm-slim + gcc + the host's Rust toolchain (copied, not downloaded)
+#   rust:1-bookworm        debian:bookworm-slim + gcc + the host's Rust toolchain and crate cache
+#                          (copied, not downloaded; rebuilt when Cargo.lock changes)
 #   nginx:1.27-bookworm    debian:bookworm-slim + Debian's nginx, run like the official image
 #   postgres:15            debian:bookworm-slim + Debian's postgresql-15, with an entrypoint that
 #                          honours POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB like the official one
@@ -67,7 +68,13 @@ CFG
 # The official rust image installs rustup under /usr/local/{rustup,cargo}; the stand-in
 # copies the host's active toolchain there instead of downloading one.
 build_rust() {
-    if have "$RUST_IMAGE"; then say "$RUST_IMAGE exists, skipped"; return; fi
+    local lock_sha
+    lock_sha=$(sha256sum Cargo.lock | cut -c1-16)
+    if have "$RUST_IMAGE" && [ "$(docker image inspect -f '{{index .Config.Labels "lab.cargo-lock-sha"}}' "$RUST_IMAGE")" = "$lock_sha" ]; then
+        say "$RUST_IMAGE exists (crate cache matches Cargo.lock), skipped"; return
+    fi
+    # Every crate Cargo.lock names, in the host's cache, for the stand-in's offline build.
+    cargo fetch --locked >/dev/null
     local start ctx sysroot
     start=$(date +%s)
     sysroot=$(rustc --print sysroot)
@@ -78,9 +85,11 @@ build_rust() {
     cp -a "$sysroot/bin" "$sysroot/lib" "$ctx/toolchain/"
     [ -d "$sysroot/libexec" ] && cp -a "$sysroot/libexec" "$ctx/toolchain/"
     rm -rf "$ctx/toolchain/lib/rustlib/src" "$ctx/toolchain/lib/rustlib/etc"
+    mkdir -p "$ctx/registry"
+    cp -a "${CARGO_HOME:-$HOME/.cargo}/registry/index" "${CARGO_HOME:-$HOME/.cargo}/registry/cache" "$ctx/registry/"
     cp docker/base/rust.Dockerfile "$ctx/Dockerfile"
     say "$RUST_IMAGE from $DEBIAN_IMAGE + $(rustc --version) ($(du -sh "$ctx/toolchain" | cut -f1))"
-    docker build -q --build-arg BASE="$DEBIAN_IMAGE" -t "$RUST_IMAGE" "$ctx" >/dev/null
+    docker build -q --build-arg BASE="$DEBIAN_IMAGE" --build-arg CARGO_LOCK_SHA="$lock_sha" -t "$RUST_IMAGE" "$ctx" >/dev/null
     say "$RUST_IMAGE built in $(elapsed "$start")"
 }
 
