@@ -140,7 +140,8 @@ run_file() { # one SCENARIOS line
 
     local start=$SECONDS
     say "compose/$file ($COMPOSE, LAB_BUILD=$LAB_BUILD)"
-    $COMPOSE -p "$project" -f "compose/$file" build >"$tmp/build.log" 2>&1 || { tail -n 30 "$tmp/build.log" >&2; return 1; }
+    # v1's classic builder leaves a failed step's container behind unless told not to.
+    $COMPOSE -p "$project" -f "compose/$file" build $([ "$COMPOSE" = docker-compose ] && echo --force-rm) >"$tmp/build.log" 2>&1 || { tail -n 30 "$tmp/build.log" >&2; return 1; }
     $COMPOSE -p "$project" -f "compose/$file" up -d --build >"$tmp/up.log" 2>&1 || { tail -n 30 "$tmp/up.log" >&2; return 1; }
     wait_healthy "$project" "$file" || return 1
     echo "   all containers healthy after $((SECONDS - start)) s"
