@@ -26,8 +26,14 @@ case "$LAB_BUILD" in
     *) echo "error: LAB_BUILD must be prebuilt or source, not $LAB_BUILD" >&2; exit 2 ;;
 esac
 
+scripts/ensure-packages.sh curl:curl flock:util-linux
 if [ -z "${COMPOSE:-}" ]; then
-    if docker compose version >/dev/null 2>&1; then COMPOSE="docker compose"; else COMPOSE=docker-compose; fi
+    if docker compose version >/dev/null 2>&1; then
+        COMPOSE="docker compose"
+    else
+        scripts/ensure-packages.sh docker-compose:docker-compose
+        COMPOSE=docker-compose
+    fi
 fi
 $COMPOSE version >/dev/null 2>&1 || { echo "error: no compose client ($COMPOSE)" >&2; exit 1; }
 
