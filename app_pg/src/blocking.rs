@@ -99,9 +99,9 @@ impl BlockingDb {
         match answer.recv_timeout(limit) {
             Ok(result) => result,
             Err(mpsc::RecvTimeoutError::Timeout) => Err(DbError::Timeout(limit)),
-            Err(mpsc::RecvTimeoutError::Disconnected) => Err(DbError::Unavailable(
-                "database thread is gone".to_owned(),
-            )),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(DbError::Unavailable("database thread is gone".to_owned()))
+            }
         }
     }
 }
