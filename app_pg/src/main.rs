@@ -258,15 +258,18 @@ async fn index(
 
     // Step 1, the upstream: always async, so both drivers overlap this half.
     let url = upstream_url(&upstream.api_url, half);
-    let body = get_async(&awc_client, &url, upstream.timeout).await?;
+    let body = get_async(&awc_client, &url, upstream.timeout)
+        .await
+        .inspect_err(|err| tracing::warn!("{err}"))?;
 
     // Step 2, the database: where the two drivers differ.
     let now = match db.get_ref() {
         // Yields at every wait: this thread serves other requests meanwhile.
-        Db::Async(pool) => pool.sleep(half).await?,
+        Db::Async(pool) => pool.sleep(half).await,
         // No `.await`: this thread is stuck here for the whole query. On purpose.
-        Db::Blocking(connection) => connection.sleep(half)?,
-    };
+        Db::Blocking(connection) => connection.sleep(half),
+    }
+    .inspect_err(|err| tracing::warn!("{err}"))?;
 
     // The row as the article prints it: NOW(), and pg_sleep's empty (void) result.
     // Fixed width (microseconds, UTC), so every answer has the same length, as ab expects.
