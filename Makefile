@@ -72,3 +72,25 @@ docker-images: ## CI aid: build local stand-ins for debian/rust/nginx/postgres b
 .PHONY: test-docker
 test-docker: ## Every compose file on Docker: up, healthy, bodies, load, 502/503, down (LAB_BUILD=prebuilt|source)
 	scripts/test-docker.sh
+
+# app_pg: the article's bonus (psycopg2 vs psycogreen).
+PG_DIR ?= /tmp/lab-postgres
+PG_PORT ?= 5432
+DRIVER ?= async
+
+.PHONY: pg-up
+pg-up: ## Start a throwaway PostgreSQL on 127.0.0.1:PG_PORT (default 5432) in PG_DIR, with role and db example/example
+	scripts/throwaway-postgres.sh start $(PG_DIR) $(PG_PORT)
+
+.PHONY: pg-down
+pg-down: ## Stop the throwaway PostgreSQL and delete PG_DIR
+	scripts/throwaway-postgres.sh stop $(PG_DIR)
+
+.PHONY: run-pg
+run-pg: ## Run app_pg on PORT_APP (DRIVER=async|blocking, POOL_SIZE=N, DATABASE_URL=...; see make pg-up)
+	DRIVER=$(DRIVER) $(CARGO) run --release -p app_pg -- --port-app $(PORT_APP) --port-api $(PORT_API)
+
+.PHONY: bench-pg
+bench-pg: ## Benchmark app_pg: both drivers at ab -n 10 -c 5, then async pools 25/50/100 at -n 5000 -c 1000 (flock'd)
+	$(CARGO) build --release -p slow_api -p app_pg
+	scripts/bench-pg.sh all
