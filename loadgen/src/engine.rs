@@ -48,8 +48,9 @@ impl Progress {
     }
 }
 
-/// Runs the load test on the current tokio runtime (a multi-threaded one, to use
-/// every core) and returns its report.
+/// Runs the load test and returns its report. Callable from any tokio runtime: the
+/// load itself runs on one dedicated thread (with its own single-threaded runtime)
+/// per core.
 ///
 /// Errors only when the spec is invalid or the environment cannot run it; failures of
 /// the target (refused, reset, timeouts, non-2xx) are counted in the [`Report`].
@@ -57,10 +58,9 @@ pub async fn run(spec: LoadSpec) -> Result<Report, LoadError> {
     run_with_progress(spec, Arc::new(Progress::default())).await
 }
 
-/// As [`run`], without an async caller: builds a multi-threaded runtime with one
-/// worker thread per core, runs, and shuts the runtime down.
+/// As [`run`], without an async caller.
 pub fn run_blocking(spec: LoadSpec) -> Result<Report, LoadError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(LoadError::Runtime)?;
@@ -74,8 +74,11 @@ pub async fn run_with_progress(
 ) -> Result<Report, LoadError> {
     let plan = spec.plan().await?;
     ensure_open_files(plan.concurrency)?;
-    let shards = std::thread::available_parallelism()
-        .map_or(2, |n| n.get() * 4)
+    // One single-threaded runtime per core, each with its share of the workers (as wrk
+    // has one event loop per thread): no work stealing, no cross-thread wake-ups, and
+    // each thread records into its own stats shard.
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
         .min(plan.concurrency);
 
     let start = Instant::now();
@@ -88,19 +91,31 @@ pub async fn run_with_progress(
         abort_reason: Mutex::new(None),
         document_length: OnceLock::new(),
         server_software: OnceLock::new(),
-        shards: (0..shards).map(|_| Mutex::new(Stats::new())).collect(),
+        shards: (0..threads).map(|_| Mutex::new(Stats::new())).collect(),
         progress,
         plan,
     });
 
     // Every worker starts now: unlike ab, no lone first request.
-    let workers: Vec<_> = (0..shared.plan.concurrency)
-        .map(|id| tokio::spawn(worker(Arc::clone(&shared), id % shards)))
-        .collect();
+    let mut finished = Vec::with_capacity(threads);
+    for thread in 0..threads {
+        let workers = shared.plan.concurrency / threads
+            + usize::from(thread < shared.plan.concurrency % threads);
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+        let shared_for_thread = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name(format!("loadgen-{thread}"))
+            .spawn(move || {
+                run_thread(shared_for_thread, thread, workers);
+                let _ = done_tx.send(());
+            })
+            .map_err(LoadError::Runtime)?;
+        finished.push(done_rx);
+    }
     let mut panicked = None;
-    for handle in workers {
-        if let Err(err) = handle.await {
-            panicked = Some(format!("a worker failed: {err}"));
+    for done in finished {
+        if done.await.is_err() {
+            panicked = Some("a load thread failed".to_string());
         }
     }
     let mut end = Instant::now();
@@ -129,6 +144,30 @@ pub async fn run_with_progress(
         aborted,
     };
     Ok(Report::build(facts, &stats))
+}
+
+/// One load thread: a single-threaded runtime running `workers` workers to the end.
+fn run_thread(shared: Arc<Shared>, shard: usize, workers: usize) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            shared.abort(format!("cannot start a load thread: {err}"));
+            return;
+        }
+    };
+    runtime.block_on(async {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| tokio::spawn(worker(Arc::clone(&shared), shard)))
+            .collect();
+        for handle in handles {
+            if let Err(err) = handle.await {
+                shared.abort(format!("a worker failed: {err}"));
+            }
+        }
+    });
 }
 
 /// Raises the open-files limit; errors when even the hard limit is too low for `-c`.

@@ -161,7 +161,7 @@ fn main() -> ExitCode {
         ..LoadSpec::new(args.url.clone())
     };
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
