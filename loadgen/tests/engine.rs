@@ -28,7 +28,7 @@ fn counts_add_up_and_non_2xx_are_complete() {
     assert_eq!(report.status_codes.get(&500), Some(&50));
     assert_eq!(report.status_codes.get(&200), Some(&150));
     assert_eq!(server.requests(), 200, "the server saw every request once");
-    assert_eq!(report.latency_ms.p50 > 0.0, true);
+    assert!(report.latency_ms.p50 > 0.0);
     assert!(report.latency_ms.p50 <= report.latency_ms.p99);
     assert!(report.latency_ms.p99 <= report.latency_ms.max);
     assert_eq!(report.server_software.as_deref(), Some("testserver"));
