@@ -54,11 +54,15 @@ impl Progress {
 ///
 /// Errors only when the spec is invalid or the environment cannot run it; failures of
 /// the target (refused, reset, timeouts, non-2xx) are counted in the [`Report`].
+///
+/// Side effect: raises this process's soft open-files limit to the hard limit (one
+/// descriptor per connection); [`LoadError::TooFewFiles`] if even that is below `c`.
 pub async fn run(spec: LoadSpec) -> Result<Report, LoadError> {
     run_with_progress(spec, Arc::new(Progress::default())).await
 }
 
-/// As [`run`], without an async caller.
+/// As [`run`], without an async caller. Do not call it from inside a tokio runtime
+/// (it blocks on its own); use [`run`] there.
 pub fn run_blocking(spec: LoadSpec) -> Result<Report, LoadError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -79,6 +79,21 @@ fn without_keep_alive_every_request_opens_a_connection() {
 }
 
 #[test]
+fn keep_alive_reconnects_when_the_server_closes() {
+    let server = TestServer::start();
+    let report = run(LoadSpec {
+        requests: Some(40),
+        concurrency: 2,
+        keep_alive: true,
+        ..LoadSpec::new(server.url("/close"))
+    });
+    assert_eq!(report.complete, 40);
+    assert_eq!(report.failed, 0, "{:?}", report.failures);
+    assert_eq!(server.connections(), 40);
+    assert_eq!(report.connections_opened, 40);
+}
+
+#[test]
 fn time_limit_is_honoured() {
     let server = TestServer::start();
     let started = Instant::now();

@@ -1,7 +1,8 @@
 //! A tiny HTTP/1.1 test server that counts the connections and requests it sees, and
 //! misbehaves on request: `/` answers `hello`; `/status` answers 500 to every 4th
 //! request; `/vary` varies its body length; `/sleep?ms=N` answers after N ms;
-//! `/reset` resets the connection (RST) without answering.
+//! `/reset` resets the connection (RST) without answering; `/close` closes the
+//! connection after each answer; `/echo` answers the request body's length.
 
 #![allow(dead_code)]
 
@@ -121,6 +122,8 @@ fn serve(stream: TcpStream, counters: &Counters) {
         } else {
             ("200 OK", "hello".to_string())
         };
+        // `/close` closes after every answer, even when the client asked to keep it.
+        let close = close || path.starts_with("/close");
         let connection = if close { "close" } else { "keep-alive" };
         let response = format!(
             "HTTP/1.1 {status}\r\nServer: testserver\r\nContent-Length: {}\r\nConnection: {connection}\r\n\r\n{reply}",
