@@ -154,8 +154,9 @@ m() { median <"$tmp/$1"; }
     fi
     printf '| new connection per request, `-n 20000 -c 50` vs `ab` | %.0f req/s | %.0f req/s | loadgen/ab = %.3f |\n' \
         "$(m lg_new)" "$(m ab_new)" "$(m ratio_ab_new)"
-    [ -s "$tmp/ratio_app" ] &&
-    printf '| app_async `?delay=1 -r -n 2000 -c 200` vs `ab` (time) | %.3f s | %.3f s | loadgen/(ab - 1 s) = %.3f |\n' \
-        "$(m lg_app)" "$(m ab_app)" "$(m ratio_app)"
+    if [ -s "$tmp/ratio_app" ]; then
+        printf '| app_async `?delay=1 -r -n 2000 -c 200` vs `ab` (time) | %.3f s | %.3f s | loadgen/(ab - 1 s) = %.3f |\n' \
+            "$(m lg_app)" "$(m ab_app)" "$(m ratio_app)"
+    fi
 } | tee "$OUT"
 echo "(saved to $OUT; $ROUNDS rounds keep-alive, $NEW_ROUNDS new-connection, $AB_ROUNDS app_async; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
