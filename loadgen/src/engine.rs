@@ -314,6 +314,12 @@ async fn worker(shared: Arc<Shared>, shard: usize) {
         let mut stats = lock(&shared.shards[shard]);
         stats.sent_late += u64::from(late);
         match result {
+            // Finished after -t expired but before the (millisecond-grained) timer
+            // fired: outside the measured time, so not counted.
+            Ok(Ok(ex)) if cut_by_deadline && ex.done > limit => {
+                stats.unfinished += 1;
+                break;
+            }
             Ok(Ok(ex)) => {
                 if !plan.keep_alive {
                     conn = None;
