@@ -94,3 +94,9 @@ run-pg: ## Run app_pg on PORT_APP (DRIVER=async|blocking, POOL_SIZE=N, DATABASE_
 bench-pg: ## Benchmark app_pg: both drivers at ab -n 10 -c 5, then async pools 25/50/100 at -n 5000 -c 1000 (flock'd)
 	$(CARGO) build --release -p slow_api -p app_pg
 	scripts/bench-pg.sh all
+
+.PHONY: bench-loadgen
+bench-loadgen: ## loadgen side by side with wrk, oha, ab (ROUNDS=5 DURATION=5; needs ab, wrk, curl, jq)
+	@scripts/ensure-packages.sh ab:apache2-utils wrk:wrk curl:curl jq:jq python3:python3
+	$(CARGO) build --release -p loadgen -p slow_api -p app_async
+	scripts/bench-loadgen.sh
