@@ -17,8 +17,14 @@ help: ## List the targets
 build: ## Build every service in release mode
 	$(CARGO) build --release --workspace
 
+.PHONY: test-deps
+test-deps: ## Install what the tests need: nginx, PostgreSQL server binaries (root on Debian), or say how
+	@scripts/ensure-packages.sh nginx:nginx-light setpriv:util-linux python3:python3
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| scripts/ensure-packages.sh /usr/lib/postgresql/15/bin/initdb:postgresql-15
+
 .PHONY: test
-test: check-compose ## Run the whole test suite (real binaries on loopback ports)
+test: test-deps check-compose ## Run the whole test suite (real binaries, nginx and PostgreSQL on loopback ports)
 	@if command -v cargo-nextest >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
