@@ -38,13 +38,9 @@ fi
 $COMPOSE version >/dev/null 2>&1 || { echo "error: no compose client ($COMPOSE)" >&2; exit 1; }
 
 if [ -z "${LOADGEN:-}" ]; then
-    if [ -x target/release/loadgen ]; then
-        LOADGEN=$root/target/release/loadgen
-    else
-        echo "!! target/release/loadgen is not built in this workspace: using ab instead" >&2
-        scripts/ensure-packages.sh ab:apache2-utils
-        LOADGEN=ab
-    fi
+    # The workspace's own load generator (LOADGEN=ab works too: same command line).
+    cargo build --release --locked -q -p loadgen
+    LOADGEN=$root/target/release/loadgen
 fi
 
 # file | services' binaries | published port:load ... | dependency to stop | statuses then

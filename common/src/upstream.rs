@@ -37,6 +37,7 @@ impl UpstreamError {
     }
 
     /// Keeps a library's error message on one line.
+    #[cfg(any(feature = "actix", feature = "blocking", test))]
     fn unreachable(err: impl std::fmt::Display) -> Self {
         UpstreamError::Unreachable(err.to_string().replace(['\n', '\r'], " "))
     }
