@@ -38,3 +38,30 @@ run-slow-api: ## Run the slow API on PORT_API (default 4000)
 .PHONY: run-async
 run-async: ## Run app_async on PORT_APP (CLIENT=async|blocking|offload, WORKERS=N)
 	$(CARGO) run --release -p app_async -- --port-app $(PORT_APP) --port-api $(PORT_API)
+
+# --- benchmarks (loadgen's runner; every run holds /tmp/lab-bench.lock) -------------
+BENCH_LOCK ?= /tmp/lab-bench.lock
+BENCH_PACKAGES := nginx:nginx-light
+SCENARIO ?=
+
+.PHONY: bench-all
+bench-all: ## Run every scenario: table on stdout + results/bench-all.{md,json,svg}
+	@scripts/ensure-packages.sh $(BENCH_PACKAGES) || echo "(nginx rows will be skipped)"
+	$(CARGO) build --release --workspace
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/bench-all --results results
+
+.PHONY: bench
+bench: ## Run one scenario: make bench SCENARIO=id (make bench-list shows the ids)
+	@if [ -z "$(SCENARIO)" ]; then echo "usage: make bench SCENARIO=id (see make bench-list)" >&2; exit 2; fi
+	@scripts/ensure-packages.sh $(BENCH_PACKAGES) || echo "(nginx rows will be skipped)"
+	$(CARGO) build --release --workspace
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/bench-all --results results --scenario $(SCENARIO)
+
+.PHONY: bench-list
+bench-list: ## List the scenarios (DESIGN.md's table) with their load and ceiling
+	@$(CARGO) run --quiet --release -p loadgen --bin bench-all -- --list
+
+.PHONY: sweep
+sweep: ## Throughput/p99/RSS/threads vs clients (1..10,000): results/sweep.{svg,json,md}
+	$(CARGO) build --release --workspace
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/sweep --results results
