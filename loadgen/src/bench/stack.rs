@@ -100,6 +100,12 @@ impl Stack {
 
 /// What must be installed for `scenario`, or what to install.
 pub fn check_requirements(scenario: &Scenario, bin_dir: &Path) -> Result<(), StartError> {
+    if scenario.front.is_nginx() && nginx::find().is_none() {
+        return Err(StartError::Skipped(nginx::PACKAGE_HINT.to_owned()));
+    }
+    if scenario.postgres && postgres::find_bin_dir().is_none() {
+        return Err(StartError::Skipped(postgres::PACKAGE_HINT.to_owned()));
+    }
     for binary in ["slow_api", scenario.app.binary()] {
         if !super::procs::is_executable(&bin_dir.join(binary)) {
             return Err(StartError::Skipped(format!(
@@ -107,12 +113,6 @@ pub fn check_requirements(scenario: &Scenario, bin_dir: &Path) -> Result<(), Sta
                 bin_dir.display()
             )));
         }
-    }
-    if scenario.front.is_nginx() && nginx::find().is_none() {
-        return Err(StartError::Skipped(nginx::PACKAGE_HINT.to_owned()));
-    }
-    if scenario.postgres && postgres::find_bin_dir().is_none() {
-        return Err(StartError::Skipped(postgres::PACKAGE_HINT.to_owned()));
     }
     Ok(())
 }
