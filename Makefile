@@ -39,6 +39,12 @@ run-slow-api: ## Run the slow API on PORT_API (default 4000)
 run-async: ## Run app_async on PORT_APP (CLIENT=async|blocking|offload, WORKERS=N)
 	$(CARGO) run --release -p app_async -- --port-app $(PORT_APP) --port-api $(PORT_API)
 
+.PHONY: bench-loadgen
+bench-loadgen: ## loadgen side by side with wrk, oha, ab (ROUNDS=5 DURATION=5; needs ab, wrk, curl, jq)
+	@scripts/ensure-packages.sh ab:apache2-utils wrk:wrk curl:curl jq:jq python3:python3
+	$(CARGO) build --release -p loadgen -p slow_api -p app_async
+	scripts/bench-loadgen.sh
+
 # --- benchmarks (loadgen's runner; every run holds /tmp/lab-bench.lock) -------------
 BENCH_LOCK ?= /tmp/lab-bench.lock
 BENCH_PACKAGES := nginx:nginx-light

@@ -1,0 +1,541 @@
+//! The engine: `c` workers, one connection each, all started at once.
+//!
+//! Each worker is a tokio task that loops: take the next request ticket, (with `--rate`,
+//! wait for the ticket's due time), send it on its connection, read the whole response,
+//! record it. HTTP/1 is spoken by hyper's low-level client connection (no pool, no
+//! executor): the worker drives the connection future itself, next to the request, so
+//! a request costs no task spawn and no cross-task hop.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::report::{Report, RunFacts};
+use crate::spec::{LoadError, LoadSpec, Plan};
+use crate::stats::Stats;
+
+/// A request later than this after its due time (`--rate`) counts as sent late.
+const LATE: Duration = Duration::from_millis(1);
+
+/// Connect failures that stop a test without `-r` (ab: "Test aborted after 10 failures").
+const CONNECT_FAILURES_BEFORE_ABORT: u64 = 10;
+
+/// Live counters, for a progress bar. Share it with [`run_with_progress`].
+#[derive(Debug, Default)]
+pub struct Progress {
+    done: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl Progress {
+    /// Requests finished so far, complete or failed.
+    pub fn done(&self) -> u64 {
+        self.done.load(Relaxed)
+    }
+
+    /// Requests failed so far.
+    pub fn failed(&self) -> u64 {
+        self.failed.load(Relaxed)
+    }
+}
+
+/// Runs the load test and returns its report. Callable from any tokio runtime: the
+/// load itself runs on one dedicated thread (with its own single-threaded runtime)
+/// per core.
+///
+/// Errors only when the spec is invalid or the environment cannot run it; failures of
+/// the target (refused, reset, timeouts, non-2xx) are counted in the [`Report`].
+///
+/// Side effect: raises this process's soft open-files limit to the hard limit (one
+/// descriptor per connection); [`LoadError::TooFewFiles`] if even that is below `c`.
+pub async fn run(spec: LoadSpec) -> Result<Report, LoadError> {
+    run_with_progress(spec, Arc::new(Progress::default())).await
+}
+
+/// As [`run`], without an async caller. Do not call it from inside a tokio runtime
+/// (it blocks on its own); use [`run`] there.
+pub fn run_blocking(spec: LoadSpec) -> Result<Report, LoadError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(LoadError::Runtime)?;
+    runtime.block_on(run(spec))
+}
+
+/// As [`run`], updating `progress` as requests finish.
+pub async fn run_with_progress(
+    spec: LoadSpec,
+    progress: Arc<Progress>,
+) -> Result<Report, LoadError> {
+    let plan = spec.plan().await?;
+    ensure_open_files(plan.concurrency)?;
+    // One single-threaded runtime per core, each with its share of the workers (as wrk
+    // has one event loop per thread): no work stealing, no cross-thread wake-ups, and
+    // each thread records into its own stats shard.
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(plan.concurrency);
+
+    let start = Instant::now();
+    let shared = Arc::new(Shared {
+        deadline: plan.time_limit.map(|limit| start + limit),
+        start,
+        next_ticket: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+        connect_failures: AtomicU64::new(0),
+        abort_reason: Mutex::new(None),
+        document_length: OnceLock::new(),
+        server_software: OnceLock::new(),
+        shards: (0..threads).map(|_| Mutex::new(Stats::new())).collect(),
+        progress,
+        plan,
+    });
+
+    // Every worker starts now: unlike ab, no lone first request.
+    let mut finished = Vec::with_capacity(threads);
+    for thread in 0..threads {
+        let workers = shared.plan.concurrency / threads
+            + usize::from(thread < shared.plan.concurrency % threads);
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+        let shared_for_thread = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name(format!("loadgen-{thread}"))
+            .spawn(move || {
+                run_thread(shared_for_thread, thread, workers);
+                let _ = done_tx.send(());
+            })
+            .map_err(LoadError::Runtime)?;
+        finished.push(done_rx);
+    }
+    let mut panicked = None;
+    for done in finished {
+        if done.await.is_err() {
+            panicked = Some("a load thread failed".to_string());
+        }
+    }
+    let mut end = Instant::now();
+    if let Some(deadline) = shared.deadline {
+        end = end.min(deadline);
+    }
+
+    let mut stats = Stats::new();
+    for shard in &shared.shards {
+        stats.merge(&lock(shard));
+    }
+    let plan = &shared.plan;
+    let aborted = lock(&shared.abort_reason).clone().or(panicked);
+    let facts = RunFacts {
+        url: spec.url,
+        server_software: shared.server_software.get().cloned().flatten(),
+        host: plan.host.clone(),
+        port: plan.port,
+        path: plan.path.clone(),
+        document_length: shared.document_length.get().copied(),
+        concurrency: plan.concurrency,
+        keep_alive: plan.keep_alive,
+        requested: plan.requests,
+        time_taken_s: (end - start).as_secs_f64(),
+        rate: plan.rate,
+        aborted,
+    };
+    Ok(Report::build(facts, &stats))
+}
+
+/// One load thread: a single-threaded runtime running `workers` workers to the end.
+fn run_thread(shared: Arc<Shared>, shard: usize, workers: usize) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            shared.abort(format!("cannot start a load thread: {err}"));
+            return;
+        }
+    };
+    runtime.block_on(async {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| tokio::spawn(worker(Arc::clone(&shared), shard)))
+            .collect();
+        for handle in handles {
+            if let Err(err) = handle.await {
+                shared.abort(format!("a worker failed: {err}"));
+            }
+        }
+    });
+}
+
+/// Raises the open-files limit; errors when even the hard limit is too low for `-c`.
+fn ensure_open_files(concurrency: usize) -> Result<(), LoadError> {
+    // One descriptor per connection, plus stdio, the runtime's epoll and some slack.
+    let needed = concurrency as u64 + 64;
+    match common::limits::raise_open_files_limit() {
+        Ok(limit) if limit < needed => Err(LoadError::TooFewFiles {
+            concurrency,
+            needed,
+            limit,
+        }),
+        // If the limit cannot be read, try anyway: failures will be counted as connect errors.
+        _ => Ok(()),
+    }
+}
+
+/// A poisoned lock only means another worker panicked; the counts are still good.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// State all workers share.
+struct Shared {
+    plan: Plan,
+    start: Instant,
+    deadline: Option<Instant>,
+    /// Request numbers handed out so far (`-n` stops at `requests`).
+    next_ticket: AtomicU64,
+    /// Set when a socket error stops the test (no `-r`).
+    stop: AtomicBool,
+    connect_failures: AtomicU64,
+    abort_reason: Mutex<Option<String>>,
+    /// The first response's body length: ab's "Document Length".
+    document_length: OnceLock<u64>,
+    server_software: OnceLock<Option<String>>,
+    /// Stats, sharded so workers rarely contend; histograms are too big to keep one
+    /// per worker at c=10,000.
+    shards: Vec<Mutex<Stats>>,
+    progress: Arc<Progress>,
+}
+
+impl Shared {
+    fn abort(&self, reason: String) {
+        let mut slot = lock(&self.abort_reason);
+        if slot.is_none() {
+            *slot = Some(reason);
+        }
+        self.stop.store(true, Relaxed);
+    }
+}
+
+type Driver = Pin<Box<http1::Connection<TokioIo<TcpStream>, Full<Bytes>>>>;
+
+/// An open connection: the handle to send on and the future that does the I/O.
+struct Conn {
+    sender: http1::SendRequest<Full<Bytes>>,
+    driver: Driver,
+}
+
+/// Why one request failed.
+enum Failure {
+    Connect(String),
+    Receive(String),
+    Exception(String),
+}
+
+/// What one complete exchange measured.
+struct Exchange {
+    status: StatusCode,
+    /// Connect time (zero on a reused connection).
+    connect: Duration,
+    /// Request handed to the connection -> response head parsed.
+    waiting: Duration,
+    /// Time of the last body byte.
+    done: Instant,
+    reused: bool,
+    opened: bool,
+    header_bytes: u64,
+    body_bytes: u64,
+    server: Option<String>,
+}
+
+async fn worker(shared: Arc<Shared>, shard: usize) {
+    let plan = &shared.plan;
+    let mut conn: Option<Conn> = None;
+    loop {
+        if shared.stop.load(Relaxed) {
+            break;
+        }
+        let ticket = shared.next_ticket.fetch_add(1, Relaxed);
+        if plan.requests.is_some_and(|n| ticket >= n) {
+            break;
+        }
+        let mut now = Instant::now();
+        if shared.deadline.is_some_and(|deadline| now >= deadline) {
+            break;
+        }
+        // Closed loop: the request is due now. Open loop: it is due at start + i/rate,
+        // and its latency counts from then even if every connection was busy.
+        let mut late = false;
+        let due = match plan.rate {
+            None => now,
+            Some(rate) => {
+                let due = shared.start + Duration::from_secs_f64(ticket as f64 / rate);
+                if due > now {
+                    if shared.deadline.is_some_and(|deadline| due >= deadline) {
+                        break;
+                    }
+                    tokio::time::sleep_until(due).await;
+                    now = Instant::now();
+                } else {
+                    late = now - due > LATE;
+                }
+                due
+            }
+        };
+        let mut limit = now + plan.timeout;
+        let mut cut_by_deadline = false;
+        if let Some(deadline) = shared.deadline {
+            if deadline <= limit {
+                limit = deadline;
+                cut_by_deadline = true;
+            }
+        }
+        let result = tokio::time::timeout_at(limit, exchange(&mut conn, plan)).await;
+
+        let mut stats = lock(&shared.shards[shard]);
+        stats.sent_late += u64::from(late);
+        match result {
+            Ok(Ok(ex)) => {
+                if !plan.keep_alive {
+                    conn = None;
+                }
+                let total = ex.done - due;
+                let raw = ex.done - now;
+                stats.total.saturating_record(micros(total));
+                stats.raw.saturating_record(micros(raw));
+                stats.connect.saturating_record(micros(ex.connect));
+                stats.waiting.saturating_record(micros(ex.waiting));
+                stats
+                    .processing
+                    .saturating_record(micros(raw.saturating_sub(ex.connect)));
+                stats.complete += 1;
+                let code = ex.status.as_u16();
+                if !ex.status.is_success() {
+                    stats.non_2xx += 1;
+                }
+                *stats.status_codes.entry(code).or_default() += 1;
+                stats.connections_opened += u64::from(ex.opened);
+                stats.keep_alive_requests += u64::from(ex.reused);
+                stats.header_bytes += ex.header_bytes;
+                stats.body_bytes += ex.body_bytes;
+                if ex.body_bytes != *shared.document_length.get_or_init(|| ex.body_bytes) {
+                    stats.length_mismatches += 1;
+                }
+                if shared.server_software.get().is_none() {
+                    let _ = shared.server_software.set(ex.server);
+                }
+                drop(stats);
+                shared.progress.done.fetch_add(1, Relaxed);
+            }
+            Ok(Err(failure)) => {
+                conn = None;
+                let (kind, message) = match &failure {
+                    Failure::Connect(msg) => {
+                        stats.failures.connect += 1;
+                        ("connect", msg)
+                    }
+                    Failure::Receive(msg) => {
+                        stats.failures.receive += 1;
+                        ("receive", msg)
+                    }
+                    Failure::Exception(msg) => {
+                        stats.failures.exceptions += 1;
+                        ("exception", msg)
+                    }
+                };
+                drop(stats);
+                shared.progress.done.fetch_add(1, Relaxed);
+                shared.progress.failed.fetch_add(1, Relaxed);
+                if plan.verbosity >= 2 {
+                    eprintln!("loadgen: request failed ({kind}): {message}");
+                }
+                if !plan.continue_on_socket_error {
+                    match failure {
+                        Failure::Receive(msg) => {
+                            shared.abort(format!("receive error: {msg} (use -r to continue)"))
+                        }
+                        Failure::Connect(msg) => {
+                            let count = shared.connect_failures.fetch_add(1, Relaxed) + 1;
+                            if count > CONNECT_FAILURES_BEFORE_ABORT {
+                                shared.abort(format!(
+                                    "test aborted after {CONNECT_FAILURES_BEFORE_ABORT} connect \
+                                     failures; last: {msg} (use -r to continue)"
+                                ));
+                            }
+                        }
+                        Failure::Exception(_) => {}
+                    }
+                }
+            }
+            Err(_elapsed) => {
+                conn = None;
+                if cut_by_deadline {
+                    // -t expired mid-request: neither complete nor failed.
+                    stats.unfinished += 1;
+                    break;
+                }
+                stats.failures.timeout += 1;
+                drop(stats);
+                shared.progress.done.fetch_add(1, Relaxed);
+                shared.progress.failed.fetch_add(1, Relaxed);
+                if plan.verbosity >= 2 {
+                    eprintln!("loadgen: request timed out after {:?}", plan.timeout);
+                }
+            }
+        }
+    }
+}
+
+fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+/// Sends one request on `slot`'s connection (opening one if needed) and reads the
+/// whole response.
+async fn exchange(slot: &mut Option<Conn>, plan: &Plan) -> Result<Exchange, Failure> {
+    let began = Instant::now();
+    let mut reused = false;
+    // A kept-alive connection must be idle again before it takes a request; if the
+    // server closed it in between, open a new one: nothing was sent, nothing failed.
+    if let Some(conn) = slot.as_mut() {
+        let alive = tokio::select! {
+            ready = conn.sender.ready() => ready.is_ok(),
+            _ = conn.driver.as_mut() => false,
+        };
+        if alive {
+            reused = true;
+        } else {
+            *slot = None;
+        }
+    }
+    let conn = match slot {
+        Some(conn) => conn,
+        None => slot.insert(connect(plan).await?),
+    };
+    let connect = if reused {
+        Duration::ZERO
+    } else {
+        began.elapsed()
+    };
+
+    let mut request = Request::new(Full::new(plan.body.clone()));
+    *request.method_mut() = plan.method.clone();
+    *request.uri_mut() = plan.uri.clone();
+    *request.headers_mut() = plan.headers.clone();
+
+    let sent = Instant::now();
+    let (result, closed) = {
+        let Conn { sender, driver } = conn;
+        let response = async {
+            let response = sender.send_request(request).await?;
+            let head_at = Instant::now();
+            let status = response.status();
+            let header_bytes = head_size(&response);
+            let server = response
+                .headers()
+                .get(http::header::SERVER)
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+            let mut body = response.into_body();
+            let mut body_bytes = 0u64;
+            while let Some(frame) = body.frame().await {
+                if let Some(data) = frame?.data_ref() {
+                    body_bytes += data.len() as u64;
+                }
+            }
+            Ok::<_, hyper::Error>((status, head_at, header_bytes, body_bytes, server))
+        };
+        tokio::pin!(response);
+        // Drive the connection and the request together in this task. If the connection
+        // finishes first (the server closed it after answering, say), the response may
+        // still be complete in hyper's buffers: finish reading it, then reconnect next time.
+        let mut closed = false;
+        let result = tokio::select! {
+            result = &mut response => result,
+            _ = driver.as_mut() => {
+                closed = true;
+                response.await
+            }
+        };
+        (result, closed)
+    };
+    let done = Instant::now();
+    if closed {
+        *slot = None;
+    }
+    match result {
+        Ok((status, head_at, header_bytes, body_bytes, server)) => Ok(Exchange {
+            status,
+            connect,
+            waiting: head_at - sent,
+            done,
+            reused,
+            opened: !reused,
+            header_bytes,
+            body_bytes,
+            server,
+        }),
+        Err(err) => {
+            *slot = None;
+            Err(classify(&err))
+        }
+    }
+}
+
+async fn connect(plan: &Plan) -> Result<Conn, Failure> {
+    let stream = TcpStream::connect(plan.addr)
+        .await
+        .map_err(|err| Failure::Connect(format!("{}: {err}", plan.addr)))?;
+    // Requests are small and latency is the measurement: no Nagle delay.
+    let _ = stream.set_nodelay(true);
+    let (sender, driver) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|err| Failure::Connect(err.to_string()))?;
+    Ok(Conn {
+        sender,
+        driver: Box::pin(driver),
+    })
+}
+
+/// Parse errors are "exceptions"; everything else broke the connection mid-response.
+fn classify(err: &hyper::Error) -> Failure {
+    let message = error_chain(err);
+    if err.is_parse() || err.is_parse_status() || err.is_user() {
+        Failure::Exception(message)
+    } else {
+        Failure::Receive(message)
+    }
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    message
+}
+
+/// Size of the response head as it was on the wire (status line, headers, blank line),
+/// rebuilt from the parsed head: ab's "Total transferred" counts it.
+fn head_size<B>(response: &http::Response<B>) -> u64 {
+    // "HTTP/1.1 200 OK\r\n"
+    let reason = response.status().canonical_reason().map_or(0, str::len);
+    let mut size = 9 + 3 + 1 + reason + 2;
+    for (name, value) in response.headers() {
+        size += name.as_str().len() + 2 + value.len() + 2;
+    }
+    (size + 2) as u64
+}

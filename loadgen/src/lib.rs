@@ -1,0 +1,51 @@
+//! loadgen: an ab-compatible HTTP/1 load generator, as fast as wrk, more truthful than ab.
+//!
+//! The library is the engine and the report; the `loadgen` binary is ab's command line
+//! on top of it, and `make bench-all` uses it directly.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! // ab -r -n 2000 -c 200 http://127.0.0.1:3000/?delay=1
+//! let spec = loadgen::LoadSpec {
+//!     requests: Some(2000),
+//!     concurrency: 200,
+//!     continue_on_socket_error: true,
+//!     timeout: Duration::from_secs(30),
+//!     ..loadgen::LoadSpec::new("http://127.0.0.1:3000/?delay=1")
+//! };
+//! let report = loadgen::run_blocking(spec)?; // or `loadgen::run(spec).await` in tokio
+//! println!("{:.2} requests/s, p99 {} ms", report.requests_per_second, report.latency_ms.p99);
+//! println!("{}", serde_json::to_string(&report).unwrap());
+//! # Ok::<(), loadgen::LoadError>(())
+//! ```
+//!
+//! What it does differently from ab, on purpose:
+//!
+//! - All `concurrency` connections start at once. ab sends its first request alone and
+//!   only then opens the others, which adds one whole response time to every run.
+//! - A response whose body length differs from the first one is *not* a failure; it is
+//!   counted in [`Report::length_mismatches`]. `failed` counts only real failures:
+//!   connect, receive (reset, closed early), timeout, exceptions.
+//! - Latencies go into HDR histograms (p50/p90/p99/p99.9/max), merged at the end:
+//!   memory stays flat with `-n`.
+//! - `--rate` ([`LoadSpec::rate`]) is open-loop: request `i` is due at `start + i/rate`
+//!   and its latency counts from then (no coordinated omission, as wrk2); the raw
+//!   latency and the count of requests sent late are reported too.
+//! - [`Report::littles_law`]: requests actually in flight (throughput x mean latency)
+//!   against `-c`, so a cap on concurrency anywhere shows.
+//! - `-t` does not cap `-n` at 50,000; requests still in flight when it expires are
+//!   reported as `unfinished`, not as failures.
+
+pub mod bench;
+mod engine;
+mod report;
+mod spec;
+pub mod scenarios;
+mod stats;
+pub mod text;
+
+pub use engine::{run, run_blocking, run_with_progress, Progress};
+pub use report::{ConnectionTimes, Latency, LittlesLaw, Percentile, Phase, RateReport, Report};
+pub use spec::{LoadError, LoadSpec, DEFAULT_TIMEOUT};
+pub use stats::Failures;

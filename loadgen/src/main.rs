@@ -1,0 +1,273 @@
+//! loadgen: ab's command line and summary, on an engine as fast as wrk.
+//!
+//! `loadgen -r -n 2000 -c 200 http://127.0.0.1:3000/?delay=1` reads like the article's
+//! `ab` runs and prints ab's summary with ab's labels, plus what ab lacks: HDR latency
+//! percentiles, a Little's-law self-check, length mismatches on their own line, and
+//! `--rate` open-loop mode. `--json` prints one JSON object instead.
+//!
+//! Exit status: 0 after a run (failures are counted, not fatal), 1 when the test was
+//! aborted by a socket error without `-r` or could not start, 2 for a bad flag or URL.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use loadgen::{LoadError, LoadSpec, Progress, Report};
+
+/// An ab-compatible HTTP load generator: ab's flags and summary, wrk's speed.
+///
+/// Unlike ab, all -c connections start at once, responses whose length differs from
+/// the first are not counted as failures, and -t does not cap -n at 50,000.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None, disable_help_flag = true)]
+struct Args {
+    /// Number of requests to perform (default 1, or unlimited with -t).
+    #[arg(short = 'n', value_name = "requests", value_parser = clap::value_parser!(u64).range(1..))]
+    requests: Option<u64>,
+
+    /// Number of requests to make at a time (one connection each).
+    #[arg(short = 'c', value_name = "concurrency", default_value_t = 1,
+          value_parser = parse_concurrency)]
+    concurrency: usize,
+
+    /// Seconds to spend at most; requests in flight then are reported as unfinished.
+    #[arg(short = 't', value_name = "timelimit", value_parser = parse_seconds)]
+    time_limit: Option<Duration>,
+
+    /// Seconds before a request times out (counted as failed).
+    #[arg(short = 's', value_name = "timeout", default_value = "30", value_parser = parse_seconds)]
+    timeout: Duration,
+
+    /// Use HTTP keep-alive (without it, one new connection per request).
+    #[arg(short = 'k')]
+    keep_alive: bool,
+
+    /// Don't exit on socket receive errors (and on more than 10 connect errors).
+    #[arg(short = 'r')]
+    continue_on_socket_error: bool,
+
+    /// Add a header, e.g. 'Accept-Encoding: gzip' (repeatable; replaces a default one).
+    #[arg(short = 'H', value_name = "attribute", value_parser = parse_header)]
+    headers: Vec<(String, String)>,
+
+    /// HTTP method (default GET, or POST with -p).
+    #[arg(short = 'm', value_name = "method")]
+    method: Option<String>,
+
+    /// File containing the request body (POST unless -m says otherwise).
+    #[arg(short = 'p', value_name = "postfile")]
+    post_file: Option<PathBuf>,
+
+    /// Content-type header for the body (default text/plain).
+    #[arg(short = 'T', value_name = "content-type")]
+    content_type: Option<String>,
+
+    /// Quiet: no progress bar.
+    #[arg(short = 'q')]
+    quiet: bool,
+
+    /// Verbosity: 2 or more prints every failure to stderr.
+    #[arg(short = 'v', value_name = "verbosity", default_value_t = 0)]
+    verbosity: u8,
+
+    /// Open-loop mode: send this many requests per second whatever the latency, and
+    /// measure latency from each request's due time (no coordinated omission).
+    #[arg(long, value_name = "per-second", value_parser = parse_rate)]
+    rate: Option<f64>,
+
+    /// Print one JSON object (the whole report) instead of ab's summary.
+    #[arg(long)]
+    json: bool,
+
+    /// Print help.
+    #[arg(short = 'h', long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+
+    /// http://hostname[:port]/path
+    url: String,
+}
+
+fn parse_concurrency(raw: &str) -> Result<usize, String> {
+    match raw.parse::<usize>() {
+        Ok(c) if c >= 1 => Ok(c),
+        _ => Err(format!("{raw:?} is not a whole number of at least 1")),
+    }
+}
+
+fn parse_seconds(raw: &str) -> Result<Duration, String> {
+    match raw.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!("{raw:?} is not a positive number of seconds")),
+    }
+}
+
+fn parse_rate(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!(
+            "{raw:?} is not a positive number of requests per second"
+        )),
+    }
+}
+
+fn parse_header(raw: &str) -> Result<(String, String), String> {
+    match raw.split_once(':') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.trim().to_string()))
+        }
+        _ => Err(format!("{raw:?} is not a header of the form 'Name: value'")),
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse(); // exits 2 with a clear message on a bad flag
+
+    let body = match &args.post_file {
+        Some(path) => match std::fs::read(path) {
+            Ok(bytes) => Some(bytes),
+            Err(err) => {
+                eprintln!("loadgen: cannot read -p {}: {err}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let method = args
+        .method
+        .clone()
+        .unwrap_or_else(|| if body.is_some() { "POST" } else { "GET" }.to_string());
+    let requests = match (args.requests, args.time_limit) {
+        (Some(n), _) => Some(n),
+        (None, Some(_)) => None,
+        (None, None) => Some(1),
+    };
+    let spec = LoadSpec {
+        requests,
+        concurrency: args.concurrency,
+        time_limit: args.time_limit,
+        keep_alive: args.keep_alive,
+        timeout: args.timeout,
+        method,
+        headers: args.headers.clone(),
+        body,
+        content_type: args.content_type.clone(),
+        rate: args.rate,
+        continue_on_socket_error: args.continue_on_socket_error,
+        verbosity: args.verbosity,
+        ..LoadSpec::new(args.url.clone())
+    };
+
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("loadgen: cannot start the runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    if !args.json {
+        println!(
+            "This is loadgen, version {} (ab-compatible)",
+            env!("CARGO_PKG_VERSION")
+        );
+        println!();
+    }
+    let result = runtime.block_on(run_with_bar(spec, &args));
+    let report = match result {
+        Ok(report) => report,
+        Err(err) => {
+            eprintln!("loadgen: {err}");
+            return ExitCode::from(if err.is_usage() { 2 } else { 1 });
+        }
+    };
+
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(err) => {
+                eprintln!("loadgen: cannot encode the report: {err}");
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        println!("\n");
+        print!("{}", loadgen::text::ab_summary(&report));
+    }
+    if let Some(reason) = &report.aborted {
+        eprintln!("loadgen: {reason}");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Runs the test, with a progress bar on stderr when it is a terminal.
+async fn run_with_bar(spec: LoadSpec, args: &Args) -> Result<Report, LoadError> {
+    let show_bar = !args.quiet && std::io::stderr().is_terminal();
+    if !args.json {
+        let host = loadgen_host(&spec.url);
+        println!("Benchmarking {host} (be patient)");
+    }
+    let progress = Arc::new(Progress::default());
+    let task = tokio::spawn(loadgen::run_with_progress(
+        spec.clone(),
+        Arc::clone(&progress),
+    ));
+    tokio::pin!(task);
+    let bar = show_bar.then(|| make_bar(&spec));
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let result = loop {
+        tokio::select! {
+            joined = &mut task => break joined,
+            _ = tick.tick() => {
+                if let Some(bar) = &bar {
+                    bar.set_position(progress.done());
+                    bar.set_message(format!("{} failed", progress.failed()));
+                }
+            }
+        }
+    };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    match result {
+        Ok(report) => report,
+        Err(err) => Err(LoadError::Runtime(std::io::Error::other(err.to_string()))),
+    }
+}
+
+fn make_bar(spec: &LoadSpec) -> ProgressBar {
+    match spec.requests {
+        Some(n) => {
+            let bar = ProgressBar::new(n);
+            if let Ok(style) = ProgressStyle::with_template(
+                "{elapsed_precise} [{wide_bar}] {pos}/{len} requests ({per_sec}, {msg})",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        }
+        None => {
+            let bar = ProgressBar::new_spinner();
+            if let Ok(style) = ProgressStyle::with_template(
+                "{spinner} {elapsed_precise} {pos} requests ({per_sec}, {msg})",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        }
+    }
+}
+
+/// The host part of the URL, for the "Benchmarking" line.
+fn loadgen_host(url: &str) -> String {
+    url.parse::<http::Uri>()
+        .ok()
+        .and_then(|uri| uri.host().map(str::to_string))
+        .unwrap_or_else(|| url.to_string())
+}

@@ -1,0 +1,155 @@
+//! A tiny HTTP/1.1 test server that counts the connections and requests it sees, and
+//! misbehaves on request: `/` answers `hello`; `/status` answers 500 to every 4th
+//! request; `/vary` varies its body length; `/sleep?ms=N` answers after N ms;
+//! `/reset` resets the connection (RST) without answering; `/close` closes the
+//! connection after each answer; `/echo` answers the request body's length.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Default)]
+pub struct Counters {
+    pub connections: AtomicU64,
+    pub requests: AtomicU64,
+}
+
+pub struct TestServer {
+    pub port: u16,
+    pub counters: Arc<Counters>,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a test port");
+        let port = listener.local_addr().expect("local addr").port();
+        let counters = Arc::new(Counters::default());
+        let for_thread = Arc::clone(&counters);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                for_thread.connections.fetch_add(1, SeqCst);
+                let counters = Arc::clone(&for_thread);
+                // Small stacks: a test may hold 10,000 connections, one thread each.
+                let spawned = std::thread::Builder::new()
+                    .stack_size(128 * 1024)
+                    .spawn(move || serve(stream, &counters));
+                if spawned.is_err() {
+                    eprintln!("test server: cannot spawn a connection thread");
+                }
+            }
+        });
+        TestServer { port, counters }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn connections(&self) -> u64 {
+        self.counters.connections.load(SeqCst)
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.counters.requests.load(SeqCst)
+    }
+}
+
+fn serve(stream: TcpStream, counters: &Counters) {
+    let _ = stream.set_nodelay(true);
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut request_line = String::new();
+        match reader.read_line(&mut request_line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let path = request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("/")
+            .to_string();
+        let mut content_length = 0usize;
+        let mut close = false;
+        loop {
+            let mut line = String::new();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            let lower = line.to_ascii_lowercase();
+            if let Some(value) = lower.strip_prefix("content-length:") {
+                content_length = value.trim().parse().unwrap_or(0);
+            }
+            if lower == "connection: close" {
+                close = true;
+            }
+        }
+        let mut body = vec![0u8; content_length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let n = counters.requests.fetch_add(1, SeqCst) + 1;
+
+        let (status, reply) = if path.starts_with("/reset") {
+            reset(&writer);
+            return;
+        } else if path.starts_with("/status") {
+            if n % 4 == 0 {
+                ("500 Internal Server Error", "boom".to_string())
+            } else {
+                ("200 OK", "fine".to_string())
+            }
+        } else if path.starts_with("/vary") {
+            ("200 OK", "x".repeat(1 + (n % 3) as usize))
+        } else if let Some(ms) = path.strip_prefix("/sleep?ms=") {
+            std::thread::sleep(Duration::from_millis(ms.parse().unwrap_or(0)));
+            ("200 OK", "slept".to_string())
+        } else if path.starts_with("/echo") {
+            ("200 OK", format!("{}", body.len()))
+        } else {
+            ("200 OK", "hello".to_string())
+        };
+        // `/close` closes after every answer, even when the client asked to keep it.
+        let close = close || path.starts_with("/close");
+        let connection = if close { "close" } else { "keep-alive" };
+        let response = format!(
+            "HTTP/1.1 {status}\r\nServer: testserver\r\nContent-Length: {}\r\nConnection: {connection}\r\n\r\n{reply}",
+            reply.len()
+        );
+        if writer.write_all(response.as_bytes()).is_err() || close {
+            return;
+        }
+    }
+}
+
+/// Closes with SO_LINGER 0, so the peer gets a RST instead of a FIN.
+fn reset(stream: &TcpStream) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt on a socket we own, with a correctly sized struct.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            std::ptr::addr_of!(linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+    // The RST goes out when the caller drops its handles (close with linger 0).
+}
