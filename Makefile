@@ -71,3 +71,25 @@ bench-list: ## List the scenarios (DESIGN.md's table) with their load and ceilin
 sweep: ## Throughput/p99/RSS/threads vs clients (1..10,000): results/sweep.{svg,json,md}
 	$(CARGO) build --release --workspace
 	flock $(BENCH_LOCK) $(RELEASE_DIR)/sweep --results results
+
+.PHONY: bench-async
+bench-async: ## Benchmark app_async with ab (WORKERS=N CLIENT=async|blocking|offload)
+	flock /tmp/lab-bench.lock scripts/bench-async.sh
+
+.PHONY: run-sync
+run-sync: ## Run app_sync on PORT_APP as 4 workers x 50 threads (WORKERS=W THREADS=T PROTOCOL=http|uwsgi override)
+	WORKERS=$${WORKERS:-4} THREADS=$${THREADS:-50} $(CARGO) run --release -p app_sync -- --port-app $(PORT_APP) --port-api $(PORT_API)
+
+.PHONY: run-devserver
+run-devserver: ## Run app_sync as the dev server: 1 worker x 1 thread (flask run --without-threads)
+	$(CARGO) run --release -p app_sync -- --port-app $(PORT_APP) --port-api $(PORT_API) --workers 1 --threads 1
+
+.PHONY: run-devserver-threaded
+run-devserver-threaded: ## Run app_sync with a thread per connection (flask run --with-threads)
+	$(CARGO) run --release -p app_sync -- --port-app $(PORT_APP) --port-api $(PORT_API) --workers 1 --threads 0
+
+.PHONY: bench-sync
+bench-sync: ## ab loads against app_sync's models (CASES="devserver threaded threaded-1000 workers-200 workers-1000 nginx-uwsgi")
+	@scripts/ensure-packages.sh ab:apache2-utils curl:curl nginx:nginx-light
+	$(CARGO) build --release -p slow_api -p app_sync
+	flock /tmp/lab-bench.lock scripts/bench-sync.sh $(CASES)

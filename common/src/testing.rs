@@ -80,6 +80,20 @@ impl Service {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Service {
+        let mut service = Self::spawn_with_env(bin, port_flag, args, env);
+        service.wait_healthy(Duration::from_secs(30));
+        service
+    }
+
+    /// As [`Service::start_with_env`], without waiting for `/healthz`: for a service
+    /// that does not speak HTTP itself (app_sync `--protocol uwsgi`, reached through
+    /// nginx). Wait for it with [`Service::wait_ready`].
+    pub fn spawn_with_env(
+        bin: impl AsRef<Path>,
+        port_flag: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Service {
         let bin = bin.as_ref();
         let port = free_port();
         let mut command = Command::new(bin);
@@ -96,9 +110,26 @@ impl Service {
         let child = command
             .spawn()
             .unwrap_or_else(|err| panic!("cannot start {}: {err}", bin.display()));
-        let mut service = Service { child, port };
-        service.wait_healthy(Duration::from_secs(30));
-        service
+        Service { child, port }
+    }
+
+    /// Waits until `ready()` is true (panics after `limit`, or if the process exits).
+    pub fn wait_ready(&mut self, limit: Duration, mut ready: impl FnMut() -> bool) {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("service on port {} exited early: {status}", self.port);
+            }
+            if ready() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "service on port {} not ready after {limit:?}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
     }
 
     /// `http://127.0.0.1:PORT` + `path`.
@@ -112,21 +143,8 @@ impl Service {
     }
 
     fn wait_healthy(&mut self, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("service on port {} exited early: {status}", self.port);
-            }
-            if raw_get_status(self.port, "/healthz") == Some(200) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "service on port {} not healthy after {limit:?}",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(25));
-        }
+        let port = self.port;
+        self.wait_ready(limit, || raw_get_status(port, "/healthz") == Some(200));
     }
 
     /// Sends `signal` (e.g. `libc::SIGTERM`) to the process.
@@ -158,7 +176,7 @@ impl Drop for Service {
 }
 
 /// Status of a one-shot `GET path` on 127.0.0.1:port, or `None` if nothing answered.
-fn raw_get_status(port: u16, path: &str) -> Option<u16> {
+pub fn raw_get_status(port: u16, path: &str) -> Option<u16> {
     let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     raw_exchange(port, request.as_bytes()).map(|(status, _)| status)
 }

@@ -127,6 +127,12 @@ mod blocking_client {
             .max_redirects(0)
             .max_idle_connections(max_idle)
             .max_idle_connections_per_host(max_idle)
+            // ureq's defaults (128 KiB each way, per pooled connection) would make the
+            // client's buffers, not the threads, most of a blocking server's memory:
+            // 4 x 50 threads measured 77 MiB RSS with them, 32 MiB with these. The slow
+            // API's answers are a few hundred bytes.
+            .input_buffer_size(16 * 1024)
+            .output_buffer_size(16 * 1024)
             .build();
         ureq::Agent::new_with_config(config)
     }
