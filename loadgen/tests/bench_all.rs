@@ -287,7 +287,7 @@ fn missing_nginx_and_postgres_are_skipped_rows_not_failures() {
     );
     command
         .env("NGINX", "/nonexistent/nginx")
-        .env("POSTGRES_BIN_DIR", "/nonexistent");
+        .env("PG_BIN", "/nonexistent");
     let output = command.output().expect("run bench-all");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");

@@ -2,7 +2,11 @@
 //! foreground as a child on a free loopback port, gone when dropped.
 //!
 //! PostgreSQL refuses to run as root; when the runner is root, the cluster belongs to
-//! `nobody` and both commands run as that user.
+//! the `postgres` user (Debian's package makes it), else `nobody`, and every command
+//! runs as that user. The server is a plain child in its own process group (no
+//! `pg_ctl`, which would detach it), so the runner's Ctrl-C handling reaches it.
+//! The binaries are found as app_pg's test harness finds them: `$PG_BIN`, `PATH`,
+//! `/usr/lib/postgresql/*/bin`.
 
 use std::ffi::CString;
 use std::os::unix::process::CommandExt;
@@ -13,19 +17,20 @@ use std::time::{Duration, Instant};
 use super::procs::{log_tail, Service};
 
 /// What to install when PostgreSQL is missing.
-pub const PACKAGE_HINT: &str = "PostgreSQL server binaries (initdb, postgres) not found: install them with `apt-get install -y postgresql` (or set POSTGRES_BIN_DIR=/path/to/bin)";
+pub const PACKAGE_HINT: &str = "PostgreSQL server binaries (initdb, postgres) not found: install them with `apt-get install -y postgresql-15` (or set PG_BIN=/path/to/bin)";
 
-/// The role and database the apps use (DESIGN.md's `example`, trusted on loopback).
+/// The role and database the apps use (DESIGN.md's `example`; trusted on loopback, so
+/// the password in the URL is not checked).
 const ROLE: &str = "example";
 
-/// The directory holding `initdb` and `postgres`: `$POSTGRES_BIN_DIR`, else where
+/// The directory holding `initdb` and `postgres`: `$PG_BIN`, else where
 /// `initdb` is on `PATH`, else Debian's `/usr/lib/postgresql/<version>/bin`.
 pub fn find_bin_dir() -> Option<PathBuf> {
     let complete = |dir: &Path| {
         super::procs::is_executable(&dir.join("initdb"))
             && super::procs::is_executable(&dir.join("postgres"))
     };
-    if let Some(dir) = std::env::var_os("POSTGRES_BIN_DIR") {
+    if let Some(dir) = std::env::var_os("PG_BIN") {
         let dir = PathBuf::from(dir);
         return complete(&dir).then_some(dir);
     }
@@ -48,33 +53,39 @@ pub fn find_bin_dir() -> Option<PathBuf> {
 /// A running cluster.
 pub struct Postgres {
     pub service: Service,
-    /// `postgres://example:example@127.0.0.1:PORT/postgres`
+    /// `postgres://example:example@127.0.0.1:PORT/example`
     pub url: String,
 }
 
-/// uid and gid of `nobody`, when running as root.
+/// uid and gid of `postgres` (or `nobody`), when running as root.
 fn unprivileged_user() -> anyhow::Result<Option<(u32, u32)>> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         return Ok(None);
     }
-    let name = CString::new("nobody")?;
-    // SAFETY: getpwnam with a valid C string; the result is read at once.
-    let entry = unsafe { libc::getpwnam(name.as_ptr()) };
-    if entry.is_null() {
-        anyhow::bail!("running as root, and there is no `nobody` user to run PostgreSQL as");
+    for user in ["postgres", "nobody"] {
+        let name = CString::new(user)?;
+        // SAFETY: getpwnam with a valid C string; the result is read at once.
+        let entry = unsafe { libc::getpwnam(name.as_ptr()) };
+        if !entry.is_null() {
+            // SAFETY: non-null pointer returned by getpwnam.
+            return Ok(Some(unsafe { ((*entry).pw_uid, (*entry).pw_gid) }));
+        }
     }
-    // SAFETY: non-null pointer returned by getpwnam.
-    let (uid, gid) = unsafe { ((*entry).pw_uid, (*entry).pw_gid) };
-    Ok(Some((uid, gid)))
+    anyhow::bail!("running as root, and neither a `postgres` nor a `nobody` user exists to run PostgreSQL as")
 }
 
 fn as_user(command: &mut Command, user: Option<(u32, u32)>) {
     if let Some((uid, gid)) = user {
         command.uid(uid).gid(gid);
     }
-    // Locale and home of the runner's shell are not the cluster's business.
-    command.env("LC_ALL", "C").env("HOME", "/tmp");
+    // Locale and home of the runner's shell are not the cluster's business, and the
+    // user may not be allowed into the runner's working directory.
+    command
+        .env("LC_ALL", "C")
+        .env("HOME", "/tmp")
+        .env_remove("PGDATA")
+        .current_dir(std::env::temp_dir());
 }
 
 /// Creates a cluster in `dir` (which must be empty) and starts it on `port`.
@@ -110,6 +121,31 @@ pub fn start(bin_dir: &Path, dir: &Path, port: u16) -> anyhow::Result<Postgres> 
         anyhow::bail!(
             "initdb failed ({status}): {}",
             log_tail(&dir.join("initdb.err"), 3)
+        );
+    }
+
+    // The database, in single-user mode: no client program needed.
+    let mut single = Command::new(bin_dir.join("postgres"));
+    single
+        .args(["--single", "-D"])
+        .arg(&data)
+        .arg("postgres")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::fs::File::create(dir.join("single.log"))?)
+        .stderr(std::fs::File::create(dir.join("single.err"))?);
+    as_user(&mut single, user);
+    let mut child = single
+        .spawn()
+        .map_err(|err| anyhow::anyhow!("cannot run postgres --single: {err}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        stdin.write_all(format!("CREATE DATABASE {ROLE} OWNER {ROLE};\n").as_bytes())?;
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        anyhow::bail!(
+            "creating the database failed ({status}): {}",
+            log_tail(&dir.join("single.err"), 3)
         );
     }
 
@@ -156,6 +192,6 @@ pub fn start(bin_dir: &Path, dir: &Path, port: u16) -> anyhow::Result<Postgres> 
     }
     Ok(Postgres {
         service,
-        url: format!("postgres://{ROLE}:{ROLE}@127.0.0.1:{port}/postgres"),
+        url: format!("postgres://{ROLE}:{ROLE}@127.0.0.1:{port}/{ROLE}"),
     })
 }
