@@ -93,3 +93,25 @@ bench-sync: ## ab loads against app_sync's models (CASES="devserver threaded thr
 	@scripts/ensure-packages.sh ab:apache2-utils curl:curl nginx:nginx-light
 	$(CARGO) build --release -p slow_api -p app_sync
 	flock /tmp/lab-bench.lock scripts/bench-sync.sh $(CASES)
+# app_pg: the article's bonus (psycopg2 vs psycogreen).
+PG_DIR ?= /tmp/lab-postgres
+PG_PORT ?= 5432
+DRIVER ?= async
+
+.PHONY: pg-up
+pg-up: ## Start a throwaway PostgreSQL on 127.0.0.1:PG_PORT (default 5432) in PG_DIR, with role and db example/example
+	scripts/throwaway-postgres.sh start $(PG_DIR) $(PG_PORT)
+
+.PHONY: pg-down
+pg-down: ## Stop the throwaway PostgreSQL and delete PG_DIR
+	scripts/throwaway-postgres.sh stop $(PG_DIR)
+
+.PHONY: run-pg
+run-pg: ## Run app_pg on PORT_APP (DRIVER=async|blocking, POOL_SIZE=N, DATABASE_URL=...; see make pg-up)
+	DRIVER=$(DRIVER) $(CARGO) run --release -p app_pg -- --port-app $(PORT_APP) --port-api $(PORT_API)
+
+.PHONY: bench-pg
+bench-pg: ## Benchmark app_pg: both drivers at ab -n 10 -c 5, then async pools 25/50/100 at -n 5000 -c 1000 (flock'd)
+	$(CARGO) build --release -p slow_api -p app_pg
+	scripts/bench-pg.sh all
+

@@ -1,5 +1,8 @@
 //! Integration-test harness: runs a service's real binary on a free loopback port,
-//! waits for `GET /healthz`, and stops it when dropped.
+//! waits for `GET /healthz`, and stops it when dropped; [`postgres`] provides a real
+//! PostgreSQL (a throwaway cluster) for the services that need one.
+
+pub mod postgres;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,0 +1,174 @@
+//! The blocking driver: the synchronous `postgres` crate, called from the event loop.
+//!
+//! This is the trap of the article's bonus (psycopg2 under gevent), built on purpose. It
+//! must really hold the event-loop thread for the whole query, and it must not panic.
+//!
+//! # Why not call `postgres::Client` right in the handler
+//!
+//! The `postgres` crate is tokio-postgres plus a private single-threaded Tokio runtime:
+//! every `client.query(..)` is `runtime.block_on(..)`. An actix-web worker *is* a Tokio
+//! runtime, and Tokio refuses to start one runtime inside another: called on the
+//! worker's thread, the first query panics with "Cannot start a runtime from within a
+//! runtime" (and `tokio::task::block_in_place`, the usual escape, panics too on
+//! actix's current-thread runtime). psycopg2 has no such guard, which is why the
+//! article's trap is silent.
+//!
+//! # How it is called instead, still blocking
+//!
+//! Each event loop gets one synchronous connection that lives on a plain OS thread of
+//! its own, where no runtime is running, so `postgres` may `block_on` there freely.
+//! The handler hands that thread the query and then waits for the answer with a
+//! *blocking* `std::sync::mpsc` receive, without `.await`. For the whole query the
+//! event-loop thread is parked in the kernel (a futex wait) exactly as psycopg2 parks
+//! gevent's hub in `recv(2)`: the loop accepts nothing, polls no socket, runs no other
+//! handler, so the database halves of concurrent requests run strictly one after the
+//! other. The extra thread only owns the socket; it never lets the loop go on.
+//!
+//! (The fix is *not* this module: it is the async driver, or moving the blocking call
+//! off the loop with `web::block`, as app_async's `--client offload` does.)
+//!
+//! The connection is opened on first use and opened again after it breaks, so a
+//! database that comes back is used without restarting the app. A query that does not
+//! come back within its time limit is a 503; the loop stops waiting for it.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::{DbError, QUERY};
+
+/// What the connection thread needs to know.
+#[derive(Clone)]
+pub struct BlockingConfig {
+    pub database: tokio_postgres::Config,
+    pub connect_timeout: Duration,
+    pub db_timeout: Duration,
+}
+
+/// One event loop's synchronous connection.
+pub struct BlockingDb {
+    jobs: mpsc::Sender<Job>,
+    db_timeout: Duration,
+}
+
+/// A request to the connection thread, with where to send the answer.
+enum Job {
+    Sleep(f64, mpsc::SyncSender<Result<OffsetDateTime, DbError>>),
+    Ping(mpsc::SyncSender<Result<(), DbError>>),
+}
+
+impl BlockingDb {
+    /// Starts this event loop's connection thread. The thread ends when the worker
+    /// (and with it the last sender) is dropped.
+    pub fn spawn(config: BlockingConfig) -> BlockingDb {
+        let (jobs, inbox) = mpsc::channel();
+        let db_timeout = config.db_timeout;
+        let spawned = std::thread::Builder::new()
+            .name("pg-blocking".to_owned())
+            .spawn(move || serve(config, inbox));
+        if let Err(err) = spawned {
+            // With no thread the channel is closed and every query answers 503.
+            tracing::error!("cannot start the database thread: {err}");
+        }
+        BlockingDb { jobs, db_timeout }
+    }
+
+    /// `SELECT NOW(), pg_sleep($1)`, blocking the calling (event-loop) thread until the
+    /// answer comes back.
+    pub fn sleep(&self, seconds: f64) -> Result<OffsetDateTime, DbError> {
+        let limit = Duration::from_secs_f64(seconds) + self.db_timeout;
+        self.call(|reply| Job::Sleep(seconds, reply), limit)
+    }
+
+    /// `SELECT 1`, blocking likewise.
+    pub fn ping(&self) -> Result<(), DbError> {
+        self.call(Job::Ping, self.db_timeout)
+    }
+
+    fn call<T>(
+        &self,
+        job: impl FnOnce(mpsc::SyncSender<Result<T, DbError>>) -> Job,
+        limit: Duration,
+    ) -> Result<T, DbError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.jobs
+            .send(job(reply))
+            .map_err(|_| DbError::Unavailable("database thread is gone".to_owned()))?;
+        // The blocking wait: no `.await`, so the event loop stops here.
+        match answer.recv_timeout(limit) {
+            Ok(result) => result,
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(DbError::Timeout(limit)),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(DbError::Unavailable("database thread is gone".to_owned()))
+            }
+        }
+    }
+}
+
+/// An open connection and the query, prepared once on it.
+struct Connection {
+    client: postgres::Client,
+    statement: postgres::Statement,
+}
+
+/// The connection thread: runs jobs one at a time, (re)connecting when needed.
+fn serve(config: BlockingConfig, inbox: mpsc::Receiver<Job>) {
+    let mut pg_config = postgres::Config::from(config.database);
+    pg_config.connect_timeout(config.connect_timeout);
+    let mut connection: Option<Connection> = None;
+
+    for job in inbox {
+        // A connection the server closed (restart, crash) is replaced, not reused.
+        if connection.as_ref().is_some_and(|c| c.client.is_closed()) {
+            connection = None;
+        }
+        if connection.is_none() {
+            match connect(&mut pg_config) {
+                Ok(fresh) => connection = Some(fresh),
+                Err(err) => {
+                    answer(job, err);
+                    continue;
+                }
+            }
+        }
+        let Some(open) = connection.as_mut() else {
+            continue;
+        };
+        match job {
+            Job::Sleep(seconds, reply) => {
+                let result = open
+                    .client
+                    .query_one(&open.statement, &[&seconds])
+                    .and_then(|row| row.try_get::<_, OffsetDateTime>(0))
+                    .map_err(DbError::unavailable);
+                // The receiver may have given up (timeout); then nobody needs it.
+                let _ = reply.send(result);
+            }
+            Job::Ping(reply) => {
+                let result = open
+                    .client
+                    .simple_query("SELECT 1")
+                    .map(drop)
+                    .map_err(DbError::unavailable);
+                let _ = reply.send(result);
+            }
+        }
+    }
+}
+
+fn connect(pg_config: &mut postgres::Config) -> Result<Connection, DbError> {
+    let mut client = pg_config
+        .connect(postgres::NoTls)
+        .map_err(DbError::unavailable)?;
+    let statement = client.prepare(QUERY).map_err(DbError::unavailable)?;
+    Ok(Connection { client, statement })
+}
+
+/// Answers a job that could not run.
+fn answer(job: Job, err: DbError) {
+    match job {
+        Job::Sleep(_, reply) => drop(reply.send(Err(err))),
+        Job::Ping(reply) => drop(reply.send(Err(err))),
+    }
+}
