@@ -40,8 +40,8 @@
 pub mod bench;
 mod engine;
 mod report;
-mod spec;
 pub mod scenarios;
+mod spec;
 mod stats;
 pub mod text;
 

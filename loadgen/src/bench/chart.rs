@@ -104,7 +104,7 @@ fn is_blocking(row: &Row) -> bool {
 pub fn bench_chart(results: &Results) -> String {
     let rows = &results.scenarios;
     let width = 1180.0;
-    let top = 118.0;
+    let top = 128.0;
     let row_h = 50.0;
     let extra_gap = 26.0;
     let has_extra = rows.iter().any(|row| row.id.contains("-c1000"));
@@ -161,13 +161,18 @@ pub fn bench_chart(results: &Results) -> String {
     // Column headings.
     let _ = write!(
         svg,
-        r#"<text x="20" y="{y}" font-weight="bold" fill="{TEXT}">scenario (load)</text>
-<text x="{r1}" y="{y}" font-weight="bold" fill="{TEXT}" text-anchor="middle">Rust / ceiling</text>
-<text x="{r2}" y="{y}" font-weight="bold" fill="{TEXT}" text-anchor="middle">article / ab's</text>
+        r#"<text x="20" y="{y}" font-weight="bold" fill="{TEXT}">scenario</text>
+<text x="{x0}" y="{y}" font-weight="bold" fill="{TEXT}">2xx responses per second</text>
+<text x="{r1}" y="{y0}" font-weight="bold" fill="{TEXT}" text-anchor="middle">Rust</text>
+<text x="{r1}" y="{y}" font-size="11" fill="{MUTED}" text-anchor="middle">of ceiling</text>
+<text x="{r2}" y="{y0}" font-weight="bold" fill="{TEXT}" text-anchor="middle">article</text>
+<text x="{r2}" y="{y}" font-size="11" fill="{MUTED}" text-anchor="middle">of ab's ceiling</text>
 "#,
-        y = top - 8.0,
+        y0 = top - 20.0,
+        y = top - 6.0,
         r1 = 1025.0,
         r2 = 1120.0,
+        x0 = axis.p0,
     );
 
     let plot_bottom = height - 56.0;
@@ -258,8 +263,13 @@ fn draw_row(svg: &mut String, row: &Row, axis: &LogAxis, y: f64, row_h: f64) {
             reason = esc(&reason),
         );
     } else {
-        let xm = axis.map(row.requests_per_second.max(axis.lo));
+        // The bar is what was served right: 2xx responses per second.
+        let served = row.efficiency * row.ceiling_rps;
+        let xm = axis.map(served.max(axis.lo));
         let color = if is_blocking(row) { BLOCKING } else { ASYNC };
+        let errors = row.failed + row.non_2xx;
+        // Beside the ceiling's end when the bar reaches it, else just after the bar.
+        let tx = if xm >= xc - 45.0 { xm.max(xc) } else { xm } + 4.0;
         let _ = write!(
             svg,
             r#"<rect x="{x0}" y="{by:.1}" width="{w:.1}" height="12" fill="{color}"/>
@@ -268,12 +278,21 @@ fn draw_row(svg: &mut String, row: &Row, axis: &LogAxis, y: f64, row_h: f64) {
 "#,
             by = mid - 12.0,
             w = (xm - x0).max(1.0),
-            tx = xm.max(xc) + 4.0 + if xm > xc - 2.0 { 0.0 } else { 60.0 },
             ty = mid + 2.0,
-            measured = rps(row.requests_per_second),
+            measured = rps(served),
             cy = mid + 4.0,
             eff = row.efficiency * 100.0,
         );
+        if errors > 0 {
+            let _ = write!(
+                svg,
+                r#"<text x="{tx:.1}" y="{ty:.1}" font-size="11" font-weight="bold" fill="{ARTICLE}">+ {errors} error(s) of {total}</text>
+"#,
+                tx = tx + 34.0,
+                ty = mid + 2.0,
+                total = row.complete + row.failed,
+            );
+        }
     }
     // The article: its figure against ab's ceiling.
     if let (Some(article), Some(_)) = (row.article_rps, row.article_efficiency) {

@@ -72,7 +72,9 @@ fn unprivileged_user() -> anyhow::Result<Option<(u32, u32)>> {
             return Ok(Some(unsafe { ((*entry).pw_uid, (*entry).pw_gid) }));
         }
     }
-    anyhow::bail!("running as root, and neither a `postgres` nor a `nobody` user exists to run PostgreSQL as")
+    anyhow::bail!(
+        "running as root, and neither a `postgres` nor a `nobody` user exists to run PostgreSQL as"
+    )
 }
 
 fn as_user(command: &mut Command, user: Option<(u32, u32)>) {

@@ -2,12 +2,12 @@
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::scenarios::Scenario;
 
 /// The four latencies the table shows, milliseconds.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LatencyMs {
     pub p50: f64,
     pub p90: f64,
@@ -16,7 +16,7 @@ pub struct LatencyMs {
 }
 
 /// The load a row ran (ab's flags).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LoadRun {
     pub requests: u64,
     pub concurrency: u32,
@@ -25,7 +25,7 @@ pub struct LoadRun {
 
 /// One scenario's outcome. A skipped row (nginx or PostgreSQL missing) has zeros and
 /// `skipped` set; a row that could not start has `error` set.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     pub id: String,
     pub topology: String,
@@ -106,7 +106,7 @@ impl Row {
 }
 
 /// The machine the figures come from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Machine {
     pub cpus: usize,
     pub cpu_model: Option<String>,
@@ -117,7 +117,7 @@ pub struct Machine {
 }
 
 /// Versions of what produced the figures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Versions {
     pub loadgen: String,
     pub rustc: Option<String>,
@@ -126,7 +126,7 @@ pub struct Versions {
 }
 
 /// The whole file `results/bench-all.json`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Results {
     /// When the run started, UTC, ISO 8601.
     pub started_at: String,

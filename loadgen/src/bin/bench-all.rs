@@ -48,6 +48,10 @@ struct Args {
     /// List the scenarios and exit.
     #[arg(long)]
     list: bool,
+
+    /// Redraw NAME.md and NAME.svg from an earlier run's JSON file, without running.
+    #[arg(long, value_name = "JSON")]
+    redraw: Option<PathBuf>,
 }
 
 fn parse_delay(raw: &str) -> Result<f64, String> {
@@ -102,6 +106,16 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
     if name.is_empty() || name.contains(['/', '\\']) {
         anyhow::bail!("--name {name:?} must be a plain file name");
+    }
+    if let Some(json) = &args.redraw {
+        let text = std::fs::read_to_string(json)
+            .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", json.display()))?;
+        let results: bench::results::Results = serde_json::from_str(&text).map_err(|err| {
+            anyhow::anyhow!("{} is not a bench-all result: {err}", json.display())
+        })?;
+        bench::write_results(&results, &args.results, &name)?;
+        println!("{}", bench::results::markdown_table(&results.scenarios));
+        return Ok(ExitCode::SUCCESS);
     }
     let options = Options {
         bin_dir: args.bin_dir.unwrap_or_else(Options::default_bin_dir),
