@@ -254,7 +254,8 @@ const fn article(rps: Option<f64>, text: &'static str) -> Article {
     Article { rps, text }
 }
 
-/// app_sync with `workers x threads`.
+/// app_sync with `workers x threads`. (One argument per column of the table.)
+#[allow(clippy::too_many_arguments)]
 const fn sync(
     id: &'static str,
     compose: (&'static str, u16),
@@ -290,7 +291,8 @@ const fn sync(
     }
 }
 
-/// app_async with `workers` event loops and a `client`.
+/// app_async with `workers` event loops and a `client`. (One argument per column.)
+#[allow(clippy::too_many_arguments)]
 const fn asynchronous(
     id: &'static str,
     compose: (&'static str, u16),

@@ -5,6 +5,9 @@
 //! article's Python figure (a red diamond) beside the best `ab` could do (a red tick).
 //! [`sweep_chart`]: throughput, p99 latency, memory and threads against concurrency.
 
+// SVG elements are written as raw-string lines, each ending in its newline.
+#![allow(clippy::write_with_newline)]
+
 use std::fmt::Write;
 
 use super::results::{Results, Row};
@@ -513,7 +516,7 @@ pub fn sweep_chart(sweep: &SweepResults) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" {FONT} font-size="13">
 <rect width="100%" height="100%" fill="white"/>
 <text x="20" y="30" font-size="20" font-weight="bold" fill="{TEXT}">Throughput and latency as clients grow, delay = {delay} s</text>
-<text x="20" y="52" fill="{MUTED}">Each point: c clients at once for {duration} s (throughput counted from {warm} s on). Dashed: Little's law with no cap, c / delay.</text>
+<text x="20" y="52" fill="{MUTED}">Each point: c clients at once, 3 requests each (or, where threads cap it, {duration} s counted from {warm} s on: latency then only of finished requests). Dashed: c / delay.</text>
 "#,
         delay = sweep.delay_s,
         duration = sweep.duration_s,

@@ -1,11 +1,13 @@
 //! `make sweep`: throughput and latency against the number of clients, for a blocking
 //! topology and its event-loop twins, at a fixed delay.
 //!
-//! Each point is a fresh topology loaded by `c` clients for a fixed time (a count of
-//! requests would take minutes where threads cap the throughput: 10,000 requests at 200
-//! per second). Throughput is counted after a warm-up of `warmup` seconds, from the
-//! engine's live counters, so the first round of connections (all `c` open at once) and
-//! the requests cut off by the time limit do not bias it.
+//! Each point is a fresh topology loaded by `c` clients. Where it fits in the time
+//! budget, the load is whole rounds of requests (three per client, `-n`), and the
+//! throughput is requests / time, as in bench-all. Where it does not (threads capping
+//! thousands of clients: 30,000 requests at 200 per second would take minutes), the load
+//! runs for a fixed time (`-t`) and throughput is counted after a warm-up of `warmup`
+//! seconds, from the engine's live counters, so neither the first round of connections
+//! nor the requests cut off by the time limit bias it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -43,7 +45,12 @@ pub struct SweepOptions {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SweepPoint {
     pub concurrency: u32,
-    /// Completions per second after the warm-up.
+    /// `count`: whole rounds of requests (`-n`), throughput = n / time, every request
+    /// finishes. `window`: a fixed time (`-t`) where whole rounds would take too long
+    /// (a thread cap under thousands of clients); throughput counted after the warm-up,
+    /// latency only of the requests that finished in time.
+    pub method: String,
+    /// 2xx responses per second.
     pub requests_per_second: f64,
     /// `requests_per_second / (c / delay)`: how much of the load the topology served.
     pub fraction_of_load: f64,
@@ -146,6 +153,7 @@ pub fn run_sweep(options: &SweepOptions) -> anyhow::Result<SweepResults> {
                     ui.line(&format!("{label}: error: {reason}"));
                     points.push(SweepPoint {
                         concurrency: c,
+                        method: String::new(),
                         requests_per_second: 0.0,
                         fraction_of_load: 0.0,
                         complete: 0,
@@ -178,6 +186,26 @@ pub fn run_sweep(options: &SweepOptions) -> anyhow::Result<SweepResults> {
     })
 }
 
+/// How a point is loaded.
+struct Plan {
+    /// `Some(n)`: count mode; `None`: time-window mode.
+    requests: Option<u64>,
+}
+
+/// Three requests per client, rounded up to whole rounds of what the topology holds in
+/// flight, if that takes at most 1.5 x the point's duration; a time window otherwise.
+fn plan(scenario: &Scenario, concurrency: u32, options: &SweepOptions) -> Plan {
+    let mut point = *scenario;
+    point.load.concurrency = concurrency;
+    point.load.delay = options.delay;
+    let in_flight = (point.ceiling_rps() * options.delay).round().max(1.0) as u64;
+    let requests = (3 * u64::from(concurrency)).div_ceil(in_flight) * in_flight;
+    point.load.requests = requests;
+    Plan {
+        requests: (point.ideal_time_s() <= 1.5 * options.duration).then_some(requests),
+    }
+}
+
 /// Completed-request counts over time, sampled from the engine's live counters.
 struct Counter {
     samples: Mutex<Vec<(f64, u64)>>,
@@ -193,10 +221,14 @@ fn run_point(
     label: &str,
     left: f64,
 ) -> Result<SweepPoint, StartError> {
+    let plan = plan(scenario, concurrency, options);
     let stack = stack::start(scenario, &options.bin_dir)?;
     let spec = LoadSpec {
-        requests: None,
-        time_limit: Some(Duration::from_secs_f64(options.duration)),
+        requests: plan.requests,
+        time_limit: match plan.requests {
+            Some(_) => None,
+            None => Some(Duration::from_secs_f64(options.duration)),
+        },
         concurrency: concurrency as usize,
         continue_on_socket_error: true,
         timeout: super::REQUEST_TIMEOUT,
@@ -256,11 +288,24 @@ fn run_point(
         .take_while(|(t, _)| *t <= options.warmup)
         .last()
         .map_or(0, |(_, complete)| *complete);
-    let window = (report.time_taken_s - options.warmup).max(1e-3);
-    let rps = report.complete.saturating_sub(at_warmup) as f64 / window;
+    let ok = report.complete.saturating_sub(report.non_2xx);
+    let rps = if plan.requests.is_some() {
+        ok as f64 / report.time_taken_s.max(1e-3)
+    } else {
+        // 2xx share of what completed after the warm-up.
+        let share = ok as f64 / report.complete.max(1) as f64;
+        let window = (report.time_taken_s - options.warmup).max(1e-3);
+        report.complete.saturating_sub(at_warmup) as f64 * share / window
+    };
     let offered = f64::from(concurrency) / options.delay;
     Ok(SweepPoint {
         concurrency,
+        method: if plan.requests.is_some() {
+            "count"
+        } else {
+            "window"
+        }
+        .to_owned(),
         requests_per_second: rps,
         fraction_of_load: rps / offered,
         complete: report.complete,
@@ -286,13 +331,13 @@ fn run_point(
 /// The sweep as a Markdown table: one line per point.
 pub fn markdown_table(sweep: &SweepResults) -> String {
     let mut out = String::from(
-        "| scenario | c | requests/s | of c/delay | complete | failed | unfinished | p50 ms | p99 ms | CPU ms/req | peak RSS MiB | threads |\n\
-         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+        "| scenario | c | method | requests/s | of c/delay | complete | failed | unfinished | p50 ms | p99 ms | CPU ms/req | peak RSS MiB | threads |\n\
+         |---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     for series in &sweep.series {
         if let Some(reason) = &series.skipped {
             out.push_str(&format!(
-                "| {} | | skipped: {reason} | | | | | | | | | |\n",
+                "| {} | | | skipped: {reason} | | | | | | | | | |\n",
                 series.id
             ));
         }
@@ -300,7 +345,7 @@ pub fn markdown_table(sweep: &SweepResults) -> String {
             if let Some(reason) = &p.error {
                 if p.complete == 0 {
                     out.push_str(&format!(
-                        "| {} | {} | error: {} | | | | | | | | | |\n",
+                        "| {} | {} | | error: {} | | | | | | | | | |\n",
                         series.id,
                         p.concurrency,
                         reason.replace('|', "/")
@@ -309,9 +354,10 @@ pub fn markdown_table(sweep: &SweepResults) -> String {
                 }
             }
             out.push_str(&format!(
-                "| {} | {} | {:.1} | {:.0}% | {} | {} | {} | {:.0} | {:.0} | {:.3} | {:.1} | {} |\n",
+                "| {} | {} | {} | {:.1} | {:.0}% | {} | {} | {} | {:.0} | {:.0} | {:.3} | {:.1} | {} |\n",
                 series.id,
                 p.concurrency,
+                p.method,
                 p.requests_per_second,
                 p.fraction_of_load * 100.0,
                 p.complete,
