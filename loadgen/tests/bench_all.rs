@@ -18,7 +18,9 @@ use serde_json::Value;
 /// Where the service binaries are (built on demand for a single-package test run).
 fn bin_dir() -> PathBuf {
     let slow_api = workspace_bin("slow_api");
-    workspace_bin("app_async");
+    for app in ["app_sync", "app_async", "app_pg"] {
+        workspace_bin(app);
+    }
     slow_api
         .parent()
         .expect("binaries live in a directory")
@@ -381,10 +383,6 @@ fn interrupted_run_stops_nginx_and_the_app() {
 fn interrupted_run_stops_postgres() {
     if loadgen::bench::postgres::find_bin_dir().is_none() {
         eprintln!("skipping: {}", loadgen::bench::postgres::PACKAGE_HINT);
-        return;
-    }
-    if !bin_dir().join("app_pg").exists() {
-        eprintln!("skipping: app_pg is not built");
         return;
     }
     interrupt_mid_load("pg-async", "postgres", &[]);
