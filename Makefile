@@ -18,7 +18,7 @@ build: ## Build every service in release mode
 	$(CARGO) build --release --workspace
 
 .PHONY: test
-test: ## Run the whole test suite (real binaries on loopback ports)
+test: check-compose ## Run the whole test suite (real binaries on loopback ports)
 	@if command -v cargo-nextest >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
@@ -115,3 +115,16 @@ bench-pg: ## Benchmark app_pg: both drivers at ab -n 10 -c 5, then async pools 2
 	$(CARGO) build --release -p slow_api -p app_pg
 	scripts/bench-pg.sh all
 
+
+
+.PHONY: check-compose
+check-compose: ## Check that compose/*.yml agree with the scenario table (run by make test)
+	python3 scripts/check-compose.py
+
+.PHONY: docker-images
+docker-images: ## CI aid: build local stand-ins for debian/rust/nginx/postgres base images (no registry)
+	scripts/docker-images.sh
+
+.PHONY: test-docker
+test-docker: ## Every compose file on Docker: up, healthy, bodies, load, 502/503, down (LAB_BUILD=prebuilt|source)
+	scripts/test-docker.sh

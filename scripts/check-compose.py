@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""The compose files agree with the scenario table (DESIGN.md, "The scenarios").
+
+SCENARIOS below is transcribed from that table: which compose file and published port
+serve each scenario, with which binary and which workers / threads / client / driver /
+protocol. (When the scenario table lives in loadgen as code, this list should be read
+from there instead of kept by hand.) Every compose file is also held to the house rules:
+ports on 127.0.0.1 only, init: true, a health check on every service, depends_on with
+condition service_healthy, a top comment naming the article's section, no `version:`.
+
+Run by `make test` (and `make check-compose`); exits 1 with one line per disagreement.
+"""
+import pathlib
+import re
+import sys
+
+try:
+    import yaml
+except ImportError:
+    sys.exit("error: PyYAML missing; install with: sudo apt-get install -y python3-yaml")
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+COMPOSE = ROOT / "compose"
+
+# scenario: (file, published port, binary, settings the service must run with, via nginx)
+SCENARIOS = {
+    "devserver": ("sync-devserver.yml", 3000, "app_sync", {"WORKERS": "1", "THREADS": "1", "PROTOCOL": "http"}, None),
+    "devserver-threaded": ("sync-devserver.yml", 3001, "app_sync", {"WORKERS": "1", "THREADS": "0", "PROTOCOL": "http"}, None),
+    "sync-workers": ("sync-workers.yml", 3000, "app_sync", {"WORKERS": "4", "THREADS": "50", "PROTOCOL": "http"}, None),
+    "async": ("async-gevent.yml", 3000, "app_async", {"WORKERS": "1", "CLIENT": "async"}, None),
+    "async-blocking": ("async-gevent.yml", 3001, "app_async", {"WORKERS": "1", "CLIENT": "blocking"}, None),
+    "async-workers": ("async-workers.yml", 3000, "app_async", {"WORKERS": "2", "CLIENT": "async"}, None),
+    "nginx-sync": ("nginx-sync.yml", 8080, "app_sync", {"WORKERS": "4", "THREADS": "50", "PROTOCOL": "http"}, "proxy_pass"),
+    "nginx-async": ("nginx-async.yml", 8080, "app_async", {"WORKERS": "1", "CLIENT": "async"}, "proxy_pass+keepalive"),
+    "nginx-uwsgi": ("nginx-uwsgi.yml", 8080, "app_sync", {"WORKERS": "4", "THREADS": "50", "PROTOCOL": "uwsgi"}, "uwsgi_pass"),
+    "pg-blocking": ("bonus-postgres.yml", 3000, "app_pg", {"WORKERS": "1", "DRIVER": "blocking"}, None),
+    "pg-async": ("bonus-postgres.yml", 3001, "app_pg", {"WORKERS": "1", "DRIVER": "async"}, None),
+}
+# The services' defaults (DESIGN.md, "Configuration names"): a variable left unset means this.
+DEFAULTS = {"WORKERS": "1", "THREADS": "1", "PROTOCOL": "http", "CLIENT": "async", "DRIVER": "async", "HOST": "127.0.0.1"}
+# Published ports that are not a scenario: PostgreSQL for the bonus.
+OTHER_PORTS = {("bonus-postgres.yml", 5432)}
+
+errors = []
+
+
+def fail(where, message):
+    errors.append(f"{where}: {message}")
+
+
+def env_of(service):
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {key: str(value) for key, value in env.items()}
+
+
+def binary_of(service):
+    build = service.get("build") or {}
+    return (build.get("args") or {}).get("BIN") if isinstance(build, dict) else None
+
+
+def published(service):
+    """[(host ip, host port, container port)] of a service's short-syntax ports."""
+    out = []
+    for entry in service.get("ports") or []:
+        match = re.fullmatch(r"(?:([\d.]+):)?(\d+):(\d+)", str(entry))
+        out.append((match.group(1), int(match.group(2)), int(match.group(3))) if match else (None, None, str(entry)))
+    return out
+
+
+def load(name):
+    path = COMPOSE / name
+    text = path.read_text()
+    return text, yaml.safe_load(text)
+
+
+files = {}
+for path in sorted(COMPOSE.glob("*.yml")):
+    text, doc = load(path.name)
+    files[path.name] = doc
+    where = f"compose/{path.name}"
+    first = text.splitlines()[0] if text else ""
+    if not (first.startswith("# The article's") or first.startswith("# The article")):
+        fail(where, "the first line must be a comment naming the article's section")
+    if "version" in doc:
+        fail(where, "no `version:` key (the Compose Specification, read by v1.29 and v2)")
+    for name, service in (doc.get("services") or {}).items():
+        at = f"{where} service {name}"
+        if service.get("init") is not True:
+            fail(at, "init: true is missing")
+        if not (service.get("healthcheck") or {}).get("test"):
+            fail(at, "no health check")
+        for dep, how in (service.get("depends_on") or {}).items() if isinstance(service.get("depends_on"), dict) else []:
+            if (how or {}).get("condition") != "service_healthy":
+                fail(at, f"depends_on {dep} must use condition: service_healthy")
+        if isinstance(service.get("depends_on"), list):
+            fail(at, "depends_on must be a mapping with condition: service_healthy")
+        for ip, host_port, container_port in published(service):
+            if ip != "127.0.0.1":
+                fail(at, f"port {host_port or container_port} must be published on 127.0.0.1 only")
+            elif host_port != container_port:
+                fail(at, f"publishes {host_port} from container port {container_port}; keep them equal")
+            elif (path.name, host_port) not in OTHER_PORTS and not any(
+                f == path.name and p == host_port for f, p, *_ in SCENARIOS.values()
+            ):
+                fail(at, f"port {host_port} is no scenario's port")
+        env = env_of(service)
+        if binary_of(service) and binary_of(service) != "slow_api":
+            if env.get("API_URL") != "http://slow_api:4000/":
+                fail(at, "API_URL must be http://slow_api:4000/")
+            if env.get("HOST") != "0.0.0.0":
+                fail(at, "HOST must be 0.0.0.0 in a container")
+
+
+def service_on_port(doc, port):
+    return [(name, s) for name, s in (doc.get("services") or {}).items() if any(p[1] == port for p in published(s))]
+
+
+for scenario, (file, port, binary, settings, via) in SCENARIOS.items():
+    where = f"scenario {scenario} (compose/{file}:{port})"
+    doc = files.get(file)
+    if doc is None:
+        fail(where, "compose file missing")
+        continue
+    owners = service_on_port(doc, port)
+    if len(owners) != 1:
+        fail(where, f"{len(owners)} services publish port {port}, expected 1")
+        continue
+    name, service = owners[0]
+    if via:
+        # nginx publishes the port; the app is the upstream its config names.
+        mounts = [str(v) for v in service.get("volumes") or []]
+        confs = [m.split(":")[0] for m in mounts if m.endswith("/etc/nginx/conf.d/default.conf:ro")]
+        if not str(service.get("image", "")).startswith("nginx:") or len(confs) != 1:
+            fail(where, "must be the nginx image with one config mounted as conf.d/default.conf")
+            continue
+        conf = (COMPOSE / confs[0]).resolve()
+        text = conf.read_text()
+        upstream = re.search(r"upstream\s+\w+\s*\{[^}]*?server\s+([\w-]+):(\d+)", text)
+        if not upstream:
+            fail(where, f"{conf.name} has no upstream server")
+            continue
+        if ("uwsgi_pass" in via) != ("uwsgi_pass" in text) or ("proxy_pass" in via) != ("proxy_pass" in text):
+            fail(where, f"{conf.name} must use {via.split('+')[0]}")
+        if ("keepalive" in via) != bool(re.search(r"^\s*keepalive\s+\d+;", text, re.M)):
+            fail(where, f"{conf.name}: upstream keep-alive {'required' if 'keepalive' in via else 'not expected'}")
+        app_name, app_port = upstream.group(1), upstream.group(2)
+        service = (doc.get("services") or {}).get(app_name)
+        if service is None:
+            fail(where, f"{conf.name} proxies to {app_name}, which is no service of {file}")
+            continue
+        if env_of(service).get("PORT_APP") != app_port:
+            fail(where, f"{conf.name} proxies to port {app_port}, {app_name} listens on {env_of(service).get('PORT_APP')}")
+        name = app_name
+    elif env_of(service).get("PORT_APP") != str(port):
+        fail(where, f"{name} publishes {port} but PORT_APP is {env_of(service).get('PORT_APP')}")
+    if binary_of(service) != binary:
+        fail(where, f"{name} builds {binary_of(service)}, expected {binary}")
+    env = env_of(service)
+    for key, value in settings.items():
+        actual = env.get(key, DEFAULTS[key])
+        if actual != value:
+            fail(where, f"{name} runs with {key}={actual}, the scenario says {value}")
+
+if errors:
+    print("\n".join(errors))
+    sys.exit(1)
+print(f"compose files agree with the {len(SCENARIOS)} scenarios ({len(files)} files checked)")
