@@ -49,6 +49,10 @@ struct Args {
     #[arg(long)]
     list: bool,
 
+    /// With --list: the whole table as JSON (for scripts that check compose files).
+    #[arg(long, requires = "list")]
+    json: bool,
+
     /// Redraw NAME.md and NAME.svg from an earlier run's JSON file, without running.
     #[arg(long, value_name = "JSON")]
     redraw: Option<PathBuf>,
@@ -59,6 +63,14 @@ fn parse_delay(raw: &str) -> Result<f64, String> {
         Ok(delay) if delay.is_finite() && delay > 0.0 && delay <= 60.0 => Ok(delay),
         _ => Err(format!("{raw:?} is not a delay between 0 and 60 seconds")),
     }
+}
+
+/// Prints a line to stdout; a closed pipe (`| head`) is not an error worth a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
 }
 
 fn main() -> ExitCode {
@@ -73,9 +85,28 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.list && args.json {
+        let table: Vec<serde_json::Value> = SCENARIOS
+            .iter()
+            .map(|scenario| {
+                let mut row = serde_json::to_value(scenario)?;
+                row["ceiling_rps"] = scenario.ceiling_rps().into();
+                row["ab_ceiling_rps"] = scenario.ab_ceiling_rps().into();
+                row["app_env"] = scenario
+                    .app_env()
+                    .into_iter()
+                    .map(|(name, value)| (name.to_owned(), serde_json::Value::from(value)))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into();
+                Ok(row)
+            })
+            .collect::<Result<_, serde_json::Error>>()?;
+        out!("{}", serde_json::to_string_pretty(&table)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.list {
         for scenario in SCENARIOS {
-            println!(
+            out!(
                 "{:<20} {:<55} ab {:<28} ceiling {} rps",
                 scenario.id,
                 scenario.topology,
@@ -114,7 +145,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             anyhow::anyhow!("{} is not a bench-all result: {err}", json.display())
         })?;
         bench::write_results(&results, &args.results, &name)?;
-        println!("{}", bench::results::markdown_table(&results.scenarios));
+        out!("{}", bench::results::markdown_table(&results.scenarios));
         return Ok(ExitCode::SUCCESS);
     }
     let options = Options {
@@ -127,7 +158,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let results = bench::run_all(&selected, &options)?;
     bench::write_results(&results, &args.results, &name)?;
-    println!("{}", bench::results::markdown_table(&results.scenarios));
+    out!("{}", bench::results::markdown_table(&results.scenarios));
     let files = ["md", "json", "svg"].map(|ext| args.results.join(format!("{name}.{ext}")));
     eprintln!(
         "wrote {} in {:.0} s",

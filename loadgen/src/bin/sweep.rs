@@ -53,6 +53,14 @@ fn parse_positive_seconds(raw: &str) -> Result<f64, String> {
     }
 }
 
+/// Prints a line to stdout; a closed pipe (`| head`) is not an error worth a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     match run(args) {
@@ -86,7 +94,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     loadgen::bench::procs::install_interrupt_handler()?;
     let results = sweep::run_sweep(&options)?;
     let table = sweep::write_sweep(&results, &args.results)?;
-    println!("{table}");
+    out!("{table}");
     eprintln!(
         "wrote {0}/sweep.json, {0}/sweep.svg, {0}/sweep.md in {1:.0} s",
         args.results.display(),
