@@ -18,7 +18,7 @@ use loadgen::scenarios::{self, Scenario, SCENARIOS};
 
 /// Runs the lab's scenarios and writes the results table, JSON and chart.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Run only this scenario (repeatable); default: all of them.
     #[arg(long = "scenario", short = 's', value_name = "ID")]

@@ -12,7 +12,7 @@ use loadgen::bench::sweep::{self, SweepOptions};
 
 /// Loads each topology with 1 to 10,000 clients and charts what it serves.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Scenarios to sweep (comma-separated ids).
     #[arg(long, value_delimiter = ',', default_values_t = sweep::DEFAULT_IDS.iter().map(|id| id.to_string()))]
