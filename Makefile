@@ -17,8 +17,14 @@ help: ## List the targets
 build: ## Build every service in release mode
 	$(CARGO) build --release --workspace
 
+.PHONY: test-deps
+test-deps: ## Install what the tests need: nginx, PostgreSQL server binaries (root on Debian), or say how
+	@scripts/ensure-packages.sh nginx:nginx-light setpriv:util-linux python3:python3
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| scripts/ensure-packages.sh /usr/lib/postgresql/15/bin/initdb:postgresql-15
+
 .PHONY: test
-test: check-compose ## Run the whole test suite (real binaries on loopback ports)
+test: test-deps check-compose ## Run the whole test suite (real binaries, nginx and PostgreSQL on loopback ports)
 	@if command -v cargo-nextest >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
@@ -38,39 +44,6 @@ run-slow-api: ## Run the slow API on PORT_API (default 4000)
 .PHONY: run-async
 run-async: ## Run app_async on PORT_APP (CLIENT=async|blocking|offload, WORKERS=N)
 	$(CARGO) run --release -p app_async -- --port-app $(PORT_APP) --port-api $(PORT_API)
-
-.PHONY: bench-loadgen
-bench-loadgen: ## loadgen side by side with wrk, oha, ab (ROUNDS=5 DURATION=5; needs ab, wrk, curl, jq)
-	@scripts/ensure-packages.sh ab:apache2-utils wrk:wrk curl:curl jq:jq python3:python3
-	$(CARGO) build --release -p loadgen -p slow_api -p app_async
-	scripts/bench-loadgen.sh
-
-# --- benchmarks (loadgen's runner; every run holds /tmp/lab-bench.lock) -------------
-BENCH_LOCK ?= /tmp/lab-bench.lock
-BENCH_PACKAGES := nginx:nginx-light
-SCENARIO ?=
-
-.PHONY: bench-all
-bench-all: ## Run every scenario: table on stdout + results/bench-all.{md,json,svg}
-	@scripts/ensure-packages.sh $(BENCH_PACKAGES) || echo "(nginx rows will be skipped)"
-	$(CARGO) build --release --workspace
-	flock $(BENCH_LOCK) $(RELEASE_DIR)/bench-all --results results
-
-.PHONY: bench
-bench: ## Run one scenario: make bench SCENARIO=id (make bench-list shows the ids)
-	@if [ -z "$(SCENARIO)" ]; then echo "usage: make bench SCENARIO=id (see make bench-list)" >&2; exit 2; fi
-	@scripts/ensure-packages.sh $(BENCH_PACKAGES) || echo "(nginx rows will be skipped)"
-	$(CARGO) build --release --workspace
-	flock $(BENCH_LOCK) $(RELEASE_DIR)/bench-all --results results --scenario $(SCENARIO)
-
-.PHONY: bench-list
-bench-list: ## List the scenarios (DESIGN.md's table) with their load and ceiling
-	@$(CARGO) run --quiet --release -p loadgen --bin bench-all -- --list
-
-.PHONY: sweep
-sweep: ## Throughput/p99/RSS/threads vs clients (1..10,000): results/sweep.{svg,json,md}
-	$(CARGO) build --release --workspace
-	flock $(BENCH_LOCK) $(RELEASE_DIR)/sweep --results results
 
 .PHONY: bench-async
 bench-async: ## Benchmark app_async with ab (WORKERS=N CLIENT=async|blocking|offload)
@@ -93,6 +66,19 @@ bench-sync: ## ab loads against app_sync's models (CASES="devserver threaded thr
 	@scripts/ensure-packages.sh ab:apache2-utils curl:curl nginx:nginx-light
 	$(CARGO) build --release -p slow_api -p app_sync
 	flock /tmp/lab-bench.lock scripts/bench-sync.sh $(CASES)
+
+.PHONY: check-compose
+check-compose: ## Check that compose/*.yml agree with the scenario table (run by make test)
+	python3 scripts/check-compose.py
+
+.PHONY: docker-images
+docker-images: ## CI aid: build local stand-ins for debian/rust/nginx/postgres base images (no registry)
+	scripts/docker-images.sh
+
+.PHONY: test-docker
+test-docker: ## Every compose file on Docker: up, healthy, bodies, load, 502/503, down (LAB_BUILD=prebuilt|source)
+	scripts/test-docker.sh
+
 # app_pg: the article's bonus (psycopg2 vs psycogreen).
 PG_DIR ?= /tmp/lab-postgres
 PG_PORT ?= 5432
@@ -115,16 +101,40 @@ bench-pg: ## Benchmark app_pg: both drivers at ab -n 10 -c 5, then async pools 2
 	$(CARGO) build --release -p slow_api -p app_pg
 	scripts/bench-pg.sh all
 
+.PHONY: bench-loadgen
+bench-loadgen: ## loadgen side by side with wrk, oha, ab (ROUNDS=5 DURATION=5; needs ab, wrk, curl, jq)
+	@scripts/ensure-packages.sh ab:apache2-utils wrk:wrk curl:curl jq:jq python3:python3
+	$(CARGO) build --release -p loadgen -p slow_api -p app_async
+	scripts/bench-loadgen.sh
 
+# --- the lab: every scenario on this machine (loadgen's runner) ----------------------
+# Every run holds /tmp/lab-bench.lock, so benchmarks never share the cores.
+BENCH_LOCK ?= /tmp/lab-bench.lock
+SCENARIO ?=
 
-.PHONY: check-compose
-check-compose: ## Check that compose/*.yml agree with the scenario table (run by make test)
-	python3 scripts/check-compose.py
+.PHONY: bench-deps
+bench-deps: ## Install nginx and PostgreSQL server binaries if missing (without them those rows are skipped)
+	@scripts/ensure-packages.sh nginx:nginx-light || echo "(the nginx rows will be skipped)"
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| scripts/ensure-packages.sh /usr/lib/postgresql/15/bin/initdb:postgresql-15 \
+		|| echo "(the PostgreSQL rows will be skipped)"
 
-.PHONY: docker-images
-docker-images: ## CI aid: build local stand-ins for debian/rust/nginx/postgres base images (no registry)
-	scripts/docker-images.sh
+.PHONY: bench-all
+bench-all: bench-deps ## Run every scenario: table on stdout + results/bench-all.{md,json,svg}
+	$(CARGO) build --release --workspace
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/bench-all --results results
 
-.PHONY: test-docker
-test-docker: ## Every compose file on Docker: up, healthy, bodies, load, 502/503, down (LAB_BUILD=prebuilt|source)
-	scripts/test-docker.sh
+.PHONY: bench
+bench: bench-deps ## Run one scenario: make bench SCENARIO=id (make bench-list shows the ids)
+	@if [ -z "$(SCENARIO)" ]; then echo "usage: make bench SCENARIO=id (see make bench-list)" >&2; exit 2; fi
+	$(CARGO) build --release --workspace
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/bench-all --results results --scenario $(SCENARIO)
+
+.PHONY: bench-list
+bench-list: ## List the scenarios (DESIGN.md's table) with their load and ceiling
+	@$(CARGO) run --quiet --release -p loadgen --bin bench-all -- --list
+
+.PHONY: sweep
+sweep: ## Throughput/p99/RSS/threads vs clients (1..10,000): results/sweep.{svg,json,md}
+	$(CARGO) build --release --workspace
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/sweep --results results

@@ -9,12 +9,19 @@
 #   3. app_async ?delay=1, -r -n 2000 -c 200: loadgen vs ab (ab's lone first request)
 # and prints a markdown table of medians and ratios (also saved to target/bench-loadgen.md).
 #
-# Knobs (environment): ROUNDS (default 5), DURATION (keep-alive seconds, default 5),
-# AB_ROUNDS (rounds of part 3, default 3), OHA (path to oha; default: PATH, ~/.cargo/bin).
+# Within a round the tools take turns going first (odd rounds the other tool, even
+# rounds loadgen), so that what one run leaves behind (TIME_WAIT sockets, a warm
+# server) does not always favour the same tool. Every run's failures and non-2xx
+# answers are checked: a run with any is reported, not silently averaged.
+#
+# Knobs (environment): ROUNDS (parts 1, default 5), NEW_ROUNDS (part 2, default 9),
+# DURATION (keep-alive seconds, default 5), AB_ROUNDS (part 3, default 3),
+# OHA (path to oha; default: PATH, then ~/.cargo/bin).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
+NEW_ROUNDS=${NEW_ROUNDS:-9}
 DURATION=${DURATION:-5}
 AB_ROUNDS=${AB_ROUNDS:-3}
 BIN=target/release
@@ -44,6 +51,30 @@ wait_healthy() {
     exit 1
 }
 
+# loadgen --json, checked: prints the field asked for, warns on failures or non-2xx.
+loadgen_json() {
+    local field=$1
+    shift
+    local json
+    json=$("$BIN/loadgen" -q --json "$@")
+    local bad
+    bad=$(jq '.failed + .non_2xx' <<<"$json")
+    [ "$bad" = 0 ] || echo "   warning: loadgen $*: $(jq -c '{complete, failed, failures, non_2xx}' <<<"$json")" >&2
+    jq ".$field" <<<"$json"
+}
+
+# ab, checked: prints the line's value, warns on failures or non-2xx.
+ab_checked() {
+    local label=$1 column=$2
+    shift 2
+    local out
+    out=$(ab -q "$@" 2>&1)
+    if grep -qE '^(Non-2xx responses|Failed requests: +[1-9])' <<<"$out"; then
+        echo "   warning: ab $*: $(grep -E '^(Complete|Failed|Non-2xx)' <<<"$out" | tr -s ' ' | paste -sd ';')" >&2
+    fi
+    awk -v label="$label" -v col="$column" 'index($0, label) == 1 { print $col }' <<<"$out"
+}
+
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 API_PORT=$(free_port)
@@ -65,8 +96,9 @@ echo "== 1. keep-alive, c=64, ${DURATION}s, slow_api ?delay=0: loadgen vs wrk${O
 for round in $(seq "$ROUNDS"); do
     exec 9>"$LOCK"
     flock 9
-    wrk=$(wrk -t2 -c64 -d"${DURATION}s" "$API" | awk '/Requests\/sec/ { print $2 }')
-    lg=$("$BIN/loadgen" -q -k -c 64 -t "$DURATION" --json "$API" | jq '.requests_per_second')
+    run_wrk() { wrk=$(wrk -t2 -c64 -d"${DURATION}s" "$API" | awk '/Requests\/sec/ { print $2 }'); }
+    run_lg() { lg=$(loadgen_json requests_per_second -k -c 64 -t "$DURATION" "$API"); }
+    if [ $((round % 2)) = 1 ]; then run_wrk; run_lg; else run_lg; run_wrk; fi
     line="round $round: wrk $wrk, loadgen $lg"
     echo "$wrk" >>"$tmp/wrk"
     echo "$lg" >>"$tmp/lg_ka"
@@ -81,12 +113,13 @@ for round in $(seq "$ROUNDS"); do
     echo "   $line requests/s"
 done
 
-echo "== 2. new connection per request, -n 20000 -c 50, slow_api ?delay=0: loadgen vs ab ($ROUNDS rounds)"
-for round in $(seq "$ROUNDS"); do
+echo "== 2. new connection per request, -n 20000 -c 50, slow_api ?delay=0: loadgen vs ab ($NEW_ROUNDS rounds)"
+for round in $(seq "$NEW_ROUNDS"); do
     exec 9>"$LOCK"
     flock 9
-    ab=$(ab -q -n 20000 -c 50 "$API" 2>/dev/null | awk '/Requests per second/ { print $4 }')
-    lg=$("$BIN/loadgen" -q -n 20000 -c 50 --json "$API" | jq '.requests_per_second')
+    run_ab() { ab=$(ab_checked "Requests per second" 4 -n 20000 -c 50 "$API"); }
+    run_lg() { lg=$(loadgen_json requests_per_second -n 20000 -c 50 "$API"); }
+    if [ $((round % 2)) = 1 ]; then run_ab; run_lg; else run_lg; run_ab; fi
     flock -u 9
     echo "$ab" >>"$tmp/ab_new"
     echo "$lg" >>"$tmp/lg_new"
@@ -98,8 +131,9 @@ echo "== 3. app_async ?delay=1, -r -n 2000 -c 200: loadgen vs ab ($AB_ROUNDS rou
 for round in $(seq "$AB_ROUNDS"); do
     exec 9>"$LOCK"
     flock 9
-    ab=$(ab -q -r -n 2000 -c 200 "$APP" 2>/dev/null | awk '/Time taken for tests/ { print $5 }')
-    lg=$("$BIN/loadgen" -q -r -n 2000 -c 200 --json "$APP" | jq '.time_taken_s')
+    run_ab() { ab=$(ab_checked "Time taken for tests" 5 -r -n 2000 -c 200 "$APP"); }
+    run_lg() { lg=$(loadgen_json time_taken_s -r -n 2000 -c 200 "$APP"); }
+    if [ $((round % 2)) = 1 ]; then run_ab; run_lg; else run_lg; run_ab; fi
     flock -u 9
     echo "$ab" >>"$tmp/ab_app"
     echo "$lg" >>"$tmp/lg_app"
@@ -120,7 +154,9 @@ m() { median <"$tmp/$1"; }
     fi
     printf '| new connection per request, `-n 20000 -c 50` vs `ab` | %.0f req/s | %.0f req/s | loadgen/ab = %.3f |\n' \
         "$(m lg_new)" "$(m ab_new)" "$(m ratio_ab_new)"
-    printf '| app_async `?delay=1 -r -n 2000 -c 200` vs `ab` (time) | %.3f s | %.3f s | loadgen/(ab - 1 s) = %.3f |\n' \
-        "$(m lg_app)" "$(m ab_app)" "$(m ratio_app)"
+    if [ -s "$tmp/ratio_app" ]; then
+        printf '| app_async `?delay=1 -r -n 2000 -c 200` vs `ab` (time) | %.3f s | %.3f s | loadgen/(ab - 1 s) = %.3f |\n' \
+            "$(m lg_app)" "$(m ab_app)" "$(m ratio_app)"
+    fi
 } | tee "$OUT"
-echo "(saved to $OUT; $ROUNDS rounds, $AB_ROUNDS for app_async; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "(saved to $OUT; $ROUNDS rounds keep-alive, $NEW_ROUNDS new-connection, $AB_ROUNDS app_async; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"

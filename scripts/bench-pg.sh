@@ -28,6 +28,7 @@ cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     scripts/throwaway-postgres.sh stop "$pg_dir"
+    [ -n "${KEEP_APP_LOG:-}" ] && cp "$app_log" "$KEEP_APP_LOG"
     rm -f "$app_log"
 }
 trap cleanup EXIT
@@ -56,7 +57,7 @@ app_failures() {
 app_pid=""
 start_app() {
     if [ -n "$app_pid" ]; then kill "$app_pid"; wait "$app_pid" 2>/dev/null || true; fi
-    env RUST_LOG=warn PORT_APP="$APP_PORT" PORT_API="$API_PORT" DATABASE_URL="$url" "$@" \
+    env RUST_LOG="${APP_RUST_LOG:-warn}" PORT_APP="$APP_PORT" PORT_API="$API_PORT" DATABASE_URL="$url" "$@" \
         "$bin/app_pg" >"$app_log" 2>&1 &
     app_pid=$!
     pids+=("$app_pid")

@@ -119,42 +119,70 @@ fn serve(config: BlockingConfig, inbox: mpsc::Receiver<Job>) {
     let mut connection: Option<Connection> = None;
 
     for job in inbox {
-        // A connection the server closed (restart, crash) is replaced, not reused.
-        if connection.as_ref().is_some_and(|c| c.client.is_closed()) {
-            connection = None;
-        }
-        if connection.is_none() {
-            match connect(&mut pg_config) {
-                Ok(fresh) => connection = Some(fresh),
-                Err(err) => {
-                    answer(job, err);
-                    continue;
-                }
-            }
-        }
-        let Some(open) = connection.as_mut() else {
-            continue;
-        };
         match job {
             Job::Sleep(seconds, reply) => {
-                let result = open
-                    .client
-                    .query_one(&open.statement, &[&seconds])
-                    .and_then(|row| row.try_get::<_, OffsetDateTime>(0))
-                    .map_err(DbError::unavailable);
+                let result = run(&mut pg_config, &mut connection, |open| {
+                    open.client
+                        .query_one(&open.statement, &[&seconds])
+                        .and_then(|row| row.try_get::<_, OffsetDateTime>(0))
+                });
                 // The receiver may have given up (timeout); then nobody needs it.
                 let _ = reply.send(result);
             }
             Job::Ping(reply) => {
-                let result = open
-                    .client
-                    .simple_query("SELECT 1")
-                    .map(drop)
-                    .map_err(DbError::unavailable);
+                let result = run(&mut pg_config, &mut connection, |open| {
+                    open.client.simple_query("SELECT 1").map(drop)
+                });
                 let _ = reply.send(result);
             }
         }
     }
+}
+
+/// Runs `query` on the open connection, opening one first if there is none.
+///
+/// Nothing drives an idle synchronous connection, so it learns that the server went
+/// away (a restart, say) only when it is next used. When a query fails that way, the
+/// connection is replaced and the query (read-only, outside any transaction) is run
+/// once more; a database that is really down then answers "connection refused".
+fn run<T>(
+    pg_config: &mut postgres::Config,
+    connection: &mut Option<Connection>,
+    query: impl Fn(&mut Connection) -> Result<T, postgres::Error>,
+) -> Result<T, DbError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        if connection
+            .as_ref()
+            .is_some_and(|open| open.client.is_closed())
+        {
+            *connection = None;
+        }
+        let open = match connection {
+            Some(open) => open,
+            None => connection.insert(connect(pg_config)?),
+        };
+        match query(open) {
+            Ok(value) => return Ok(value),
+            Err(err) if attempts == 1 && connection_lost(&open.client, &err) => {
+                tracing::info!("database connection lost ({err}); reconnecting");
+                *connection = None;
+            }
+            Err(err) => return Err(DbError::unavailable(err)),
+        }
+    }
+}
+
+/// Whether `err` means the connection is gone rather than the query failed: the socket
+/// closed, or the server ended the session (SQLSTATE class 57, operator intervention,
+/// such as a shutdown; class 08, connection exception).
+fn connection_lost(client: &postgres::Client, err: &postgres::Error) -> bool {
+    client.is_closed()
+        || err.is_closed()
+        || err
+            .code()
+            .is_some_and(|code| code.code().starts_with("57P") || code.code().starts_with("08"))
 }
 
 fn connect(pg_config: &mut postgres::Config) -> Result<Connection, DbError> {
@@ -163,12 +191,4 @@ fn connect(pg_config: &mut postgres::Config) -> Result<Connection, DbError> {
         .map_err(DbError::unavailable)?;
     let statement = client.prepare(QUERY).map_err(DbError::unavailable)?;
     Ok(Connection { client, statement })
-}
-
-/// Answers a job that could not run.
-fn answer(job: Job, err: DbError) {
-    match job {
-        Job::Sleep(_, reply) => drop(reply.send(Err(err))),
-        Job::Ping(reply) => drop(reply.send(Err(err))),
-    }
 }

@@ -67,8 +67,7 @@ struct Config {
         long,
         env = "DATABASE_URL",
         default_value = "postgres://example:example@127.0.0.1:5432/example",
-        value_parser = parse_database_url,
-        hide_default_value = false
+        value_parser = parse_database_url
     )]
     database_url: tokio_postgres::Config,
 

@@ -118,7 +118,8 @@ fn async_overlaps_blocking_serialises_the_database_half() {
 }
 
 /// The database goes away: a 503 within a few seconds (bad input is still a 400, and
-/// /healthz says so); it comes back: 200 again, same app process.
+/// /healthz says so); it comes back: 200 again, same app process, also when nothing
+/// was asked of it meanwhile.
 #[test]
 fn database_down_is_503_and_back_is_200() {
     let db = Postgres::start();
@@ -163,6 +164,19 @@ fn database_down_is_503_and_back_is_200() {
             assert_eq!(reply.status, 200, "{driver} after restart: {}", reply.body);
         }
         assert_eq!(get(&app.url("/healthz")).status, 200, "{driver}");
+    }
+
+    // Restarted while the apps sat idle: their open connections are dead, and the very
+    // first request afterwards must still succeed.
+    db.stop();
+    db.restart();
+    for (driver, app) in &apps {
+        let reply = get(&app.url("/?delay=0.2"));
+        assert_eq!(
+            reply.status, 200,
+            "{driver} after idle restart: {}",
+            reply.body
+        );
     }
 }
 

@@ -260,6 +260,8 @@ struct Exchange {
 async fn worker(shared: Arc<Shared>, shard: usize) {
     let plan = &shared.plan;
     let mut conn: Option<Conn> = None;
+    let timer = tokio::time::sleep_until(shared.start + plan.timeout);
+    tokio::pin!(timer);
     loop {
         if shared.stop.load(Relaxed) {
             break;
@@ -299,11 +301,25 @@ async fn worker(shared: Arc<Shared>, shard: usize) {
                 cut_by_deadline = true;
             }
         }
-        let result = tokio::time::timeout_at(limit, exchange(&mut conn, plan)).await;
+        // One timer per worker, pushed later for each request: extending a pending
+        // timer is an atomic store, where a fresh timeout per request would insert
+        // into and remove from the timer wheel every time.
+        timer.as_mut().reset(limit);
+        let result = tokio::select! {
+            biased;
+            result = exchange(&mut conn, plan) => Ok(result),
+            () = &mut timer => Err(()),
+        };
 
         let mut stats = lock(&shared.shards[shard]);
         stats.sent_late += u64::from(late);
         match result {
+            // Finished after -t expired but before the (millisecond-grained) timer
+            // fired: outside the measured time, so not counted.
+            Ok(Ok(ex)) if cut_by_deadline && ex.done > limit => {
+                stats.unfinished += 1;
+                break;
+            }
             Ok(Ok(ex)) => {
                 if !plan.keep_alive {
                     conn = None;
@@ -409,10 +425,12 @@ async fn exchange(slot: &mut Option<Conn>, plan: &Plan) -> Result<Exchange, Fail
     // A kept-alive connection must be idle again before it takes a request; if the
     // server closed it in between, open a new one: nothing was sent, nothing failed.
     if let Some(conn) = slot.as_mut() {
-        let alive = tokio::select! {
-            ready = conn.sender.ready() => ready.is_ok(),
-            _ = conn.driver.as_mut() => false,
-        };
+        let alive = conn.sender.is_ready()
+            || tokio::select! {
+                biased;
+                _ = conn.driver.as_mut() => false,
+                ready = conn.sender.ready() => ready.is_ok(),
+            };
         if alive {
             reused = true;
         } else {
@@ -437,8 +455,10 @@ async fn exchange(slot: &mut Option<Conn>, plan: &Plan) -> Result<Exchange, Fail
     let sent = Instant::now();
     let (result, closed) = {
         let Conn { sender, driver } = conn;
+        // Queued now, so that the driver, polled first below, writes it at once.
+        let pending = sender.send_request(request);
         let response = async {
-            let response = sender.send_request(request).await?;
+            let response = pending.await?;
             let head_at = Instant::now();
             let status = response.status();
             let header_bytes = head_size(&response);
@@ -460,12 +480,14 @@ async fn exchange(slot: &mut Option<Conn>, plan: &Plan) -> Result<Exchange, Fail
         // finishes first (the server closed it after answering, say), the response may
         // still be complete in hyper's buffers: finish reading it, then reconnect next time.
         let mut closed = false;
+        // The driver first: it does the I/O that completes the response.
         let result = tokio::select! {
-            result = &mut response => result,
+            biased;
             _ = driver.as_mut() => {
                 closed = true;
                 response.await
             }
+            result = &mut response => result,
         };
         (result, closed)
     };
@@ -496,8 +518,12 @@ async fn connect(plan: &Plan) -> Result<Conn, Failure> {
     let stream = TcpStream::connect(plan.addr)
         .await
         .map_err(|err| Failure::Connect(format!("{}: {err}", plan.addr)))?;
-    // Requests are small and latency is the measurement: no Nagle delay.
-    let _ = stream.set_nodelay(true);
+    // On a kept-alive connection, no Nagle delay for the next small request. A fresh
+    // connection sends its one request in one write, which Nagle never holds back:
+    // skip the system call.
+    if plan.keep_alive {
+        let _ = stream.set_nodelay(true);
+    }
     let (sender, driver) = http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|err| Failure::Connect(err.to_string()))?;

@@ -171,6 +171,11 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // Bad input gets its one-line reason before anything else is printed.
+    if let Err(err) = runtime.block_on(spec.validate()) {
+        eprintln!("loadgen: {err}");
+        return ExitCode::from(if err.is_usage() { 2 } else { 1 });
+    }
     if !args.json {
         println!(
             "This is loadgen, version {} (ab-compatible)",

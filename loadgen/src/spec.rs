@@ -179,6 +179,12 @@ pub(crate) fn parse_url(url: &str) -> Result<(String, u16, String), LoadError> {
 }
 
 impl LoadSpec {
+    /// Checks every field and resolves the host, without sending anything: the same
+    /// checks [`crate::run`] makes first.
+    pub async fn validate(&self) -> Result<(), LoadError> {
+        self.plan().await.map(|_| ())
+    }
+
     /// Checks every field and resolves the host.
     pub(crate) async fn plan(&self) -> Result<Plan, LoadError> {
         let (host, port, path) = parse_url(&self.url)?;
