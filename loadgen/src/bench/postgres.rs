@@ -104,50 +104,41 @@ pub fn start(bin_dir: &Path, dir: &Path, port: u16) -> anyhow::Result<Postgres> 
         std::os::unix::fs::chown(&sockets, Some(uid), Some(gid))?;
     }
 
-    let initdb_log = dir.join("initdb.log");
+    // Both set-up commands run as registered services: an interrupt stops them too.
     let mut initdb = Command::new(bin_dir.join("initdb"));
     initdb
         .arg("-D")
         .arg(&data)
         .args(["-U", ROLE, "--auth=trust", "--encoding=UTF8", "--no-locale"])
         // A scratch cluster: no need to wait for the disk.
-        .arg("--no-sync")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::fs::File::create(&initdb_log)?)
-        .stderr(std::fs::File::create(dir.join("initdb.err"))?);
+        .arg("--no-sync");
     as_user(&mut initdb, user);
-    let status = initdb
-        .status()
+    let initdb_log = dir.join("initdb.log");
+    let status = Service::spawn("initdb", initdb, &initdb_log, libc::SIGTERM)?
+        .wait()
         .map_err(|err| anyhow::anyhow!("cannot run initdb: {err}"))?;
     if !status.success() {
-        anyhow::bail!(
-            "initdb failed ({status}): {}",
-            log_tail(&dir.join("initdb.err"), 3)
-        );
+        anyhow::bail!("initdb failed ({status}): {}", log_tail(&initdb_log, 3));
     }
 
     // The database, in single-user mode: no client program needed.
     let mut single = Command::new(bin_dir.join("postgres"));
-    single
-        .args(["--single", "-D"])
-        .arg(&data)
-        .arg("postgres")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::fs::File::create(dir.join("single.log"))?)
-        .stderr(std::fs::File::create(dir.join("single.err"))?);
+    single.args(["--single", "-D"]).arg(&data).arg("postgres");
     as_user(&mut single, user);
-    let mut child = single
-        .spawn()
-        .map_err(|err| anyhow::anyhow!("cannot run postgres --single: {err}"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        use std::io::Write;
-        stdin.write_all(format!("CREATE DATABASE {ROLE} OWNER {ROLE};\n").as_bytes())?;
-    }
-    let status = child.wait()?;
+    let single_log = dir.join("single.log");
+    let mut service = Service::spawn_with_stdin(
+        "postgres --single",
+        single,
+        &single_log,
+        libc::SIGTERM,
+        std::process::Stdio::piped(),
+    )?;
+    service.feed(&format!("CREATE DATABASE {ROLE} OWNER {ROLE};\n"))?;
+    let status = service.wait()?;
     if !status.success() {
         anyhow::bail!(
             "creating the database failed ({status}): {}",
-            log_tail(&dir.join("single.err"), 3)
+            log_tail(&single_log, 3)
         );
     }
 

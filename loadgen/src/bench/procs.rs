@@ -97,7 +97,13 @@ pub fn stop_everything() {
         std::thread::sleep(Duration::from_millis(20));
     }
     for dir in lock(&SCRATCH_DIRS).iter() {
-        let _ = std::fs::remove_dir_all(dir);
+        // A process that was still writing into it may need a second pass.
+        for _ in 0..3 {
+            if std::fs::remove_dir_all(dir).is_ok() || !dir.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -164,9 +170,20 @@ impl Service {
     /// shutdown).
     pub fn spawn(
         name: &str,
+        command: Command,
+        log: &Path,
+        stop_signal: i32,
+    ) -> anyhow::Result<Service> {
+        Self::spawn_with_stdin(name, command, log, stop_signal, Stdio::null())
+    }
+
+    /// As [`Service::spawn`], with the given standard input (e.g. `Stdio::piped()`).
+    pub fn spawn_with_stdin(
+        name: &str,
         mut command: Command,
         log: &Path,
         stop_signal: i32,
+        stdin: Stdio,
     ) -> anyhow::Result<Service> {
         let out = File::create(log)
             .map_err(|err| anyhow::anyhow!("cannot create {}: {err}", log.display()))?;
@@ -185,7 +202,7 @@ impl Service {
         }
         command
             .process_group(0)
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(out)
             .stderr(err);
         // Registered before it runs: an interrupt right after spawn still reaches it.
@@ -213,6 +230,25 @@ impl Service {
     /// The exit status, if the leader has exited.
     pub fn exited(&mut self) -> Option<ExitStatus> {
         self.child.try_wait().ok().flatten()
+    }
+
+    /// Waits for a short-lived command (initdb) to finish; its group stays registered
+    /// until then, so an interrupt stops it too.
+    pub fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        let status = self.child.wait()?;
+        self.stopped = true;
+        let pgid = self.pgid;
+        lock(&GROUPS).retain(|group| group.pgid != pgid);
+        Ok(status)
+    }
+
+    /// Writes `text` to the command's standard input and closes it.
+    pub fn feed(&mut self, text: &str) -> std::io::Result<()> {
+        use std::io::Write;
+        match self.child.stdin.take() {
+            Some(mut stdin) => stdin.write_all(text.as_bytes()),
+            None => Err(std::io::Error::other("no standard input to write to")),
+        }
     }
 
     /// The last lines the service logged (for an error message).
