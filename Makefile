@@ -106,3 +106,35 @@ bench-loadgen: ## loadgen side by side with wrk, oha, ab (ROUNDS=5 DURATION=5; n
 	@scripts/ensure-packages.sh ab:apache2-utils wrk:wrk curl:curl jq:jq python3:python3
 	$(CARGO) build --release -p loadgen -p slow_api -p app_async
 	scripts/bench-loadgen.sh
+
+# --- the lab: every scenario on this machine (loadgen's runner) ----------------------
+# Every run holds /tmp/lab-bench.lock, so benchmarks never share the cores.
+BENCH_LOCK ?= /tmp/lab-bench.lock
+SCENARIO ?=
+
+.PHONY: bench-deps
+bench-deps: ## Install nginx and PostgreSQL server binaries if missing (without them those rows are skipped)
+	@scripts/ensure-packages.sh nginx:nginx-light || echo "(the nginx rows will be skipped)"
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| scripts/ensure-packages.sh /usr/lib/postgresql/15/bin/initdb:postgresql-15 \
+		|| echo "(the PostgreSQL rows will be skipped)"
+
+.PHONY: bench-all
+bench-all: bench-deps ## Run every scenario: table on stdout + results/bench-all.{md,json,svg}
+	$(CARGO) build --release --workspace
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/bench-all --results results
+
+.PHONY: bench
+bench: bench-deps ## Run one scenario: make bench SCENARIO=id (make bench-list shows the ids)
+	@if [ -z "$(SCENARIO)" ]; then echo "usage: make bench SCENARIO=id (see make bench-list)" >&2; exit 2; fi
+	$(CARGO) build --release --workspace
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/bench-all --results results --scenario $(SCENARIO)
+
+.PHONY: bench-list
+bench-list: ## List the scenarios (DESIGN.md's table) with their load and ceiling
+	@$(CARGO) run --quiet --release -p loadgen --bin bench-all -- --list
+
+.PHONY: sweep
+sweep: ## Throughput/p99/RSS/threads vs clients (1..10,000): results/sweep.{svg,json,md}
+	$(CARGO) build --release --workspace
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/sweep --results results

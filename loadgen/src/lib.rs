@@ -37,8 +37,10 @@
 //! - `-t` does not cap `-n` at 50,000; requests still in flight when it expires are
 //!   reported as `unfinished`, not as failures.
 
+pub mod bench;
 mod engine;
 mod report;
+pub mod scenarios;
 mod spec;
 mod stats;
 pub mod text;

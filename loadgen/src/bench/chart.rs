@@ -1,0 +1,601 @@
+//! Hand-written SVG charts: no plotting library, nothing to install to view them.
+//!
+//! [`bench_chart`]: one row per scenario, requests per second on a log scale: the
+//! ceiling Little's law allows (a pale bar), what was measured (a solid bar), and the
+//! article's Python figure (a red diamond) beside the best `ab` could do (a red tick).
+//! [`sweep_chart`]: throughput, p99 latency, memory and threads against concurrency.
+
+// SVG elements are written as raw-string lines, each ending in its newline.
+#![allow(clippy::write_with_newline)]
+
+use std::fmt::Write;
+
+use super::results::{Results, Row};
+use super::sweep::{SweepPoint, SweepResults};
+
+const FONT: &str = "font-family=\"DejaVu Sans, Verdana, Arial, sans-serif\"";
+const BLOCKING: &str = "#d9822b";
+const ASYNC: &str = "#2b6cb0";
+const ARTICLE: &str = "#c53030";
+const PALE: &str = "#e2e8f0";
+const GRID: &str = "#cbd5e0";
+const TEXT: &str = "#1a202c";
+const MUTED: &str = "#4a5568";
+
+/// Escapes text for SVG.
+fn esc(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A log10 axis mapping `[lo, hi]` to `[x0, x1]` pixels.
+#[derive(Clone, Copy)]
+struct LogAxis {
+    lo: f64,
+    hi: f64,
+    p0: f64,
+    p1: f64,
+}
+
+impl LogAxis {
+    fn map(&self, value: f64) -> f64 {
+        let value = value.clamp(self.lo, self.hi);
+        let t = (value.log10() - self.lo.log10()) / (self.hi.log10() - self.lo.log10());
+        self.p0 + t * (self.p1 - self.p0)
+    }
+
+    /// 1, 2, 5, 10, 20, 50, ... within the range.
+    fn ticks(&self) -> Vec<f64> {
+        let mut ticks = Vec::new();
+        let mut decade = 10f64.powf(self.lo.log10().floor());
+        while decade <= self.hi {
+            for step in [1.0, 2.0, 5.0] {
+                let tick = decade * step;
+                if tick >= self.lo * 0.999 && tick <= self.hi * 1.001 {
+                    ticks.push(tick);
+                }
+            }
+            decade *= 10.0;
+        }
+        ticks
+    }
+
+    /// Only powers of ten (for crowded axes).
+    fn decades(&self) -> Vec<f64> {
+        self.ticks()
+            .into_iter()
+            .filter(|tick| (tick.log10() - tick.log10().round()).abs() < 1e-9)
+            .collect()
+    }
+}
+
+/// `0.5`, `2`, `1k`, `10k`.
+fn short(value: f64) -> String {
+    if value >= 1000.0 {
+        format!("{}k", trim(value / 1000.0))
+    } else {
+        trim(value)
+    }
+}
+
+fn trim(value: f64) -> String {
+    let text = format!("{value:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+fn rps(value: f64) -> String {
+    if value >= 100.0 {
+        format!("{value:.0}")
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+/// Whether a row's topology is bounded by threads or a blocked loop (orange) or by the
+/// load alone (blue).
+fn is_blocking(row: &Row) -> bool {
+    let topology = row.topology.to_lowercase();
+    topology.contains("app_sync") && !topology.contains("per connection")
+        || topology.contains("blocking")
+}
+
+/// The chart of a `bench-all` run.
+pub fn bench_chart(results: &Results) -> String {
+    let rows = &results.scenarios;
+    let width = 1180.0;
+    let top = 128.0;
+    let row_h = 50.0;
+    let extra_gap = 26.0;
+    let has_extra = rows.iter().any(|row| row.id.contains("-c1000"));
+    let height = top + row_h * rows.len() as f64 + if has_extra { extra_gap } else { 0.0 } + 70.0;
+    let values = rows.iter().flat_map(|row| {
+        [
+            row.ceiling_rps,
+            row.requests_per_second,
+            row.article_rps.unwrap_or(0.0),
+            row.ab_ceiling_rps,
+        ]
+    });
+    let max = values.fold(1.0f64, f64::max) * 1.6;
+    let decade = 10f64.powf(max.log10().floor());
+    let hi = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|step| step * decade)
+        .find(|top| *top >= max)
+        .unwrap_or(decade * 10.0)
+        .max(10.0);
+    let axis = LogAxis {
+        lo: 0.5,
+        hi,
+        p0: 370.0,
+        p1: 950.0,
+    };
+
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" {FONT} font-size="13">
+<rect width="100%" height="100%" fill="white"/>
+<text x="20" y="30" font-size="20" font-weight="bold" fill="{TEXT}">Requests per second: measured (Rust) vs what Little's law allows vs the article (Python)</text>
+<text x="20" y="52" fill="{MUTED}">Log scale. Ceiling = requests the topology can hold in flight / delay. The article used ab, whose lone first request lowers its own ceiling (181.8 for -n 2000 -c 200).</text>
+"#
+    );
+    // Legend.
+    let legend_y = 76.0;
+    let _ = write!(
+        svg,
+        r#"<rect x="20" y="{y0}" width="30" height="16" fill="{PALE}" stroke="{GRID}"/><text x="56" y="{ty}" fill="{TEXT}">ceiling (Little's law)</text>
+<rect x="210" y="{y1}" width="30" height="10" fill="{BLOCKING}"/><text x="246" y="{ty}" fill="{TEXT}">measured, capped by threads or a blocked loop</text>
+<rect x="590" y="{y1}" width="30" height="10" fill="{ASYNC}"/><text x="626" y="{ty}" fill="{TEXT}">measured, event loop: capped by the load</text>
+<path d="M 940 {dy} l 6 -6 l 6 6 l -6 6 z" fill="{ARTICLE}"/><text x="958" y="{ty}" fill="{TEXT}">article</text>
+<line x1="1030" y1="{ly0}" x2="1030" y2="{ly1}" stroke="{ARTICLE}" stroke-width="2"/><text x="1038" y="{ty}" fill="{TEXT}">ab's ceiling</text>
+"#,
+        y0 = legend_y - 12.0,
+        y1 = legend_y - 9.0,
+        ty = legend_y,
+        dy = legend_y - 4.0,
+        ly0 = legend_y - 13.0,
+        ly1 = legend_y + 3.0,
+    );
+    // Column headings.
+    let _ = write!(
+        svg,
+        r#"<text x="20" y="{y}" font-weight="bold" fill="{TEXT}">scenario</text>
+<text x="{x0}" y="{y}" font-weight="bold" fill="{TEXT}">2xx responses per second</text>
+<text x="{r1}" y="{y0}" font-weight="bold" fill="{TEXT}" text-anchor="middle">Rust</text>
+<text x="{r1}" y="{y}" font-size="11" fill="{MUTED}" text-anchor="middle">of ceiling</text>
+<text x="{r2}" y="{y0}" font-weight="bold" fill="{TEXT}" text-anchor="middle">article</text>
+<text x="{r2}" y="{y}" font-size="11" fill="{MUTED}" text-anchor="middle">of ab's ceiling</text>
+"#,
+        y0 = top - 20.0,
+        y = top - 6.0,
+        r1 = 1025.0,
+        r2 = 1120.0,
+        x0 = axis.p0,
+    );
+
+    let plot_bottom = height - 56.0;
+    // Grid and axis labels.
+    for tick in axis.ticks() {
+        let x = axis.map(tick);
+        let _ = write!(
+            svg,
+            r#"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{plot_bottom}" stroke="{GRID}" stroke-width="1"/>
+<text x="{x:.1}" y="{ly}" fill="{MUTED}" text-anchor="middle">{label}</text>
+"#,
+            ly = plot_bottom + 16.0,
+            label = short(tick),
+        );
+    }
+    let _ = write!(
+        svg,
+        r#"<text x="{x}" y="{y}" fill="{TEXT}" text-anchor="middle">requests per second (log scale)</text>
+"#,
+        x = (axis.p0 + axis.p1) / 2.0,
+        y = plot_bottom + 36.0,
+    );
+
+    let mut y = top;
+    let mut extra_started = false;
+    for row in rows {
+        if row.id.contains("-c1000") && !extra_started {
+            extra_started = true;
+            let _ = write!(
+                svg,
+                r#"<text x="20" y="{ty}" font-style="italic" fill="{MUTED}">Beyond the article: 1000 clients at once (-n 5000 -c 1000)</text>
+"#,
+                ty = y + 17.0,
+            );
+            y += extra_gap;
+        }
+        draw_row(&mut svg, row, &axis, y, row_h);
+        y += row_h;
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+fn draw_row(svg: &mut String, row: &Row, axis: &LogAxis, y: f64, row_h: f64) {
+    let mid = y + row_h / 2.0;
+    let _ = write!(
+        svg,
+        r#"<text x="20" y="{t1}" font-weight="bold" fill="{TEXT}">{id}</text>
+<text x="20" y="{t2}" font-size="11" fill="{MUTED}">{topology}</text>
+<text x="20" y="{t3}" font-size="11" fill="{MUTED}">ab -n {n} -c {c}, delay {delay} s</text>
+"#,
+        t1 = mid - 8.0,
+        t2 = mid + 6.0,
+        t3 = mid + 19.0,
+        delay = row.load.delay_s,
+        id = esc(&row.id),
+        topology = esc(&row.topology),
+        n = row.load.requests,
+        c = row.load.concurrency,
+    );
+    // Ceiling: the room the topology has.
+    let x0 = axis.p0;
+    let xc = axis.map(row.ceiling_rps);
+    let _ = write!(
+        svg,
+        r#"<rect x="{x0}" y="{by:.1}" width="{w:.1}" height="20" fill="{PALE}" stroke="{GRID}"/>
+<text x="{tx:.1}" y="{ty:.1}" font-size="11" fill="{MUTED}">ceiling {ceiling}</text>
+"#,
+        by = mid - 16.0,
+        w = (xc - x0).max(1.0),
+        tx = xc + 4.0,
+        ty = mid - 8.0,
+        ceiling = rps(row.ceiling_rps),
+    );
+    if let Some(reason) = row.skipped.as_ref().or(row.error.as_ref()) {
+        let word = if row.skipped.is_some() {
+            "skipped"
+        } else {
+            "error"
+        };
+        let reason: String = reason.chars().take(95).collect();
+        let _ = write!(
+            svg,
+            r#"<text x="{x:.1}" y="{ty:.1}" font-size="11" font-style="italic" fill="{ARTICLE}">{word}: {reason}</text>
+"#,
+            x = x0 + 4.0,
+            ty = mid + 16.0,
+            reason = esc(&reason),
+        );
+    } else {
+        // The bar is what was served right: 2xx responses per second.
+        let served = row.efficiency * row.ceiling_rps;
+        let xm = axis.map(served.max(axis.lo));
+        let color = if is_blocking(row) { BLOCKING } else { ASYNC };
+        let errors = row.failed + row.non_2xx;
+        // Beside the ceiling's end when the bar reaches it, else just after the bar.
+        let tx = if xm >= xc - 45.0 { xm.max(xc) } else { xm } + 4.0;
+        let _ = write!(
+            svg,
+            r#"<rect x="{x0}" y="{by:.1}" width="{w:.1}" height="12" fill="{color}"/>
+<text x="{tx:.1}" y="{ty:.1}" font-size="11" font-weight="bold" fill="{color}">{measured}</text>
+<text x="1025" y="{cy:.1}" font-weight="bold" fill="{color}" text-anchor="middle">{eff:.0}%</text>
+"#,
+            by = mid - 12.0,
+            w = (xm - x0).max(1.0),
+            ty = mid + 2.0,
+            measured = rps(served),
+            cy = mid + 4.0,
+            eff = row.efficiency * 100.0,
+        );
+        if errors > 0 {
+            let _ = write!(
+                svg,
+                r#"<text x="{tx:.1}" y="{ty:.1}" font-size="11" font-weight="bold" fill="{ARTICLE}">+ {errors} error(s) of {total}</text>
+"#,
+                tx = tx + 34.0,
+                ty = mid + 2.0,
+                total = row.complete + row.failed,
+            );
+        }
+    }
+    // The article: its figure against ab's ceiling.
+    if let (Some(article), Some(_)) = (row.article_rps, row.article_efficiency) {
+        let xa = axis.map(article);
+        let xab = axis.map(row.ab_ceiling_rps);
+        let ay = mid + 11.0;
+        let _ = write!(
+            svg,
+            r#"<line x1="{x0}" y1="{ay:.1}" x2="{xab:.1}" y2="{ay:.1}" stroke="{ARTICLE}" stroke-width="1" stroke-dasharray="2 3"/>
+<line x1="{xab:.1}" y1="{t0:.1}" x2="{xab:.1}" y2="{t1:.1}" stroke="{ARTICLE}" stroke-width="2"/>
+<path d="M {xa:.1} {d0:.1} l 6 6 l -6 6 l -6 -6 z" fill="{ARTICLE}"/>
+<text x="{tx:.1}" y="{ty:.1}" font-size="11" fill="{ARTICLE}">{text}</text>
+<text x="1120" y="{cy:.1}" fill="{ARTICLE}" text-anchor="middle">{eff}</text>
+"#,
+            t0 = ay - 6.0,
+            t1 = ay + 6.0,
+            d0 = ay - 6.0,
+            tx = xab.max(xa) + 8.0,
+            ty = ay + 4.0,
+            text = esc(&format!("article {}", row.article_text)),
+            cy = mid + 4.0,
+            eff = row
+                .article_efficiency
+                .map(|eff| format!("{:.0}%", eff * 100.0))
+                .unwrap_or_default(),
+        );
+    } else {
+        let _ = write!(
+            svg,
+            r#"<text x="1120" y="{cy:.1}" fill="{MUTED}" text-anchor="middle" font-size="11">{text}</text>
+"#,
+            cy = mid + 4.0,
+            text = esc(if row.article_rps.is_some() {
+                "other load"
+            } else {
+                short_article(&row.article_text)
+            }),
+        );
+    }
+}
+
+fn short_article(text: &str) -> &str {
+    if text.starts_with("none") {
+        "none"
+    } else {
+        text
+    }
+}
+
+/// Colours for the sweep's lines, by scenario id.
+fn sweep_color(id: &str) -> &'static str {
+    match id {
+        "sync-workers" => BLOCKING,
+        "async" => ASYNC,
+        _ => "#2f855a",
+    }
+}
+
+/// One panel of the sweep chart: `value(point)` against concurrency, log-log.
+#[allow(clippy::too_many_arguments)]
+fn sweep_panel(
+    svg: &mut String,
+    sweep: &SweepResults,
+    (x, y, w, h): (f64, f64, f64, f64),
+    title: &str,
+    unit: &str,
+    value: impl Fn(&SweepPoint) -> Option<f64>,
+    ideal: Option<&dyn Fn(f64) -> f64>,
+) {
+    let cs: Vec<f64> = sweep
+        .series
+        .iter()
+        .flat_map(|series| series.points.iter().map(|p| f64::from(p.concurrency)))
+        .collect();
+    let c_lo = cs.iter().copied().fold(f64::INFINITY, f64::min).max(1.0);
+    let c_hi = cs.iter().copied().fold(1.0, f64::max).max(c_lo * 10.0);
+    let vals: Vec<f64> = sweep
+        .series
+        .iter()
+        .flat_map(|series| series.points.iter().filter_map(&value))
+        .filter(|v| *v > 0.0)
+        .chain(ideal.map(|f| f(c_hi)))
+        .collect();
+    let v_lo = 10f64.powf(
+        vals.iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min)
+            .min(1e12)
+            .log10()
+            .floor(),
+    );
+    let v_hi = 10f64.powf(vals.iter().copied().fold(1e-9, f64::max).log10().ceil());
+    let v_hi = if v_hi <= v_lo { v_lo * 10.0 } else { v_hi };
+    let xa = LogAxis {
+        lo: c_lo,
+        hi: c_hi,
+        p0: x + 60.0,
+        p1: x + w - 10.0,
+    };
+    let ya = LogAxis {
+        lo: v_lo,
+        hi: v_hi,
+        p0: y + h - 40.0,
+        p1: y + 30.0,
+    };
+    let _ = write!(
+        svg,
+        r#"<text x="{tx}" y="{ty}" font-size="15" font-weight="bold" fill="{TEXT}">{title}</text>
+<rect x="{px}" y="{py}" width="{pw}" height="{ph}" fill="none" stroke="{GRID}"/>
+"#,
+        tx = x + 60.0,
+        ty = y + 18.0,
+        title = esc(title),
+        px = xa.p0,
+        py = ya.p1,
+        pw = xa.p1 - xa.p0,
+        ph = ya.p0 - ya.p1,
+    );
+    for tick in xa.decades() {
+        let px = xa.map(tick);
+        let _ = write!(
+            svg,
+            r#"<line x1="{px:.1}" y1="{y0}" x2="{px:.1}" y2="{y1}" stroke="{GRID}"/><text x="{px:.1}" y="{ly}" font-size="11" fill="{MUTED}" text-anchor="middle">{label}</text>
+"#,
+            y0 = ya.p1,
+            y1 = ya.p0,
+            ly = ya.p0 + 14.0,
+            label = short(tick),
+        );
+    }
+    let _ = write!(
+        svg,
+        r#"<text x="{lx}" y="{ly}" font-size="11" fill="{MUTED}" text-anchor="middle">clients at once (c, log scale)</text>
+"#,
+        lx = (xa.p0 + xa.p1) / 2.0,
+        ly = ya.p0 + 30.0,
+    );
+    let y_ticks = if (v_hi / v_lo).log10() > 4.0 {
+        ya.decades()
+    } else {
+        ya.ticks()
+    };
+    for tick in y_ticks {
+        let py = ya.map(tick);
+        let _ = write!(
+            svg,
+            r#"<line x1="{x0}" y1="{py:.1}" x2="{x1}" y2="{py:.1}" stroke="{GRID}"/><text x="{lx}" y="{ty:.1}" font-size="11" fill="{MUTED}" text-anchor="end">{label}</text>
+"#,
+            x0 = xa.p0,
+            x1 = xa.p1,
+            lx = xa.p0 - 4.0,
+            ty = py + 4.0,
+            label = short(tick),
+        );
+    }
+    let _ = write!(
+        svg,
+        r#"<text x="{lx}" y="{ly}" font-size="11" fill="{MUTED}" transform="rotate(-90 {lx} {ly})" text-anchor="middle">{unit}</text>
+"#,
+        lx = x + 14.0,
+        ly = (ya.p0 + ya.p1) / 2.0,
+        unit = esc(unit),
+    );
+    if let Some(ideal) = ideal {
+        let steps = 40;
+        let mut d = String::new();
+        for i in 0..=steps {
+            let c = c_lo * (c_hi / c_lo).powf(f64::from(i) / f64::from(steps));
+            let v = ideal(c);
+            if v >= ya.lo && v <= ya.hi {
+                let _ = write!(
+                    d,
+                    "{} {:.1} {:.1} ",
+                    if d.is_empty() { "M" } else { "L" },
+                    xa.map(c),
+                    ya.map(v)
+                );
+            }
+        }
+        let _ = write!(
+            svg,
+            r#"<path d="{d}" fill="none" stroke="{MUTED}" stroke-width="1.5" stroke-dasharray="6 4"/>
+"#
+        );
+    }
+    for series in &sweep.series {
+        let color = sweep_color(&series.id);
+        let mut d = String::new();
+        for point in &series.points {
+            if let Some(v) = value(point).filter(|v| *v > 0.0) {
+                let (px, py) = (xa.map(f64::from(point.concurrency)), ya.map(v));
+                let _ = write!(
+                    d,
+                    "{} {px:.1} {py:.1} ",
+                    if d.is_empty() { "M" } else { "L" }
+                );
+                let _ = write!(
+                    svg,
+                    r#"<circle cx="{px:.1}" cy="{py:.1}" r="3.5" fill="{color}"/>
+"#
+                );
+            }
+        }
+        let _ = write!(
+            svg,
+            r#"<path d="{d}" fill="none" stroke="{color}" stroke-width="2.5"/>
+"#
+        );
+    }
+}
+
+/// The chart of a sweep: four panels against concurrency.
+pub fn sweep_chart(sweep: &SweepResults) -> String {
+    let (width, height) = (1180.0, 860.0);
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" {FONT} font-size="13">
+<rect width="100%" height="100%" fill="white"/>
+<text x="20" y="30" font-size="20" font-weight="bold" fill="{TEXT}">Throughput and latency as clients grow, delay = {delay} s</text>
+<text x="20" y="52" fill="{MUTED}">Each point: c clients at once, 3 requests each (or, where threads cap it, {duration} s counted from {warm} s on: latency then only of finished requests). Dashed: c / delay.</text>
+"#,
+        delay = sweep.delay_s,
+        duration = sweep.duration_s,
+        warm = sweep.warmup_s,
+    );
+    let mut lx = 20.0;
+    for series in &sweep.series {
+        let color = sweep_color(&series.id);
+        let label = format!("{} ({})", series.id, series.topology);
+        let _ = write!(
+            svg,
+            r#"<line x1="{lx}" y1="76" x2="{x2}" y2="76" stroke="{color}" stroke-width="3"/><text x="{tx}" y="80" fill="{TEXT}">{label}</text>
+"#,
+            x2 = lx + 28.0,
+            tx = lx + 34.0,
+            label = esc(&label),
+        );
+        lx += 44.0 + label.len() as f64 * 7.2;
+    }
+    let delay = sweep.delay_s;
+    let ideal = move |c: f64| c / delay;
+    let (pw, ph) = (580.0, 370.0);
+    sweep_panel(
+        &mut svg,
+        sweep,
+        (0.0, 100.0, pw, ph),
+        "Requests per second",
+        "requests/s",
+        |p| Some(p.requests_per_second),
+        Some(&ideal),
+    );
+    sweep_panel(
+        &mut svg,
+        sweep,
+        (pw, 100.0, pw, ph),
+        "p99 latency of completed requests",
+        "ms",
+        |p| Some(p.latency_ms.p99),
+        None,
+    );
+    sweep_panel(
+        &mut svg,
+        sweep,
+        (0.0, 100.0 + ph + 10.0, pw, ph),
+        "Peak resident memory of the app",
+        "MiB",
+        |p| Some(p.peak_rss_mb),
+        None,
+    );
+    sweep_panel(
+        &mut svg,
+        sweep,
+        (pw, 100.0 + ph + 10.0, pw, ph),
+        "Peak threads of the app",
+        "threads",
+        |p| Some(p.peak_threads as f64),
+        None,
+    );
+    svg.push_str("</svg>\n");
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_axis_maps_ends_and_ticks() {
+        let axis = LogAxis {
+            lo: 1.0,
+            hi: 1000.0,
+            p0: 0.0,
+            p1: 300.0,
+        };
+        assert!((axis.map(1.0) - 0.0).abs() < 1e-9);
+        assert!((axis.map(10.0) - 100.0).abs() < 1e-9);
+        assert!((axis.map(1e6) - 300.0).abs() < 1e-9);
+        assert_eq!(axis.decades(), vec![1.0, 10.0, 100.0, 1000.0]);
+        assert_eq!(short(2000.0), "2k");
+        assert_eq!(short(0.5), "0.5");
+    }
+}

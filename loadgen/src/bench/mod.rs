@@ -1,0 +1,358 @@
+//! The benchmark runner behind `make bench-all`, `make bench` and `make sweep`.
+//!
+//! For each scenario of [`crate::scenarios`]: start the topology on free loopback ports
+//! ([`stack`]), wait for `/healthz`, send the scenario's load with this crate's engine,
+//! measure what the app's process tree spent ([`procfs`]), stop everything, and write
+//! the table, the JSON and the chart ([`results`], [`chart`]). [`procs`] makes sure no
+//! service outlives the runner, even on Ctrl-C.
+
+pub mod chart;
+pub mod machine;
+pub mod nginx;
+pub mod postgres;
+pub mod procfs;
+pub mod procs;
+pub mod results;
+pub mod stack;
+pub mod sweep;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::scenarios::Scenario;
+use crate::{LoadSpec, Progress};
+use results::{LatencyMs, Results, Row};
+use stack::StartError;
+
+/// Per-request timeout: ab's default. The longest queue in the table (c=1000 against
+/// 200 threads) waits 5 s.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a run is shaped.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where `slow_api`, `app_sync`, `app_async` and `app_pg` are.
+    pub bin_dir: PathBuf,
+    /// Replaces every scenario's `?delay=` (shortened runs, tests).
+    pub delay: Option<f64>,
+    /// Divides `-n` and `-c` of the loads with more than 10 connections (shortened
+    /// runs, tests); 1 = as the table. The `-n 10 -c 5` loads stay as they are.
+    pub scale: u32,
+}
+
+impl Options {
+    /// The directory of the running executable: where cargo puts every workspace binary.
+    pub fn default_bin_dir() -> PathBuf {
+        std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("target/release"))
+    }
+
+    /// The scenario as this run will send it.
+    pub fn shape(&self, scenario: &Scenario) -> Scenario {
+        let mut shaped = *scenario;
+        if let Some(delay) = self.delay {
+            shaped.load.delay = delay;
+        }
+        if scenario.load.concurrency <= 10 {
+            return shaped;
+        }
+        let scale = u64::from(self.scale.max(1));
+        let concurrency = u64::from(scenario.load.concurrency).div_ceil(scale).max(1);
+        shaped.load.concurrency = u32::try_from(concurrency).unwrap_or(u32::MAX);
+        shaped.load.requests = scenario.load.requests.div_ceil(scale).max(concurrency);
+        shaped
+    }
+}
+
+/// Seconds a scenario is expected to take: its ideal time plus starting the services.
+fn expected_s(scenario: &Scenario) -> f64 {
+    let mut startup = 0.4;
+    if scenario.postgres {
+        startup += 1.5;
+    }
+    if scenario.front.is_nginx() {
+        startup += 0.2;
+    }
+    scenario.ideal_time_s() + startup
+}
+
+/// `1m 05s`, `42s`.
+pub fn fmt_duration(seconds: f64) -> String {
+    let seconds = seconds.max(0.0).round() as u64;
+    if seconds >= 60 {
+        format!("{}m {:02}s", seconds / 60, seconds % 60)
+    } else {
+        format!("{seconds}s")
+    }
+}
+
+/// Progress on stderr: a line per scenario, and a live counter on a terminal.
+pub struct Ui {
+    tty: bool,
+    started: Instant,
+}
+
+impl Default for Ui {
+    fn default() -> Self {
+        Ui {
+            tty: std::io::stderr().is_terminal(),
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Ui {
+    /// Prints a line (clearing a live counter first).
+    pub fn line(&self, text: &str) {
+        let mut err = std::io::stderr().lock();
+        if self.tty {
+            let _ = write!(err, "\r\x1b[2K");
+        }
+        let _ = writeln!(err, "{text}");
+    }
+
+    /// Seconds since the run started.
+    pub fn elapsed_s(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// On a terminal, redraws `status()` four times a second until the guard drops.
+    pub fn live(&self, status: impl Fn() -> String + Send + 'static) -> LiveGuard {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = self.tty.then(|| {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = write!(std::io::stderr().lock(), "\r\x1b[2K{}", status());
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+            })
+        });
+        LiveGuard { stop, thread }
+    }
+}
+
+/// Stops a live counter.
+pub struct LiveGuard {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+            let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
+        }
+    }
+}
+
+/// Runs `scenarios` one after another and returns every row, in order.
+pub fn run_all(scenarios: &[Scenario], options: &Options) -> anyhow::Result<Results> {
+    let started_at = results::now_utc();
+    let ui = Ui::default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| anyhow::anyhow!("cannot start the runtime: {err}"))?;
+    let shaped: Vec<Scenario> = scenarios.iter().map(|s| options.shape(s)).collect();
+    let total = shaped.len();
+    let expected: Vec<f64> = shaped.iter().map(expected_s).collect();
+    ui.line(&format!(
+        "bench-all: {total} scenario(s), about {} (the ideal times plus start-ups)",
+        fmt_duration(expected.iter().sum())
+    ));
+
+    let mut rows = Vec::with_capacity(total);
+    for (index, scenario) in shaped.iter().enumerate() {
+        let label = format!("[{:>2}/{total}] {}", index + 1, scenario.id);
+        let after: f64 = expected[index + 1..].iter().sum();
+        ui.line(&format!(
+            "{label}: {} ({}), ab {} ...",
+            scenario.topology,
+            scenario.article_analogue,
+            scenario.load.ab_flags()
+        ));
+        let row = run_one(
+            &runtime,
+            scenario,
+            options,
+            &ui,
+            &label,
+            expected[index],
+            after,
+        );
+        let left = after;
+        ui.line(&format!(
+            "{label}: {}   (about {} left)",
+            summary(&row),
+            fmt_duration(left)
+        ));
+        rows.push(row);
+    }
+    Ok(Results {
+        started_at,
+        machine: machine::describe(),
+        wall_time_s: ui.elapsed_s(),
+        scenarios: rows,
+    })
+}
+
+/// One line about a finished row.
+pub fn summary(row: &Row) -> String {
+    if let Some(reason) = &row.skipped {
+        return format!("skipped: {reason}");
+    }
+    if let Some(reason) = &row.error {
+        return format!("error: {reason}");
+    }
+    format!(
+        "{:.2} requests/s, {:.0}% of its ceiling {} (2xx only), {} complete, {} failed, {} non-2xx, {:.2} s, p99 {:.0} ms",
+        row.requests_per_second,
+        row.efficiency * 100.0,
+        row.ceiling_rps,
+        row.complete,
+        row.failed,
+        row.non_2xx,
+        row.time_taken_s,
+        row.latency_ms.p99,
+    )
+}
+
+/// Starts the topology, sends the load, measures, stops. Never panics on a service's
+/// failure: the row says what happened.
+fn run_one(
+    runtime: &tokio::runtime::Runtime,
+    scenario: &Scenario,
+    options: &Options,
+    ui: &Ui,
+    label: &str,
+    expected: f64,
+    after: f64,
+) -> Row {
+    let mut row = Row::new(scenario);
+    let stack = match stack::start(scenario, &options.bin_dir) {
+        Ok(stack) => stack,
+        Err(StartError::Skipped(reason)) => {
+            row.skipped = Some(reason);
+            return row;
+        }
+        Err(StartError::Failed(reason)) => {
+            row.error = Some(reason);
+            return row;
+        }
+    };
+
+    let load = scenario.load;
+    let spec = LoadSpec {
+        requests: Some(load.requests),
+        concurrency: load.concurrency as usize,
+        continue_on_socket_error: true,
+        timeout: REQUEST_TIMEOUT,
+        ..LoadSpec::new(stack.url(load.delay))
+    };
+    let progress = Arc::new(Progress::default());
+    let app = stack.app_pid();
+    let sampler = procfs::Sampler::start(app, Duration::from_millis(100));
+    let cpu_before = procfs::usage(app).cpu_ticks;
+    let outcome = {
+        let shown = Arc::clone(&progress);
+        let label = label.to_owned();
+        let started = Instant::now();
+        let requests = load.requests;
+        let _live = ui.live(move || {
+            let elapsed = started.elapsed().as_secs_f64();
+            format!(
+                "{label}: {}/{requests} requests, {} failed, {:.0} s   (about {} left)",
+                shown.done(),
+                shown.failed(),
+                elapsed,
+                fmt_duration((expected - elapsed).max(0.0) + after)
+            )
+        });
+        runtime.block_on(crate::run_with_progress(spec, Arc::clone(&progress)))
+    };
+    let cpu_after = procfs::usage(app).cpu_ticks;
+    let peaks = sampler.finish();
+    stack.stop();
+
+    match outcome {
+        Ok(report) => {
+            row.complete = report.complete;
+            row.failed = report.failed;
+            row.non_2xx = report.non_2xx;
+            row.requests_per_second = report.requests_per_second;
+            row.time_taken_s = report.time_taken_s;
+            let ok = report.complete.saturating_sub(report.non_2xx) as f64;
+            row.efficiency = ok / report.time_taken_s.max(1e-9) / row.ceiling_rps;
+            row.latency_ms = LatencyMs {
+                p50: report.latency_ms.p50,
+                p90: report.latency_ms.p90,
+                p99: report.latency_ms.p99,
+                max: report.latency_ms.max,
+            };
+            row.cpu_ms_per_request = if report.complete == 0 {
+                0.0
+            } else {
+                procfs::ticks_to_ms(cpu_after.saturating_sub(cpu_before)) / report.complete as f64
+            };
+            row.peak_rss_mb = peaks.rss_bytes as f64 / 1024.0 / 1024.0;
+            row.peak_threads = peaks.threads;
+            if let Some(reason) = report.aborted {
+                row.error = Some(format!("load aborted: {reason}"));
+            }
+        }
+        Err(err) => row.error = Some(format!("cannot run the load: {err}")),
+    }
+    row
+}
+
+/// Writes `NAME.json`, `NAME.md` and `NAME.svg` into `dir`; returns the Markdown.
+pub fn write_results(
+    results: &Results,
+    dir: &std::path::Path,
+    name: &str,
+) -> anyhow::Result<String> {
+    let json = serde_json::to_string_pretty(results)?;
+    results::write_atomically(&dir.join(format!("{name}.json")), &(json + "\n"))?;
+    let chart_file = format!("{name}.svg");
+    results::write_atomically(&dir.join(&chart_file), &chart::bench_chart(results))?;
+    let markdown = results::markdown_document(results, &chart_file);
+    results::write_atomically(&dir.join(format!("{name}.md")), &markdown)?;
+    Ok(markdown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenarios::by_id;
+
+    #[test]
+    fn shaping_keeps_n_at_least_c() {
+        let options = Options {
+            bin_dir: PathBuf::new(),
+            delay: Some(0.05),
+            scale: 10,
+        };
+        let devserver = options.shape(by_id("devserver").expect("row"));
+        assert_eq!(devserver.load.concurrency, 5);
+        assert_eq!(devserver.load.requests, 10);
+        assert_eq!(devserver.load.delay, 0.05);
+        let large = options.shape(by_id("async-c1000").expect("row"));
+        assert_eq!((large.load.requests, large.load.concurrency), (500, 100));
+        assert!((large.ceiling_rps() - 2000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(fmt_duration(42.4), "42s");
+        assert_eq!(fmt_duration(65.0), "1m 05s");
+        assert_eq!(fmt_duration(-3.0), "0s");
+    }
+}

@@ -1,0 +1,215 @@
+//! What a process tree costs, read from `/proc`: CPU time, resident memory, threads.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One line of `/proc/PID/stat`, the fields the runner needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Process {
+    pub pid: i32,
+    pub ppid: i32,
+    pub pgrp: i32,
+    pub state: char,
+    /// utime + stime, clock ticks.
+    pub cpu_ticks: u64,
+    pub threads: u64,
+    /// Resident set, pages.
+    pub rss_pages: u64,
+    /// Start time after boot, clock ticks (tells a reused pid from the original).
+    pub start_time: u64,
+}
+
+/// Parses `/proc/PID/stat`. The command name may hold spaces and parentheses, so the
+/// fields are counted from the last `)`.
+pub fn parse_stat(text: &str) -> Option<Process> {
+    let (head, rest) = text.rsplit_once(')')?;
+    let pid = head.split_once('(')?.0.trim().parse().ok()?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // fields[0] is field 3 (state) of proc(5).
+    let field = |number: usize| fields.get(number - 3).copied();
+    let num = |number: usize| field(number).and_then(|value| value.parse::<u64>().ok());
+    Some(Process {
+        pid,
+        state: field(3)?.chars().next()?,
+        ppid: field(4)?.parse().ok()?,
+        pgrp: field(5)?.parse().ok()?,
+        cpu_ticks: num(14)? + num(15)?,
+        threads: num(20)?,
+        start_time: num(22)?,
+        rss_pages: num(24)?,
+    })
+}
+
+/// Every process visible in `/proc` right now.
+pub fn processes() -> Vec<Process> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| name.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
+        .filter_map(|text| parse_stat(&text))
+        .collect()
+}
+
+/// The process `root`, everything in its process group, and all their descendants.
+pub fn tree(all: &[Process], root: i32) -> Vec<Process> {
+    let mut members: Vec<Process> = all
+        .iter()
+        .filter(|process| process.pid == root || process.pgrp == root)
+        .copied()
+        .collect();
+    loop {
+        let before = members.len();
+        for process in all {
+            let parent_in = members.iter().any(|member| member.pid == process.ppid);
+            let already = members.iter().any(|member| member.pid == process.pid);
+            if parent_in && !already {
+                members.push(*process);
+            }
+        }
+        if members.len() == before {
+            return members;
+        }
+    }
+}
+
+/// The cost of a process tree at one instant.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Usage {
+    pub cpu_ticks: u64,
+    pub rss_bytes: u64,
+    pub threads: u64,
+    pub processes: u64,
+}
+
+/// Clock ticks per second and page size, from sysconf.
+fn ticks_and_page() -> (f64, u64) {
+    // SAFETY: sysconf only reads configuration.
+    let (ticks, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_CLK_TCK),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    (
+        if ticks > 0 { ticks as f64 } else { 100.0 },
+        u64::try_from(page).unwrap_or(4096).max(1),
+    )
+}
+
+/// CPU ticks in milliseconds.
+pub fn ticks_to_ms(ticks: u64) -> f64 {
+    ticks as f64 * 1000.0 / ticks_and_page().0
+}
+
+/// The usage of the tree rooted at `root` (live processes only).
+pub fn usage(root: i32) -> Usage {
+    let page = ticks_and_page().1;
+    let mut usage = Usage::default();
+    for process in tree(&processes(), root) {
+        if process.state == 'Z' {
+            continue;
+        }
+        usage.cpu_ticks += process.cpu_ticks;
+        usage.rss_bytes += process.rss_pages * page;
+        usage.threads += process.threads;
+        usage.processes += 1;
+    }
+    usage
+}
+
+/// Peak figures over a run.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Peaks {
+    pub rss_bytes: u64,
+    pub threads: u64,
+}
+
+/// Samples a tree every `every` on its own thread until stopped; keeps the peaks.
+pub struct Sampler {
+    stop: Arc<AtomicBool>,
+    peaks: Arc<Mutex<Peaks>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Sampler {
+    pub fn start(root: i32, every: Duration) -> Sampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let peaks = Arc::new(Mutex::new(Peaks::default()));
+        let thread = {
+            let (stop, peaks) = (Arc::clone(&stop), Arc::clone(&peaks));
+            std::thread::Builder::new()
+                .name("sampler".into())
+                .spawn(move || loop {
+                    let now = usage(root);
+                    if let Ok(mut peaks) = peaks.lock() {
+                        peaks.rss_bytes = peaks.rss_bytes.max(now.rss_bytes);
+                        peaks.threads = peaks.threads.max(now.threads);
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    std::thread::sleep(every);
+                })
+                .ok()
+        };
+        Sampler {
+            stop,
+            peaks,
+            thread,
+        }
+    }
+
+    /// Stops sampling (after one last sample) and returns the peaks.
+    pub fn finish(mut self) -> Peaks {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        self.peaks.lock().map(|peaks| *peaks).unwrap_or_default()
+    }
+}
+
+impl Drop for Sampler {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_with_odd_names() {
+        let line = "1234 (my (odd) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 \
+                    250 50 0 0 20 0 7 0 98765 123456789 2048 18446744073709551615";
+        let process = parse_stat(line).expect("parses");
+        assert_eq!(process.pid, 1234);
+        assert_eq!(process.state, 'S');
+        assert_eq!(process.ppid, 1);
+        assert_eq!(process.pgrp, 1234);
+        assert_eq!(process.cpu_ticks, 300);
+        assert_eq!(process.threads, 7);
+        assert_eq!(process.start_time, 98765);
+        assert_eq!(process.rss_pages, 2048);
+        assert!(parse_stat("garbage").is_none());
+    }
+
+    #[test]
+    fn own_process_is_visible() {
+        let me = i32::try_from(std::process::id()).unwrap_or_default();
+        let now = usage(me);
+        assert!(now.processes >= 1);
+        assert!(now.rss_bytes > 0);
+        assert!(now.threads >= 1);
+    }
+}

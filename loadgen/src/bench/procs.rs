@@ -1,0 +1,358 @@
+//! Child processes that never outlive the runner.
+//!
+//! Every service the runner starts is the leader of its own process group, so that one
+//! `killpg` reaches what it forked too (app_sync's workers, nginx's workers, the
+//! PostgreSQL backends). Each group is registered while it runs; the interrupt handler
+//! ([`install_interrupt_handler`]) stops every registered group, removes the scratch
+//! directories, and exits. A child also gets `PR_SET_PDEATHSIG`, so even a runner killed
+//! with SIGKILL takes its direct children along.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A registered process group and the signal that asks it to stop.
+#[derive(Clone, Copy)]
+struct Group {
+    pgid: i32,
+    stop_signal: i32,
+}
+
+static GROUPS: Mutex<Vec<Group>> = Mutex::new(Vec::new());
+static SCRATCH_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Stops the runner's children on SIGINT (Ctrl-C) and SIGTERM, then exits with
+/// 128 + the signal's number. Call once, early, from the main thread.
+pub fn install_interrupt_handler() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("interrupt".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(err) => {
+                    let _ = ready_tx.send(Err(err.to_string()));
+                    return;
+                }
+            };
+            let code = runtime.block_on(async move {
+                let streams = signal(SignalKind::interrupt())
+                    .and_then(|int| Ok((int, signal(SignalKind::terminate())?)));
+                let (mut int, mut term) = match streams {
+                    Ok(streams) => streams,
+                    Err(err) => {
+                        let _ = ready_tx.send(Err(err.to_string()));
+                        return None;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                tokio::select! {
+                    _ = int.recv() => Some(128 + libc::SIGINT),
+                    _ = term.recv() => Some(128 + libc::SIGTERM),
+                }
+            });
+            if let Some(code) = code {
+                eprintln!("\ninterrupted: stopping every service the runner started");
+                stop_everything();
+                std::process::exit(code);
+            }
+        })?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => anyhow::bail!("cannot install the signal handler: {err}"),
+        Err(_) => anyhow::bail!("cannot install the signal handler"),
+    }
+}
+
+/// Stops every registered group (in parallel, each with its own stop signal) and
+/// removes every registered scratch directory.
+pub fn stop_everything() {
+    let groups: Vec<Group> = lock(&GROUPS).clone();
+    for group in &groups {
+        killpg(group.pgid, group.stop_signal);
+    }
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while groups.iter().any(|group| group_alive(group.pgid)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for group in &groups {
+        killpg(group.pgid, libc::SIGKILL);
+    }
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while groups.iter().any(|group| group_alive(group.pgid)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for dir in lock(&SCRATCH_DIRS).iter() {
+        // A process that was still writing into it may need a second pass.
+        for _ in 0..3 {
+            if std::fs::remove_dir_all(dir).is_ok() || !dir.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn killpg(pgid: i32, signal: i32) {
+    // SAFETY: kill(2) on a process group this runner created; harmless if it is gone.
+    unsafe {
+        libc::kill(-pgid, signal);
+    }
+}
+
+/// Whether any process of group `pgid` is still running (zombies do not count).
+pub fn group_alive(pgid: i32) -> bool {
+    crate::bench::procfs::processes()
+        .iter()
+        .any(|process| process.pgrp == pgid && process.state != 'Z')
+}
+
+/// A scratch directory under the system temp dir, removed on drop and on interrupt.
+pub struct ScratchDir {
+    path: PathBuf,
+}
+
+impl ScratchDir {
+    pub fn new(label: &str) -> anyhow::Result<ScratchDir> {
+        let path = std::env::temp_dir().join(format!(
+            "bench-all-{}-{label}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.subsec_nanos())
+        ));
+        std::fs::create_dir_all(&path)
+            .map_err(|err| anyhow::anyhow!("cannot create {}: {err}", path.display()))?;
+        lock(&SCRATCH_DIRS).push(path.clone());
+        Ok(ScratchDir { path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+        lock(&SCRATCH_DIRS).retain(|dir| dir != &self.path);
+    }
+}
+
+/// A running service: the leader of its own process group, stopped on drop.
+pub struct Service {
+    /// A short name for messages (`slow_api`, `app_sync`, `nginx`, `postgres`).
+    pub name: String,
+    child: std::process::Child,
+    pgid: i32,
+    stop_signal: i32,
+    log: PathBuf,
+    stopped: bool,
+}
+
+impl Service {
+    /// Starts `command` in a new process group with stdout and stderr going to `log`.
+    /// `stop_signal` is what asks it to finish (SIGTERM; SIGINT for PostgreSQL's fast
+    /// shutdown).
+    pub fn spawn(
+        name: &str,
+        command: Command,
+        log: &Path,
+        stop_signal: i32,
+    ) -> anyhow::Result<Service> {
+        Self::spawn_with_stdin(name, command, log, stop_signal, Stdio::null())
+    }
+
+    /// As [`Service::spawn`], with the given standard input (e.g. `Stdio::piped()`).
+    pub fn spawn_with_stdin(
+        name: &str,
+        mut command: Command,
+        log: &Path,
+        stop_signal: i32,
+        stdin: Stdio,
+    ) -> anyhow::Result<Service> {
+        let out = File::create(log)
+            .map_err(|err| anyhow::anyhow!("cannot create {}: {err}", log.display()))?;
+        let err = out.try_clone()?;
+        // SAFETY: `getpid` and `prctl` are async-signal-safe; nothing else runs here.
+        let parent = unsafe { libc::getpid() };
+        unsafe {
+            command.pre_exec(move || {
+                // Die with the runner even if it is killed with SIGKILL.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::other("the runner is gone"));
+                }
+                Ok(())
+            });
+        }
+        command
+            .process_group(0)
+            .stdin(stdin)
+            .stdout(out)
+            .stderr(err);
+        // Registered before it runs: an interrupt right after spawn still reaches it.
+        let mut groups = lock(&GROUPS);
+        let child = command
+            .spawn()
+            .map_err(|err| anyhow::anyhow!("cannot start {name}: {err}"))?;
+        let pgid = i32::try_from(child.id()).unwrap_or(i32::MAX);
+        groups.push(Group { pgid, stop_signal });
+        drop(groups);
+        Ok(Service {
+            name: name.to_owned(),
+            child,
+            pgid,
+            stop_signal,
+            log: log.to_owned(),
+            stopped: false,
+        })
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pgid
+    }
+
+    /// The exit status, if the leader has exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Waits for a short-lived command (initdb) to finish; its group stays registered
+    /// until then, so an interrupt stops it too.
+    pub fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        let status = self.child.wait()?;
+        self.stopped = true;
+        let pgid = self.pgid;
+        lock(&GROUPS).retain(|group| group.pgid != pgid);
+        Ok(status)
+    }
+
+    /// Writes `text` to the command's standard input and closes it.
+    pub fn feed(&mut self, text: &str) -> std::io::Result<()> {
+        use std::io::Write;
+        match self.child.stdin.take() {
+            Some(mut stdin) => stdin.write_all(text.as_bytes()),
+            None => Err(std::io::Error::other("no standard input to write to")),
+        }
+    }
+
+    /// The last lines the service logged (for an error message).
+    pub fn log_tail(&self, lines: usize) -> String {
+        log_tail(&self.log, lines)
+    }
+
+    /// Asks the group to stop, waits up to `grace`, then kills what is left and reaps
+    /// the leader.
+    pub fn stop(&mut self, grace: Duration) {
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
+        killpg(self.pgid, self.stop_signal);
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            let _ = self.child.try_wait();
+            if !group_alive(self.pgid) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if group_alive(self.pgid) {
+            killpg(self.pgid, libc::SIGKILL);
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while group_alive(self.pgid) && Instant::now() < deadline {
+                let _ = self.child.try_wait();
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        let _ = self.child.wait();
+        let pgid = self.pgid;
+        lock(&GROUPS).retain(|group| group.pgid != pgid);
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.stop(Duration::from_secs(5));
+    }
+}
+
+/// The last `lines` lines of a log file, on one line each, `|`-separated.
+pub fn log_tail(path: &Path, lines: usize) -> String {
+    let mut text = String::new();
+    if let Ok(mut file) = File::open(path) {
+        let len = file.metadata().map_or(0, |meta| meta.len());
+        let _ = file.seek(SeekFrom::Start(len.saturating_sub(4096)));
+        let mut bytes = Vec::new();
+        let _ = file.read_to_end(&mut bytes);
+        text = String::from_utf8_lossy(&bytes).into_owned();
+    }
+    let tail: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    tail[tail.len().saturating_sub(lines)..].join(" | ")
+}
+
+/// Finds an executable: `override_var` if set (a path), else `name` in `PATH`, else in
+/// the `extra` directories.
+pub fn find_executable(name: &str, override_var: &str, extra: &[&str]) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(override_var) {
+        let path = PathBuf::from(path);
+        return is_executable(&path).then_some(path);
+    }
+    let path_dirs = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path_dirs)
+        .chain(extra.iter().map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}
+
+pub fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+}
+
+/// Raises the hard open-files limit to at least `wanted` where allowed (root), then the
+/// soft one to the hard one. The services inherit it: at 10,000 clients an async proxy
+/// holds 20,000 sockets (each client's, and its upstream's), over a 20,000 hard limit.
+pub fn raise_open_files(wanted: u64) -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        if limit.rlim_max < wanted {
+            let raised = libc::rlimit {
+                rlim_cur: wanted,
+                rlim_max: wanted,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                return wanted;
+            }
+        }
+        limit.rlim_cur = limit.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+    }
+    limit.rlim_cur
+}

@@ -1,0 +1,339 @@
+//! What `bench-all` writes: one row per scenario, as JSON, Markdown and a chart.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::scenarios::Scenario;
+
+/// The four latencies the table shows, milliseconds.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LatencyMs {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// The load a row ran (ab's flags).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LoadRun {
+    pub requests: u64,
+    pub concurrency: u32,
+    pub delay_s: f64,
+}
+
+/// One scenario's outcome. A skipped row (nginx or PostgreSQL missing) has zeros and
+/// `skipped` set; a row that could not start has `error` set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    pub id: String,
+    pub topology: String,
+    pub article_analogue: String,
+    pub load: LoadRun,
+    pub complete: u64,
+    pub failed: u64,
+    /// Complete responses that were not 2xx (counted in `complete`, as ab does).
+    pub non_2xx: u64,
+    pub requests_per_second: f64,
+    pub time_taken_s: f64,
+    /// Little's law for loadgen (all `c` start at once).
+    pub ceiling_rps: f64,
+    /// 2xx responses per second / `ceiling_rps`: how much of what Little's law allows
+    /// was served, and served right (a 408 or a 502 is no throughput).
+    pub efficiency: f64,
+    /// The article's figure (requests/s), if it gives one.
+    pub article_rps: Option<f64>,
+    /// The article's figures as it prints them.
+    pub article_text: String,
+    /// What ab could reach at best with the same flags (its lone first request).
+    pub ab_ceiling_rps: f64,
+    /// `article_rps / ab_ceiling_rps`; null when this run's load differs from the
+    /// article's (a shortened run), so the two cannot be compared.
+    pub article_efficiency: Option<f64>,
+    pub latency_ms: LatencyMs,
+    /// CPU time of the app's whole process tree during the load, per complete request.
+    pub cpu_ms_per_request: f64,
+    /// Largest resident memory of the app's whole process tree during the load.
+    pub peak_rss_mb: f64,
+    /// Largest thread count of the app's whole process tree during the load.
+    pub peak_threads: u64,
+    /// Why the row did not run (what to install), or null.
+    pub skipped: Option<String>,
+    /// Why the row could not finish (a service did not start), or null.
+    pub error: Option<String>,
+}
+
+impl Row {
+    /// A row with the scenario's fixed facts and no measurement yet.
+    pub fn new(scenario: &Scenario) -> Row {
+        // A shortened run (other delay, fewer clients) is not the article's experiment.
+        let as_article = crate::scenarios::by_id(scenario.id)
+            .is_some_and(|original| original.load == scenario.load);
+        Row {
+            id: scenario.id.to_owned(),
+            topology: scenario.topology.to_owned(),
+            article_analogue: scenario.article_analogue.to_owned(),
+            load: LoadRun {
+                requests: scenario.load.requests,
+                concurrency: scenario.load.concurrency,
+                delay_s: scenario.load.delay,
+            },
+            complete: 0,
+            failed: 0,
+            non_2xx: 0,
+            requests_per_second: 0.0,
+            time_taken_s: 0.0,
+            ceiling_rps: scenario.ceiling_rps(),
+            efficiency: 0.0,
+            article_rps: scenario.article.rps,
+            article_text: scenario.article.text.to_owned(),
+            ab_ceiling_rps: scenario.ab_ceiling_rps(),
+            article_efficiency: scenario.article_efficiency().filter(|_| as_article),
+            latency_ms: LatencyMs::default(),
+            cpu_ms_per_request: 0.0,
+            peak_rss_mb: 0.0,
+            peak_threads: 0,
+            skipped: None,
+            error: None,
+        }
+    }
+
+    /// True when the row has a measurement.
+    pub fn ran(&self) -> bool {
+        self.skipped.is_none() && self.error.is_none()
+    }
+}
+
+/// The machine the figures come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    pub cpus: usize,
+    pub cpu_model: Option<String>,
+    pub memory_gib: Option<f64>,
+    pub os: String,
+    pub kernel: Option<String>,
+    pub versions: Versions,
+}
+
+/// Versions of what produced the figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Versions {
+    pub loadgen: String,
+    pub rustc: Option<String>,
+    pub nginx: Option<String>,
+    pub postgres: Option<String>,
+}
+
+/// The whole file `results/bench-all.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// When the run started, UTC, ISO 8601.
+    pub started_at: String,
+    pub machine: Machine,
+    /// Seconds the whole run took (builds excluded).
+    pub wall_time_s: f64,
+    pub scenarios: Vec<Row>,
+}
+
+fn fmt_rps(rps: f64) -> String {
+    if rps >= 100.0 {
+        format!("{rps:.1}")
+    } else {
+        format!("{rps:.2}")
+    }
+}
+
+fn fmt_ms(ms: f64) -> String {
+    if ms >= 100.0 {
+        format!("{ms:.0}")
+    } else {
+        format!("{ms:.1}")
+    }
+}
+
+/// The article's column: its figure and how close it came to ab's ceiling.
+fn article_cell(row: &Row) -> String {
+    match row.article_efficiency {
+        Some(efficiency) => format!(
+            "{} ({:.0}% of ab's {})",
+            row.article_text,
+            efficiency * 100.0,
+            fmt_rps(row.ab_ceiling_rps)
+        ),
+        None if row.article_rps.is_some() => {
+            format!("{} (other load: not comparable)", row.article_text)
+        }
+        None => row.article_text.clone(),
+    }
+}
+
+/// The results as a Markdown table (what stdout and `bench-all.md` show).
+pub fn markdown_table(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| scenario | topology | load | complete | failed | non-2xx | requests/s | ceiling | efficiency | p50 ms | p99 ms | CPU ms/req | peak RSS MB | threads | article (Python, ab) |\n\
+         |---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n",
+    );
+    for row in rows {
+        let load = format!(
+            "-n {} -c {} delay={}",
+            row.load.requests, row.load.concurrency, row.load.delay_s
+        );
+        if let Some(reason) = row.skipped.as_ref().or(row.error.as_ref()) {
+            let word = if row.skipped.is_some() {
+                "skipped"
+            } else {
+                "error"
+            };
+            out.push_str(&format!(
+                "| {} | {} | {load} | {word}: {} | | | | {} | | | | | | | {} |\n",
+                row.id,
+                row.topology,
+                reason.replace('|', "/"),
+                fmt_rps(row.ceiling_rps),
+                article_cell(row),
+            ));
+            continue;
+        }
+        out.push_str(&format!(
+            "| {} | {} | {load} | {} | {} | {} | {} | {} | {:.0}% | {} | {} | {:.2} | {:.1} | {} | {} |\n",
+            row.id,
+            row.topology,
+            row.complete,
+            row.failed,
+            row.non_2xx,
+            fmt_rps(row.requests_per_second),
+            fmt_rps(row.ceiling_rps),
+            row.efficiency * 100.0,
+            fmt_ms(row.latency_ms.p50),
+            fmt_ms(row.latency_ms.p99),
+            row.cpu_ms_per_request,
+            row.peak_rss_mb,
+            row.peak_threads,
+            article_cell(row),
+        ));
+    }
+    out
+}
+
+/// `bench-all.md`: a heading, the machine, the table, and how to read it.
+pub fn markdown_document(results: &Results, chart_file: &str) -> String {
+    let machine = &results.machine;
+    let mut out = format!(
+        "# bench-all results\n\n\
+         Run {} on {} CPU(s){}, {}{}; loadgen {}{}{}{}. Whole run: {:.0} s.\n\n",
+        results.started_at,
+        machine.cpus,
+        machine
+            .cpu_model
+            .as_ref()
+            .map(|model| format!(" ({model})"))
+            .unwrap_or_default(),
+        machine.os,
+        machine
+            .kernel
+            .as_ref()
+            .map(|kernel| format!(", Linux {kernel}"))
+            .unwrap_or_default(),
+        machine.versions.loadgen,
+        opt_version(", ", &machine.versions.rustc),
+        opt_version(", ", &machine.versions.nginx),
+        opt_version(", ", &machine.versions.postgres),
+        results.wall_time_s,
+    );
+    out.push_str(&markdown_table(&results.scenarios));
+    out.push_str(&format!(
+        "\n![measured vs ceiling vs the article]({chart_file})\n\n\
+         - **ceiling**: Little's law for the load loadgen sends (all `c` requests start at once): \
+         min(c, requests the topology can hold in flight) / delay; for pg-blocking one \
+         database half (delay/2) at a time on the blocked loop.\n\
+         - **efficiency**: 2xx responses per second / ceiling (`complete` counts every \
+         response, as ab does; `non-2xx` says how many were errors).\n\
+         - **article**: the Python figures, next to what `ab` could reach at best with the same \
+         flags (it sends its first request alone, so `-n 2000 -c 200` takes at least 11 s: \
+         181.8 requests/s).\n\
+         - **CPU ms/req**, **peak RSS**, **threads**: the app's whole process tree \
+         (workers included, nginx, PostgreSQL and the slow API not), from /proc during the load.\n",
+    ));
+    out
+}
+
+fn opt_version(prefix: &str, version: &Option<String>) -> String {
+    version
+        .as_ref()
+        .map(|version| format!("{prefix}{version}"))
+        .unwrap_or_default()
+}
+
+/// Writes `contents` to `path` through a temporary file, so a reader never sees half.
+pub fn write_atomically(path: &Path, contents: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|err| anyhow::anyhow!("cannot create {}: {err}", dir.display()))?;
+    }
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension()
+            .and_then(|ext| ext.to_str())
+            .unwrap_or_default()
+    ));
+    std::fs::write(&tmp, contents)
+        .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", path.display()))?;
+    Ok(())
+}
+
+/// Now, UTC, ISO 8601 (no external time crate: days to civil date, Howard Hinnant's
+/// algorithm).
+pub fn now_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let days = i64::try_from(secs / 86_400).unwrap_or_default();
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenarios::by_id;
+
+    #[test]
+    fn table_has_a_line_per_row() {
+        let mut ran = Row::new(by_id("async").expect("async"));
+        ran.complete = 2000;
+        ran.requests_per_second = 198.5;
+        ran.efficiency = 0.9925;
+        let mut skipped = Row::new(by_id("nginx-sync").expect("nginx-sync"));
+        skipped.skipped = Some("nginx not found | install".into());
+        let table = markdown_table(&[ran, skipped]);
+        assert_eq!(table.lines().count(), 4);
+        assert!(table.contains("| async | app_async 1 worker |"));
+        assert!(table.contains("99%"));
+        assert!(table.contains("114.05 rps (63% of ab's 181.8)"));
+        assert!(table.contains("skipped: nginx not found / install"));
+    }
+
+    #[test]
+    fn iso_dates() {
+        let now = now_utc();
+        assert_eq!(now.len(), 20, "{now}");
+        assert!(now.starts_with("20") && now.ends_with('Z'));
+    }
+}

@@ -1,0 +1,309 @@
+//! One scenario's topology, started on free loopback ports and stopped on drop:
+//! the slow API, PostgreSQL if the app needs it, the app, nginx if it stands in front.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::procs::{ScratchDir, Service};
+use super::{nginx, postgres};
+use crate::scenarios::{Front, Scenario};
+
+/// How long a service may take to answer `/healthz` after it starts.
+const READY_WITHIN: Duration = Duration::from_secs(30);
+
+/// Variables the services read; cleared so the runner's shell cannot change a row.
+const CONFIG_VARS: &[&str] = &[
+    "HOST",
+    "PORT",
+    "MAX_DELAY",
+    "PORT_APP",
+    "PORT_API",
+    "API_URL",
+    "WORKERS",
+    "THREADS",
+    "PROTOCOL",
+    "CLIENT",
+    "DRIVER",
+    "DATABASE_URL",
+    "POOL_SIZE",
+    "UPSTREAM_TIMEOUT",
+    "SHUTDOWN_TIMEOUT",
+    "READ_TIMEOUT",
+];
+
+/// Why a stack did not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// Something is not installed; the message says what to install.
+    Skipped(String),
+    /// Something is installed but did not come up.
+    Failed(String),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Skipped(reason) | StartError::Failed(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl From<anyhow::Error> for StartError {
+    fn from(err: anyhow::Error) -> Self {
+        StartError::Failed(format!("{err:#}"))
+    }
+}
+
+/// A running topology. Fields drop in order: front to back, then the scratch directory.
+pub struct Stack {
+    nginx: Option<Service>,
+    app: Service,
+    slow_api: Service,
+    postgres: Option<postgres::Postgres>,
+    dir: ScratchDir,
+    /// The port clients load (nginx's, or the app's).
+    pub port: u16,
+}
+
+impl Stack {
+    /// `http://127.0.0.1:PORT/?delay=S`
+    pub fn url(&self, delay: f64) -> String {
+        format!("http://127.0.0.1:{}/?delay={delay}", self.port)
+    }
+
+    /// The app's process id (its process group holds its workers).
+    pub fn app_pid(&self) -> i32 {
+        self.app.pid()
+    }
+
+    /// The scratch directory (logs of every service).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Stops everything, front to back.
+    pub fn stop(mut self) {
+        let grace = Duration::from_secs(5);
+        if let Some(nginx) = self.nginx.as_mut() {
+            nginx.stop(grace);
+        }
+        self.app.stop(grace);
+        self.slow_api.stop(grace);
+        if let Some(postgres) = self.postgres.as_mut() {
+            postgres.service.stop(grace);
+        }
+    }
+}
+
+/// What must be installed for `scenario`, or what to install.
+pub fn check_requirements(scenario: &Scenario, bin_dir: &Path) -> Result<(), StartError> {
+    if scenario.front.is_nginx() && nginx::find().is_none() {
+        return Err(StartError::Skipped(nginx::PACKAGE_HINT.to_owned()));
+    }
+    if scenario.postgres && postgres::find_bin_dir().is_none() {
+        return Err(StartError::Skipped(postgres::PACKAGE_HINT.to_owned()));
+    }
+    for binary in ["slow_api", scenario.app.binary()] {
+        if !super::procs::is_executable(&bin_dir.join(binary)) {
+            return Err(StartError::Skipped(format!(
+                "{binary} not built in {}: run `cargo build --release --workspace`",
+                bin_dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A free TCP port on 127.0.0.1 (asked of the kernel, then released for a service).
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A lab service's command, with a clean configuration environment.
+fn service_command(bin: PathBuf) -> Command {
+    let mut command = Command::new(bin);
+    for var in CONFIG_VARS {
+        command.env_remove(var);
+    }
+    command
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_RUST_LOG").unwrap_or("warn".into()),
+        )
+        // After the load nothing is in flight; on an interrupt, do not linger.
+        .env("SHUTDOWN_TIMEOUT", "2");
+    command
+}
+
+/// Starts `scenario`'s topology. Ports are picked free just before use; a service
+/// that loses the race for its port is retried on another.
+pub fn start(scenario: &Scenario, bin_dir: &Path) -> Result<Stack, StartError> {
+    check_requirements(scenario, bin_dir)?;
+    let mut last = None;
+    for _attempt in 0..3 {
+        match try_start(scenario, bin_dir) {
+            Ok(stack) => return Ok(stack),
+            Err(StartError::Failed(reason)) if reason.contains("in use") => {
+                last = Some(StartError::Failed(reason));
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Err(last.unwrap_or_else(|| StartError::Failed("cannot start".into())))
+}
+
+fn try_start(scenario: &Scenario, bin_dir: &Path) -> Result<Stack, StartError> {
+    let dir = ScratchDir::new(scenario.id)?;
+
+    // The slow API: every scenario's upstream.
+    let api_port = free_port()?;
+    let mut command = service_command(bin_dir.join("slow_api"));
+    command.env("PORT", api_port.to_string());
+    let mut slow_api = Service::spawn(
+        "slow_api",
+        command,
+        &dir.path().join("slow_api.log"),
+        libc::SIGTERM,
+    )?;
+    wait_http_ok(&mut slow_api, api_port)?;
+
+    // PostgreSQL, for app_pg.
+    let postgres = if scenario.postgres {
+        let bin = postgres::find_bin_dir()
+            .ok_or_else(|| StartError::Skipped(postgres::PACKAGE_HINT.into()))?;
+        let pg_dir = dir.path().join("postgres");
+        std::fs::create_dir_all(&pg_dir).map_err(anyhow::Error::from)?;
+        Some(postgres::start(&bin, &pg_dir, free_port()?)?)
+    } else {
+        None
+    };
+
+    // The app, configured with DESIGN.md's variables.
+    let app_port = free_port()?;
+    let mut command = service_command(bin_dir.join(scenario.app.binary()));
+    command
+        .envs(scenario.app_env())
+        .env("PORT_APP", app_port.to_string())
+        .env("PORT_API", api_port.to_string());
+    if let Some(postgres) = &postgres {
+        command.env("DATABASE_URL", &postgres.url);
+    }
+    let app_log = dir.path().join(format!("{}.log", scenario.app.binary()));
+    let mut app = Service::spawn(scenario.app.binary(), command, &app_log, libc::SIGTERM)?;
+    if scenario.front == Front::NginxUwsgi {
+        // It speaks uwsgi, not HTTP: accepting connections is all we can ask directly;
+        // nginx's /healthz below goes through it.
+        wait_accepting(&mut app, app_port)?;
+    } else {
+        wait_http_ok(&mut app, app_port)?;
+    }
+
+    // nginx in front, with a configuration written for this run.
+    let (nginx, port) = if scenario.front.is_nginx() {
+        let bin =
+            nginx::find().ok_or_else(|| StartError::Skipped(nginx::PACKAGE_HINT.to_owned()))?;
+        let nginx_dir = dir.path().join("nginx");
+        std::fs::create_dir_all(&nginx_dir).map_err(anyhow::Error::from)?;
+        let port = free_port()?;
+        let conf = nginx_dir.join("nginx.conf");
+        std::fs::write(
+            &conf,
+            nginx::config(scenario.front, &nginx_dir, port, app_port),
+        )
+        .map_err(anyhow::Error::from)?;
+        std::fs::write(nginx_dir.join("uwsgi_params"), nginx::UWSGI_PARAMS)
+            .map_err(anyhow::Error::from)?;
+        let mut command = Command::new(bin);
+        command
+            .arg("-p")
+            .arg(&nginx_dir)
+            .arg("-c")
+            .arg(&conf)
+            // Errors before the configuration is read go here too, not to /var/log.
+            .arg("-e")
+            .arg(nginx_dir.join("error.log"))
+            .args(["-g", "daemon off;"]);
+        let mut service = Service::spawn(
+            "nginx",
+            command,
+            &nginx_dir.join("stderr.log"),
+            // QUIT: graceful; nothing is in flight after the load.
+            libc::SIGQUIT,
+        )?;
+        wait_http_ok(&mut service, port).map_err(|err| match err {
+            StartError::Failed(reason) => StartError::Failed(format!(
+                "{reason} (nginx error log: {})",
+                super::procs::log_tail(&nginx_dir.join("error.log"), 2)
+            )),
+            other => other,
+        })?;
+        (Some(service), port)
+    } else {
+        (None, app_port)
+    };
+
+    Ok(Stack {
+        nginx,
+        app,
+        slow_api,
+        postgres,
+        dir,
+        port,
+    })
+}
+
+/// Waits until `GET /healthz` on `port` answers 200, or the service exits, or 30 s pass.
+fn wait_http_ok(service: &mut Service, port: u16) -> Result<(), StartError> {
+    wait_until(service, port, || healthz_status(port) == Some(200))
+}
+
+/// Waits until `port` accepts TCP connections.
+fn wait_accepting(service: &mut Service, port: u16) -> Result<(), StartError> {
+    wait_until(service, port, || {
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)).is_ok()
+    })
+}
+
+fn wait_until(
+    service: &mut Service,
+    port: u16,
+    mut ready: impl FnMut() -> bool,
+) -> Result<(), StartError> {
+    let deadline = Instant::now() + READY_WITHIN;
+    loop {
+        if let Some(status) = service.exited() {
+            return Err(StartError::Failed(format!(
+                "{} exited before it was ready on port {port} ({status}): {}",
+                service.name,
+                service.log_tail(3)
+            )));
+        }
+        if ready() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(StartError::Failed(format!(
+                "{} not ready on port {port} after {READY_WITHIN:?}: {}",
+                service.name,
+                service.log_tail(3)
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Status of `GET /healthz` on 127.0.0.1:port, or `None` if nothing answered.
+pub fn healthz_status(port: u16) -> Option<u16> {
+    let mut stream =
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}

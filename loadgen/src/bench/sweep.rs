@@ -1,0 +1,398 @@
+//! `make sweep`: throughput and latency against the number of clients, for a blocking
+//! topology and its event-loop twins, at a fixed delay.
+//!
+//! Each point is a fresh topology loaded by `c` clients. Where it fits in the time
+//! budget, the load is whole rounds of requests (three per client, `-n`), and the
+//! throughput is requests / time, as in bench-all. Where it does not (threads capping
+//! thousands of clients: 30,000 requests at 200 per second would take minutes), the load
+//! runs for a fixed time (`-t`) and throughput is counted after a warm-up of `warmup`
+//! seconds, from the engine's live counters, so neither the first round of connections
+//! nor the requests cut off by the time limit bias it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::results::{LatencyMs, Machine};
+use super::stack::{self, StartError};
+use super::{fmt_duration, procfs, Options, Ui};
+use crate::scenarios::{by_id, Scenario};
+use crate::{LoadSpec, Progress};
+
+/// The sweep's scenarios: a thread-capped topology and the event loops.
+pub const DEFAULT_IDS: &[&str] = &["sync-workers", "async", "async-workers"];
+
+/// 1 to 10,000 clients, about three points a decade.
+pub const DEFAULT_CONCURRENCY: &[u32] = &[1, 3, 10, 30, 100, 300, 1000, 3000, 10000];
+
+/// How the sweep is shaped.
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    pub bin_dir: std::path::PathBuf,
+    pub ids: Vec<String>,
+    pub concurrency: Vec<u32>,
+    /// `?delay=`, seconds.
+    pub delay: f64,
+    /// Seconds each point loads the topology.
+    pub duration: f64,
+    /// Seconds at the start of each point that are not counted.
+    pub warmup: f64,
+}
+
+/// One point: one topology under `c` clients.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SweepPoint {
+    pub concurrency: u32,
+    /// `count`: whole rounds of requests (`-n`), throughput = n / time, every request
+    /// finishes. `window`: a fixed time (`-t`) where whole rounds would take too long
+    /// (a thread cap under thousands of clients); throughput counted after the warm-up,
+    /// latency only of the requests that finished in time.
+    pub method: String,
+    /// 2xx responses per second.
+    pub requests_per_second: f64,
+    /// `requests_per_second / (c / delay)`: how much of the load the topology served.
+    pub fraction_of_load: f64,
+    pub complete: u64,
+    pub failed: u64,
+    /// In flight when the time was up (not counted).
+    pub unfinished: u64,
+    /// Latency of the requests that completed.
+    pub latency_ms: LatencyMs,
+    pub cpu_ms_per_request: f64,
+    pub peak_rss_mb: f64,
+    pub peak_threads: u64,
+    pub error: Option<String>,
+}
+
+/// One topology's points.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SweepSeries {
+    pub id: String,
+    pub topology: String,
+    pub points: Vec<SweepPoint>,
+    pub skipped: Option<String>,
+}
+
+/// The whole file `results/sweep.json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SweepResults {
+    pub started_at: String,
+    pub machine: Machine,
+    pub delay_s: f64,
+    pub duration_s: f64,
+    pub warmup_s: f64,
+    pub wall_time_s: f64,
+    pub series: Vec<SweepSeries>,
+}
+
+/// Runs every (scenario, c) point.
+pub fn run_sweep(options: &SweepOptions) -> anyhow::Result<SweepResults> {
+    let started_at = super::results::now_utc();
+    let ui = Ui::default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| anyhow::anyhow!("cannot start the runtime: {err}"))?;
+    let scenarios: Vec<&Scenario> = options
+        .ids
+        .iter()
+        .map(|id| {
+            by_id(id).ok_or_else(|| {
+                anyhow::anyhow!("no scenario {id:?}; known: {}", crate::scenarios::ids())
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let total = scenarios.len() * options.concurrency.len();
+    let per_point = options.duration + 1.0;
+    ui.line(&format!(
+        "sweep: {total} points ({} x c = {:?}), {} s each at delay={} s, about {}",
+        options.ids.join(", "),
+        options.concurrency,
+        options.duration,
+        options.delay,
+        fmt_duration(per_point * total as f64)
+    ));
+
+    let mut series = Vec::new();
+    let mut done = 0;
+    for scenario in scenarios {
+        let mut points = Vec::new();
+        let mut skipped = None;
+        for &c in &options.concurrency {
+            done += 1;
+            let label = format!("[{done:>2}/{total}] {} c={c}", scenario.id);
+            let left = per_point * (total - done) as f64;
+            let shaped = Options {
+                bin_dir: options.bin_dir.clone(),
+                delay: Some(options.delay),
+                scale: 1,
+            }
+            .shape(scenario);
+            match run_point(&runtime, &shaped, c, options, &ui, &label, left) {
+                Ok(point) => {
+                    ui.line(&format!(
+                        "{label}: {:.1} requests/s ({:.0}% of c/delay), p99 {:.0} ms, {:.1} MiB, {} threads   (about {} left)",
+                        point.requests_per_second,
+                        point.fraction_of_load * 100.0,
+                        point.latency_ms.p99,
+                        point.peak_rss_mb,
+                        point.peak_threads,
+                        fmt_duration(left),
+                    ));
+                    points.push(point);
+                }
+                Err(StartError::Skipped(reason)) => {
+                    ui.line(&format!("{label}: skipped: {reason}"));
+                    skipped = Some(reason);
+                    done += options.concurrency.len() - points.len() - 1;
+                    break;
+                }
+                Err(StartError::Failed(reason)) => {
+                    ui.line(&format!("{label}: error: {reason}"));
+                    points.push(SweepPoint {
+                        concurrency: c,
+                        method: String::new(),
+                        requests_per_second: 0.0,
+                        fraction_of_load: 0.0,
+                        complete: 0,
+                        failed: 0,
+                        unfinished: 0,
+                        latency_ms: LatencyMs::default(),
+                        cpu_ms_per_request: 0.0,
+                        peak_rss_mb: 0.0,
+                        peak_threads: 0,
+                        error: Some(reason),
+                    });
+                }
+            }
+        }
+        series.push(SweepSeries {
+            id: scenario.id.to_owned(),
+            topology: scenario.topology.to_owned(),
+            points,
+            skipped,
+        });
+    }
+    Ok(SweepResults {
+        started_at,
+        machine: super::machine::describe(),
+        delay_s: options.delay,
+        duration_s: options.duration,
+        warmup_s: options.warmup,
+        wall_time_s: ui.elapsed_s(),
+        series,
+    })
+}
+
+/// How a point is loaded.
+struct Plan {
+    /// `Some(n)`: count mode; `None`: time-window mode.
+    requests: Option<u64>,
+}
+
+/// Three requests per client, rounded up to whole rounds of what the topology holds in
+/// flight, if that takes at most 1.5 x the point's duration; a time window otherwise.
+fn plan(scenario: &Scenario, concurrency: u32, options: &SweepOptions) -> Plan {
+    let mut point = *scenario;
+    point.load.concurrency = concurrency;
+    point.load.delay = options.delay;
+    let in_flight = (point.ceiling_rps() * options.delay).round().max(1.0) as u64;
+    let requests = (3 * u64::from(concurrency)).div_ceil(in_flight) * in_flight;
+    point.load.requests = requests;
+    Plan {
+        requests: (point.ideal_time_s() <= 1.5 * options.duration).then_some(requests),
+    }
+}
+
+/// Completed-request counts over time, sampled from the engine's live counters.
+struct Counter {
+    samples: Mutex<Vec<(f64, u64)>>,
+    stop: AtomicBool,
+}
+
+fn run_point(
+    runtime: &tokio::runtime::Runtime,
+    scenario: &Scenario,
+    concurrency: u32,
+    options: &SweepOptions,
+    ui: &Ui,
+    label: &str,
+    left: f64,
+) -> Result<SweepPoint, StartError> {
+    let plan = plan(scenario, concurrency, options);
+    let stack = stack::start(scenario, &options.bin_dir)?;
+    let spec = LoadSpec {
+        requests: plan.requests,
+        time_limit: match plan.requests {
+            Some(_) => None,
+            None => Some(Duration::from_secs_f64(options.duration)),
+        },
+        concurrency: concurrency as usize,
+        continue_on_socket_error: true,
+        timeout: super::REQUEST_TIMEOUT,
+        ..LoadSpec::new(stack.url(options.delay))
+    };
+    let progress = Arc::new(Progress::default());
+    let counter = Arc::new(Counter {
+        samples: Mutex::new(Vec::new()),
+        stop: AtomicBool::new(false),
+    });
+    let app = stack.app_pid();
+    let sampler = procfs::Sampler::start(app, Duration::from_millis(100));
+    let cpu_before = procfs::usage(app).cpu_ticks;
+    let started = Instant::now();
+    let counting = {
+        let (progress, counter) = (Arc::clone(&progress), Arc::clone(&counter));
+        std::thread::spawn(move || {
+            while !counter.stop.load(Ordering::Relaxed) {
+                let complete = progress.done().saturating_sub(progress.failed());
+                if let Ok(mut samples) = counter.samples.lock() {
+                    samples.push((started.elapsed().as_secs_f64(), complete));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+    let outcome = {
+        let shown = Arc::clone(&progress);
+        let label = label.to_owned();
+        let duration = options.duration;
+        let _live = ui.live(move || {
+            let elapsed = started.elapsed().as_secs_f64();
+            format!(
+                "{label}: {} done, {} failed, {elapsed:.0}/{duration} s   (about {} left)",
+                shown.done(),
+                shown.failed(),
+                fmt_duration(left + (duration - elapsed).max(0.0))
+            )
+        });
+        runtime.block_on(crate::run_with_progress(spec, Arc::clone(&progress)))
+    };
+    counter.stop.store(true, Ordering::Relaxed);
+    let _ = counting.join();
+    let cpu_after = procfs::usage(app).cpu_ticks;
+    let peaks = sampler.finish();
+    stack.stop();
+
+    let report =
+        outcome.map_err(|err| StartError::Failed(format!("cannot run the load: {err}")))?;
+    let samples = counter
+        .samples
+        .lock()
+        .map(|samples| samples.clone())
+        .unwrap_or_default();
+    let at_warmup = samples
+        .iter()
+        .take_while(|(t, _)| *t <= options.warmup)
+        .last()
+        .map_or(0, |(_, complete)| *complete);
+    let ok = report.complete.saturating_sub(report.non_2xx);
+    let rps = if plan.requests.is_some() {
+        ok as f64 / report.time_taken_s.max(1e-3)
+    } else {
+        // 2xx share of what completed after the warm-up.
+        let share = ok as f64 / report.complete.max(1) as f64;
+        let window = (report.time_taken_s - options.warmup).max(1e-3);
+        report.complete.saturating_sub(at_warmup) as f64 * share / window
+    };
+    let offered = f64::from(concurrency) / options.delay;
+    Ok(SweepPoint {
+        concurrency,
+        method: if plan.requests.is_some() {
+            "count"
+        } else {
+            "window"
+        }
+        .to_owned(),
+        requests_per_second: rps,
+        fraction_of_load: rps / offered,
+        complete: report.complete,
+        failed: report.failed,
+        unfinished: report.unfinished,
+        latency_ms: LatencyMs {
+            p50: report.latency_ms.p50,
+            p90: report.latency_ms.p90,
+            p99: report.latency_ms.p99,
+            max: report.latency_ms.max,
+        },
+        cpu_ms_per_request: if report.complete == 0 {
+            0.0
+        } else {
+            procfs::ticks_to_ms(cpu_after.saturating_sub(cpu_before)) / report.complete as f64
+        },
+        peak_rss_mb: peaks.rss_bytes as f64 / 1024.0 / 1024.0,
+        peak_threads: peaks.threads,
+        error: report.aborted,
+    })
+}
+
+/// The sweep as a Markdown table: one line per point.
+pub fn markdown_table(sweep: &SweepResults) -> String {
+    let mut out = String::from(
+        "| scenario | c | method | requests/s | of c/delay | complete | failed | unfinished | p50 ms | p99 ms | CPU ms/req | peak RSS MiB | threads |\n\
+         |---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    for series in &sweep.series {
+        if let Some(reason) = &series.skipped {
+            out.push_str(&format!(
+                "| {} | | | skipped: {reason} | | | | | | | | | |\n",
+                series.id
+            ));
+        }
+        for p in &series.points {
+            if let Some(reason) = &p.error {
+                if p.complete == 0 {
+                    out.push_str(&format!(
+                        "| {} | {} | | error: {} | | | | | | | | | |\n",
+                        series.id,
+                        p.concurrency,
+                        reason.replace('|', "/")
+                    ));
+                    continue;
+                }
+            }
+            out.push_str(&format!(
+                "| {} | {} | {} | {:.1} | {:.0}% | {} | {} | {} | {:.0} | {:.0} | {:.3} | {:.1} | {} |\n",
+                series.id,
+                p.concurrency,
+                p.method,
+                p.requests_per_second,
+                p.fraction_of_load * 100.0,
+                p.complete,
+                p.failed,
+                p.unfinished,
+                p.latency_ms.p50,
+                p.latency_ms.p99,
+                p.cpu_ms_per_request,
+                p.peak_rss_mb,
+                p.peak_threads,
+            ));
+        }
+    }
+    out
+}
+
+/// Writes `sweep.json`, `sweep.svg` and `sweep.md` into `dir`; returns the table.
+pub fn write_sweep(sweep: &SweepResults, dir: &std::path::Path) -> anyhow::Result<String> {
+    use super::results::write_atomically;
+    let json = serde_json::to_string_pretty(sweep)?;
+    write_atomically(&dir.join("sweep.json"), &(json + "\n"))?;
+    write_atomically(&dir.join("sweep.svg"), &super::chart::sweep_chart(sweep))?;
+    let table = markdown_table(sweep);
+    write_atomically(
+        &dir.join("sweep.md"),
+        &format!(
+            "# sweep results\n\nRun {} on {} CPU(s), {}; delay={} s, {} s per point, counted from {} s. Whole run: {:.0} s.\n\n{table}\n![sweep](sweep.svg)\n",
+            sweep.started_at,
+            sweep.machine.cpus,
+            sweep.machine.os,
+            sweep.delay_s,
+            sweep.duration_s,
+            sweep.warmup_s,
+            sweep.wall_time_s
+        ),
+    )?;
+    Ok(table)
+}

@@ -1,0 +1,178 @@
+//! bench-all: every scenario of the lab on this machine, one table, one chart.
+//!
+//! For each scenario of `loadgen::scenarios` (DESIGN.md's table): start the slow API,
+//! the app (and nginx, or a throwaway PostgreSQL) on free loopback ports, wait for
+//! `/healthz`, send the article's `ab` load with loadgen's engine, measure the app's
+//! CPU and memory, stop everything (also on Ctrl-C). Then print the table and write
+//! `results/NAME.md`, `results/NAME.json` and `results/NAME.svg`.
+//!
+//! `make bench-all` builds the services in release mode and runs this; `make bench
+//! SCENARIO=id` runs one row.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use loadgen::bench::{self, Options};
+use loadgen::scenarios::{self, Scenario, SCENARIOS};
+
+/// Runs the lab's scenarios and writes the results table, JSON and chart.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// Run only this scenario (repeatable); default: all of them.
+    #[arg(long = "scenario", short = 's', value_name = "ID")]
+    scenarios: Vec<String>,
+
+    /// Directory for the results files.
+    #[arg(long, default_value = "results")]
+    results: PathBuf,
+
+    /// Base name of the results files [default: bench-all, or bench-ID for one scenario].
+    #[arg(long)]
+    name: Option<String>,
+
+    /// Directory holding slow_api, app_sync, app_async and app_pg [default: this
+    /// program's own directory].
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+
+    /// Replace every scenario's delay (seconds), for a quick run.
+    #[arg(long, value_parser = parse_delay)]
+    delay: Option<f64>,
+
+    /// Divide -n and -c of the large loads by this, for a quick run.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    scale: u32,
+
+    /// List the scenarios and exit.
+    #[arg(long)]
+    list: bool,
+
+    /// With --list: the whole table as JSON (for scripts that check compose files).
+    #[arg(long, requires = "list")]
+    json: bool,
+
+    /// Redraw NAME.md and NAME.svg from an earlier run's JSON file, without running.
+    #[arg(long, value_name = "JSON")]
+    redraw: Option<PathBuf>,
+}
+
+fn parse_delay(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(delay) if delay.is_finite() && delay > 0.0 && delay <= 60.0 => Ok(delay),
+        _ => Err(format!("{raw:?} is not a delay between 0 and 60 seconds")),
+    }
+}
+
+/// Prints a line to stdout; a closed pipe (`| head`) is not an error worth a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("bench-all: error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.list && args.json {
+        let table: Vec<serde_json::Value> = SCENARIOS
+            .iter()
+            .map(|scenario| {
+                let mut row = serde_json::to_value(scenario)?;
+                row["ceiling_rps"] = scenario.ceiling_rps().into();
+                row["ab_ceiling_rps"] = scenario.ab_ceiling_rps().into();
+                row["app_env"] = scenario
+                    .app_env()
+                    .into_iter()
+                    .map(|(name, value)| (name.to_owned(), serde_json::Value::from(value)))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into();
+                Ok(row)
+            })
+            .collect::<Result<_, serde_json::Error>>()?;
+        out!("{}", serde_json::to_string_pretty(&table)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.list {
+        for scenario in SCENARIOS {
+            out!(
+                "{:<20} {:<55} ab {:<28} ceiling {} rps",
+                scenario.id,
+                scenario.topology,
+                scenario.load.ab_flags(),
+                scenario.ceiling_rps()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let selected: Vec<Scenario> = if args.scenarios.is_empty() {
+        SCENARIOS.to_vec()
+    } else {
+        args.scenarios
+            .iter()
+            .map(|id| {
+                scenarios::by_id(id).copied().ok_or_else(|| {
+                    anyhow::anyhow!("no scenario {id:?}; known: {}", scenarios::ids())
+                })
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    let name = args
+        .name
+        .unwrap_or_else(|| match args.scenarios.as_slice() {
+            [] => "bench-all".to_owned(),
+            [one] => format!("bench-{one}"),
+            _ => "bench-selection".to_owned(),
+        });
+    if name.is_empty() || name.contains(['/', '\\']) {
+        anyhow::bail!("--name {name:?} must be a plain file name");
+    }
+    if let Some(json) = &args.redraw {
+        let text = std::fs::read_to_string(json)
+            .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", json.display()))?;
+        let results: bench::results::Results = serde_json::from_str(&text).map_err(|err| {
+            anyhow::anyhow!("{} is not a bench-all result: {err}", json.display())
+        })?;
+        bench::write_results(&results, &args.results, &name)?;
+        out!("{}", bench::results::markdown_table(&results.scenarios));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let options = Options {
+        bin_dir: args.bin_dir.unwrap_or_else(Options::default_bin_dir),
+        delay: args.delay,
+        scale: args.scale,
+    };
+    loadgen::bench::procs::raise_open_files(65_536);
+    bench::procs::install_interrupt_handler()?;
+
+    let results = bench::run_all(&selected, &options)?;
+    bench::write_results(&results, &args.results, &name)?;
+    out!("{}", bench::results::markdown_table(&results.scenarios));
+    let files = ["md", "json", "svg"].map(|ext| args.results.join(format!("{name}.{ext}")));
+    eprintln!(
+        "wrote {} in {:.0} s",
+        files.map(|file| file.display().to_string()).join(", "),
+        results.wall_time_s
+    );
+    let errors = results
+        .scenarios
+        .iter()
+        .filter(|row| row.error.is_some())
+        .count();
+    if errors > 0 {
+        eprintln!("bench-all: {errors} scenario(s) could not run; see the error column");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}

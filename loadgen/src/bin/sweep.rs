@@ -1,0 +1,104 @@
+//! sweep: throughput, p99 latency, memory and threads against concurrency (1 to
+//! 10,000 clients) for a thread-capped topology and its event-loop twins.
+//!
+//! Writes `results/sweep.json`, `results/sweep.svg` and `results/sweep.md`. `make sweep`
+//! builds the services in release mode and runs this.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use loadgen::bench::sweep::{self, SweepOptions};
+
+/// Loads each topology with 1 to 10,000 clients and charts what it serves.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// Scenarios to sweep (comma-separated ids).
+    #[arg(long, value_delimiter = ',', default_values_t = sweep::DEFAULT_IDS.iter().map(|id| id.to_string()))]
+    scenarios: Vec<String>,
+
+    /// Client counts (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = sweep::DEFAULT_CONCURRENCY.to_vec(),
+          value_parser = clap::value_parser!(u32).range(1..=20000))]
+    concurrency: Vec<u32>,
+
+    /// The slow API's delay, seconds.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_positive_seconds)]
+    delay: f64,
+
+    /// Seconds each point lasts.
+    #[arg(long, default_value_t = 4.5, value_parser = parse_positive_seconds)]
+    duration: f64,
+
+    /// Seconds at the start of each point that are not counted [default: 1.5 x delay].
+    #[arg(long, value_parser = parse_positive_seconds)]
+    warmup: Option<f64>,
+
+    /// Directory for the results files.
+    #[arg(long, default_value = "results")]
+    results: PathBuf,
+
+    /// Directory holding the service binaries [default: this program's own directory].
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+}
+
+fn parse_positive_seconds(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(value) if value.is_finite() && value > 0.0 && value <= 600.0 => Ok(value),
+        _ => Err(format!(
+            "{raw:?} is not a number of seconds between 0 and 600"
+        )),
+    }
+}
+
+/// Prints a line to stdout; a closed pipe (`| head`) is not an error worth a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("sweep: error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let warmup = args.warmup.unwrap_or(1.5 * args.delay);
+    if warmup >= args.duration {
+        anyhow::bail!(
+            "--warmup ({warmup} s) must be shorter than --duration ({} s)",
+            args.duration
+        );
+    }
+    let options = SweepOptions {
+        bin_dir: args
+            .bin_dir
+            .unwrap_or_else(loadgen::bench::Options::default_bin_dir),
+        ids: args.scenarios,
+        concurrency: args.concurrency,
+        delay: args.delay,
+        duration: args.duration,
+        warmup,
+    };
+    loadgen::bench::procs::raise_open_files(65_536);
+    loadgen::bench::procs::install_interrupt_handler()?;
+    let results = sweep::run_sweep(&options)?;
+    let table = sweep::write_sweep(&results, &args.results)?;
+    out!("{table}");
+    eprintln!(
+        "wrote {0}/sweep.json, {0}/sweep.svg, {0}/sweep.md in {1:.0} s",
+        args.results.display(),
+        results.wall_time_s
+    );
+    Ok(())
+}

@@ -1,0 +1,389 @@
+//! bench-all on a shortened scenario set, over real services on loopback ports.
+//!
+//! The runner is started as the real binary; a watcher thread records every process it
+//! starts (from /proc), so the tests can check that none outlives a run, finished or
+//! interrupted.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::testing::workspace_bin;
+use loadgen::bench::procfs;
+use serde_json::Value;
+
+/// Where the service binaries are (built on demand for a single-package test run).
+fn bin_dir() -> PathBuf {
+    let slow_api = workspace_bin("slow_api");
+    for app in ["app_sync", "app_async", "app_pg"] {
+        workspace_bin(app);
+    }
+    slow_api
+        .parent()
+        .expect("binaries live in a directory")
+        .to_owned()
+}
+
+fn scratch(label: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "bench-all-test-{label}-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn bench_all(results: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bench-all"));
+    command
+        .arg("--results")
+        .arg(results)
+        .arg("--bin-dir")
+        .arg(bin_dir())
+        .args(args)
+        .stdin(Stdio::null());
+    command
+}
+
+/// Every process descended from `root` while the watcher ran: (pid, start time).
+struct Watcher {
+    seen: Arc<Mutex<BTreeSet<(i32, u64)>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watcher {
+    fn start(root: u32) -> Watcher {
+        let root = i32::try_from(root).expect("pid fits");
+        let seen = Arc::new(Mutex::new(BTreeSet::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (seen, stop) = (Arc::clone(&seen), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let all = procfs::processes();
+                    let mut tree = descendants(&all, root);
+                    // Once the runner has started a group, its members count too.
+                    let groups: BTreeSet<i32> = tree.iter().map(|p| p.pid).collect();
+                    tree.extend(all.iter().filter(|p| groups.contains(&p.pgrp)).copied());
+                    let mut seen = seen.lock().expect("watcher lock");
+                    for process in tree {
+                        seen.insert((process.pid, process.start_time));
+                    }
+                    drop(seen);
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            })
+        };
+        Watcher {
+            seen,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops watching and returns what it saw.
+    fn finish(mut self) -> BTreeSet<(i32, u64)> {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("watcher thread");
+        }
+        self.seen.lock().expect("watcher lock").clone()
+    }
+
+    fn count(&self) -> usize {
+        self.seen.lock().expect("watcher lock").len()
+    }
+
+    fn saw_command(&self, name: &str) -> bool {
+        self.seen
+            .lock()
+            .expect("watcher lock")
+            .iter()
+            .any(|(pid, _)| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|comm| comm.trim() == name)
+            })
+    }
+}
+
+fn descendants(all: &[procfs::Process], root: i32) -> Vec<procfs::Process> {
+    let mut members: Vec<procfs::Process> = Vec::new();
+    let mut parents = vec![root];
+    while let Some(parent) = parents.pop() {
+        for process in all.iter().filter(|p| p.ppid == parent) {
+            if !members.iter().any(|m| m.pid == process.pid) {
+                members.push(*process);
+                parents.push(process.pid);
+            }
+        }
+    }
+    members
+}
+
+/// The processes of `seen` still running (same pid and start time, not a zombie).
+fn survivors(seen: &BTreeSet<(i32, u64)>) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let alive: Vec<String> = seen
+            .iter()
+            .filter_map(|(pid, start)| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                let process = procfs::parse_stat(&stat)?;
+                (process.start_time == *start && process.state != 'Z').then(|| {
+                    let comm =
+                        std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                    format!("{pid} {}", comm.trim())
+                })
+            })
+            .collect();
+        if alive.is_empty() || Instant::now() > deadline {
+            return alive;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn run_watched(mut command: Command) -> (Output, BTreeSet<(i32, u64)>) {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start bench-all");
+    let watcher = Watcher::start(child.id());
+    let output = child.wait_with_output().expect("bench-all output");
+    (output, watcher.finish())
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+fn row<'a>(json: &'a Value, id: &str) -> &'a Value {
+    json["scenarios"]
+        .as_array()
+        .expect("scenarios array")
+        .iter()
+        .find(|row| row["id"] == id)
+        .unwrap_or_else(|| panic!("no row {id}"))
+}
+
+#[test]
+fn quick_run_writes_table_json_and_chart_and_leaves_nothing_running() {
+    let results = scratch("quick");
+    let mut command = bench_all(&results, &["--delay", "0.1", "--scale", "10"]);
+    command.args(["--name", "quick"]);
+    let (output, seen) = run_watched(command);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "bench-all failed: {stderr}\n{stdout}"
+    );
+
+    // Progress: which scenario, out of how many, and the time left.
+    assert!(stderr.contains("[ 1/14] devserver"), "{stderr}");
+    assert!(stderr.contains("left)"), "{stderr}");
+
+    // The table on stdout, one line per scenario, and the same in the .md file.
+    assert!(stdout.contains("| scenario |"), "{stdout}");
+    for scenario in loadgen::scenarios::SCENARIOS {
+        assert!(stdout.contains(&format!("| {} |", scenario.id)), "{stdout}");
+    }
+    let md = std::fs::read_to_string(results.join("quick.md")).expect("quick.md");
+    assert!(md.contains("| async |") && md.contains("quick.svg"));
+
+    let svg = std::fs::read_to_string(results.join("quick.svg")).expect("quick.svg");
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(svg.contains("sync-workers") && svg.contains("ceiling"));
+
+    let json = read_json(&results.join("quick.json"));
+    let machine = &json["machine"];
+    assert!(machine["cpus"].as_u64().is_some_and(|cpus| cpus >= 1));
+    assert!(machine["os"].is_string());
+    assert!(machine["versions"]["loadgen"].is_string());
+    let rows = json["scenarios"].as_array().expect("scenarios");
+    assert_eq!(rows.len(), 14);
+    for row in rows {
+        let id = row["id"].as_str().expect("id");
+        for field in [
+            "complete",
+            "failed",
+            "requests_per_second",
+            "time_taken_s",
+            "ceiling_rps",
+            "efficiency",
+            "cpu_ms_per_request",
+            "peak_rss_mb",
+        ] {
+            assert!(row[field].is_number(), "{id}: {field} = {}", row[field]);
+        }
+        for field in ["p50", "p90", "p99", "max"] {
+            assert!(
+                row["latency_ms"][field].is_number(),
+                "{id}: latency {field}"
+            );
+        }
+        assert!(row["article_rps"].is_number() || row["article_rps"].is_null());
+        assert!(row["skipped"].is_string() || row["skipped"].is_null());
+        if row["skipped"].is_null() {
+            assert!(row["error"].is_null(), "{id}: {}", row["error"]);
+            // Counts add up: every request is complete or failed.
+            let requested = row["load"]["requests"].as_u64().expect("requests");
+            let complete = row["complete"].as_u64().expect("complete");
+            let failed = row["failed"].as_u64().expect("failed");
+            assert_eq!(complete + failed, requested, "{id}");
+            assert!(complete > 0, "{id}");
+            assert!(row["peak_rss_mb"].as_f64().expect("rss") > 0.0, "{id}");
+        }
+    }
+    // Article figures where the article gives one.
+    assert_eq!(row(&json, "sync-workers")["article_rps"], 157.67);
+    assert!(row(&json, "nginx-sync")["article_rps"].is_null());
+
+    // The lesson, with generous bounds: a blocked event loop serves one request at a
+    // time, its async twin serves them all at once.
+    let rps = |id: &str| row(&json, id)["requests_per_second"].as_f64().expect("rps");
+    assert!(
+        rps("async-blocking") * 2.0 < rps("async"),
+        "async-blocking {} vs async {}",
+        rps("async-blocking"),
+        rps("async")
+    );
+    if row(&json, "devserver")["skipped"].is_null() {
+        assert!(rps("devserver") * 2.0 < rps("devserver-threaded"));
+    }
+
+    let left = survivors(&seen);
+    assert!(seen.len() >= 3, "the watcher saw only {seen:?}");
+    assert!(left.is_empty(), "still running after bench-all: {left:?}");
+    let _ = std::fs::remove_dir_all(&results);
+}
+
+#[test]
+fn missing_nginx_and_postgres_are_skipped_rows_not_failures() {
+    let results = scratch("skipped");
+    let mut command = bench_all(
+        &results,
+        &[
+            "--delay",
+            "0.05",
+            "--scale",
+            "20",
+            "-s",
+            "async",
+            "-s",
+            "nginx-async",
+            "-s",
+            "pg-async",
+            "--name",
+            "skipped",
+        ],
+    );
+    command
+        .env("NGINX", "/nonexistent/nginx")
+        .env("PG_BIN", "/nonexistent");
+    let output = command.output().expect("run bench-all");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+
+    let json = read_json(&results.join("skipped.json"));
+    assert!(row(&json, "async")["skipped"].is_null());
+    assert!(row(&json, "async")["complete"].as_u64().expect("complete") > 0);
+    let nginx = row(&json, "nginx-async")["skipped"]
+        .as_str()
+        .expect("nginx-async skipped");
+    assert!(nginx.contains("apt-get install -y nginx-light"), "{nginx}");
+    let pg = row(&json, "pg-async")["skipped"]
+        .as_str()
+        .expect("pg-async skipped");
+    assert!(pg.contains("postgresql"), "{pg}");
+    let md = std::fs::read_to_string(results.join("skipped.md")).expect("skipped.md");
+    assert!(md.contains("skipped: nginx not found"), "{md}");
+    let _ = std::fs::remove_dir_all(&results);
+}
+
+/// Waits until `check` holds or `limit` passes.
+fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn interrupt_mid_load(scenario: &str, wait_for_command: &str, extra_env: &[(&str, &str)]) {
+    let results = scratch(&format!("interrupted-{scenario}"));
+    let mut command = bench_all(&results, &["--delay", "2", "--scale", "10", "-s", scenario]);
+    command.envs(extra_env.iter().copied());
+    let mut child: Child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start bench-all");
+    let runner = child.id();
+    let watcher = Watcher::start(runner);
+    let started = wait_for(Duration::from_secs(60), || {
+        watcher.saw_command(wait_for_command) && watcher.count() >= 3
+    });
+    // Let the load begin.
+    std::thread::sleep(Duration::from_millis(800));
+    let pid = i32::try_from(runner).expect("pid fits");
+    // SAFETY: kill(2) on our own child.
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+    let exited = wait_for(Duration::from_secs(20), || {
+        child.try_wait().ok().flatten().is_some()
+    });
+    if !exited {
+        let _ = child.kill();
+    }
+    let status = child.wait().expect("bench-all status");
+    let seen = watcher.finish();
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        use std::io::Read;
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    assert!(started, "{wait_for_command} never started: {stderr}");
+    assert!(exited, "bench-all did not exit after SIGINT: {stderr}");
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let left = survivors(&seen);
+    assert!(left.is_empty(), "still running after SIGINT: {left:?}");
+    // The scratch directories (logs, configuration, database files) are gone too.
+    let prefix = format!("bench-all-{runner}-");
+    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .expect("temp dir")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert!(!results.join("bench-nginx-async.json").exists());
+    let _ = std::fs::remove_dir_all(&results);
+}
+
+#[test]
+fn interrupted_run_stops_nginx_and_the_app() {
+    interrupt_mid_load("nginx-async", "nginx", &[]);
+}
+
+#[test]
+fn interrupted_run_stops_postgres() {
+    if loadgen::bench::postgres::find_bin_dir().is_none() {
+        eprintln!("skipping: {}", loadgen::bench::postgres::PACKAGE_HINT);
+        return;
+    }
+    interrupt_mid_load("pg-async", "postgres", &[]);
+}
