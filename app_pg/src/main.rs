@@ -348,6 +348,10 @@ async fn main() -> anyhow::Result<()> {
     // Deep accept queue and no low connection cap: thousands of clients arrive at once.
     .backlog(4096)
     .max_connections(100_000)
+    // actix answers 408 when a request head takes over 5 s to arrive. On a blocked loop
+    // (the blocking client or driver) heads wait unread behind the request being served:
+    // they must queue, as they would in front of a busy dev server, not fail.
+    .client_request_timeout(Duration::from_secs(120))
     .shutdown_timeout(config.app.shutdown_timeout.as_secs().max(1))
     .disable_signals()
     .bind((config.app.host, config.app.port_app))
