@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
 """The compose files agree with the scenario table (DESIGN.md, "The scenarios").
 
-SCENARIOS below is transcribed from that table: which compose file and published port
-serve each scenario, with which binary and which workers / threads / client / driver /
-protocol. (When the scenario table lives in loadgen as code, this list should be read
-from there instead of kept by hand.) Every compose file is also held to the house rules:
+SCENARIOS is loadgen's scenario table (the one make bench-all runs): which compose file
+and published port serve each scenario, with which binary and which workers / threads /
+client / driver / protocol. Every compose file is also held to the house rules:
 ports on 127.0.0.1 only, init: true, a health check on every service, depends_on with
 condition service_healthy, a top comment naming the article's section, no `version:`.
 
 Run by `make test` (and `make check-compose`); exits 1 with one line per disagreement.
 """
+import json
+import os
 import pathlib
 import re
+import subprocess
 import sys
 
 try:
@@ -22,20 +24,28 @@ except ImportError:
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "compose"
 
+# The scenario table is loadgen's (loadgen/src/scenarios.rs, the one definition that
+# make bench-all runs), read through `bench-all --list --json`. BENCH_ALL may name a
+# built bench-all binary; otherwise cargo builds and runs it.
+VIA = {"direct": None, "nginx_http": "proxy_pass", "nginx_http_keep_alive": "proxy_pass+keepalive", "nginx_uwsgi": "uwsgi_pass"}
+
+
+def scenario_table():
+    command = [os.environ["BENCH_ALL"]] if os.environ.get("BENCH_ALL") else [
+        "cargo", "run", "--quiet", "--locked", "-p", "loadgen", "--bin", "bench-all", "--"]
+    try:
+        listing = subprocess.run(command + ["--list", "--json"], cwd=ROOT, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as err:
+        sys.exit(f"error: cannot read the scenario table from bench-all: {err}")
+    table = {}
+    for row in json.loads(listing.stdout):
+        if row.get("compose_file"):
+            table[row["id"]] = (row["compose_file"], row["compose_port"], "app_" + row["app"], row["app_env"], VIA[row["front"]])
+    return table
+
+
 # scenario: (file, published port, binary, settings the service must run with, via nginx)
-SCENARIOS = {
-    "devserver": ("sync-devserver.yml", 3000, "app_sync", {"WORKERS": "1", "THREADS": "1", "PROTOCOL": "http"}, None),
-    "devserver-threaded": ("sync-devserver.yml", 3001, "app_sync", {"WORKERS": "1", "THREADS": "0", "PROTOCOL": "http"}, None),
-    "sync-workers": ("sync-workers.yml", 3000, "app_sync", {"WORKERS": "4", "THREADS": "50", "PROTOCOL": "http"}, None),
-    "async": ("async-gevent.yml", 3000, "app_async", {"WORKERS": "1", "CLIENT": "async"}, None),
-    "async-blocking": ("async-gevent.yml", 3001, "app_async", {"WORKERS": "1", "CLIENT": "blocking"}, None),
-    "async-workers": ("async-workers.yml", 3000, "app_async", {"WORKERS": "2", "CLIENT": "async"}, None),
-    "nginx-sync": ("nginx-sync.yml", 8080, "app_sync", {"WORKERS": "4", "THREADS": "50", "PROTOCOL": "http"}, "proxy_pass"),
-    "nginx-async": ("nginx-async.yml", 8080, "app_async", {"WORKERS": "1", "CLIENT": "async"}, "proxy_pass+keepalive"),
-    "nginx-uwsgi": ("nginx-uwsgi.yml", 8080, "app_sync", {"WORKERS": "4", "THREADS": "50", "PROTOCOL": "uwsgi"}, "uwsgi_pass"),
-    "pg-blocking": ("bonus-postgres.yml", 3000, "app_pg", {"WORKERS": "1", "DRIVER": "blocking"}, None),
-    "pg-async": ("bonus-postgres.yml", 3001, "app_pg", {"WORKERS": "1", "DRIVER": "async"}, None),
-}
+SCENARIOS = scenario_table()
 # The services' defaults (DESIGN.md, "Configuration names"): a variable left unset means this.
 DEFAULTS = {"WORKERS": "1", "THREADS": "1", "PROTOCOL": "http", "CLIENT": "async", "DRIVER": "async", "HOST": "127.0.0.1"}
 # Published ports that are not a scenario: PostgreSQL for the bonus.
