@@ -9,7 +9,7 @@
 #   LAB_BUILD=source                   images build from source (compose/Dockerfile),
 #                                      as users get them
 #   LOADGEN=path                       ab-compatible load generator (default
-#                                      target/release/loadgen, else ab)
+#                                      the workspace's target/release/loadgen; ab works too)
 #   FILES="a.yml b.yml"                only these compose files
 #   COMPOSE="docker compose"           the compose client (default: v2 if present, else v1)
 #

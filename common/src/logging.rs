@@ -14,8 +14,11 @@ pub fn init() {
             EnvFilter::new("info")
         }
     };
+    // Colour only on a terminal: container logs and files get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_target(false)
         .init();
 }
