@@ -138,3 +138,7 @@ bench-list: ## List the scenarios (DESIGN.md's table) with their load and ceilin
 sweep: ## Throughput/p99/RSS/threads vs clients (1..10,000): results/sweep.{svg,json,md}
 	$(CARGO) build --release --workspace
 	flock $(BENCH_LOCK) $(RELEASE_DIR)/sweep --results results
+
+.PHONY: bench-docker
+bench-docker: ## make bench-all's scenarios through the compose files (results/bench-docker.md; EXTRA=1 adds c=1000 rows)
+	scripts/bench-docker.sh

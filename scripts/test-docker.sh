@@ -19,29 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-LAB_BUILD=${LAB_BUILD:-prebuilt}
-case "$LAB_BUILD" in
-    prebuilt) export LAB_DOCKERFILE=Dockerfile.prebuilt ;;
-    source) export LAB_DOCKERFILE=Dockerfile ;;
-    *) echo "error: LAB_BUILD must be prebuilt or source, not $LAB_BUILD" >&2; exit 2 ;;
-esac
-
-scripts/ensure-packages.sh curl:curl flock:util-linux
-if [ -z "${COMPOSE:-}" ]; then
-    if docker compose version >/dev/null 2>&1; then
-        COMPOSE="docker compose"
-    else
-        scripts/ensure-packages.sh docker-compose:docker-compose
-        COMPOSE=docker-compose
-    fi
-fi
-$COMPOSE version >/dev/null 2>&1 || { echo "error: no compose client ($COMPOSE)" >&2; exit 1; }
-
-if [ -z "${LOADGEN:-}" ]; then
-    # The workspace's own load generator (LOADGEN=ab works too: same command line).
-    cargo build --release --locked -q -p loadgen
-    LOADGEN=$root/target/release/loadgen
-fi
+source scripts/docker-common.sh
 
 # file | services' binaries | published port:load ... | dependency to stop | statuses then
 # (a stopped app's address drops nginx's SYN: 504 after proxy_connect_timeout, or 502)
@@ -60,49 +38,10 @@ SCENARIOS=(
 )
 MIN_HEAVY_RPS=${MIN_HEAVY_RPS:-100} # half the 200 rps ceiling: a generous bound on a noisy 2-core box
 
-say() { printf '\n== %s\n' "$*"; }
-loud() { printf '\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n!! %s\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n' "$*" >&2; }
-
-# Every base image the files name must exist: no registry here to pull from.
-for image in debian:bookworm-slim nginx:1.27-bookworm postgres:15 $([ "$LAB_BUILD" = source ] && echo rust:1-bookworm); do
-    docker image inspect "$image" >/dev/null 2>&1 || {
-        echo "error: base image $image is missing and this engine may not pull: run make docker-images" >&2
-        exit 1
-    }
-done
-
-if [ "$LAB_BUILD" = prebuilt ]; then
-    say "host release build, staged in target/docker-bin/"
-    cargo build --release --locked --workspace --bins
-    mkdir -p target/docker-bin
-    for bin in slow_api app_sync app_async app_pg healthcheck; do
-        if [ -x "target/release/$bin" ]; then cp -f "target/release/$bin" target/docker-bin/; else rm -f "target/docker-bin/$bin"; fi
-    done
-fi
-
-have_service() { # binary name: in this workspace (and built, for prebuilt images)?
-    if [ "$LAB_BUILD" = prebuilt ]; then [ -x "target/docker-bin/$1" ]; else [ -f "$1/Cargo.toml" ]; fi
-}
-
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # GET url -> prints the status code; the body lands in $tmp/body.
 fetch() { curl -sS -m 20 -o "$tmp/body" -w '%{http_code}' "$1" 2>/dev/null || true; }
-
-wait_healthy() { # project file
-    local deadline=$((SECONDS + 180)) ids id state unhealthy
-    while :; do
-        ids=$($COMPOSE -p "$1" -f "compose/$2" ps -q)
-        unhealthy=0
-        for id in $ids; do
-            state=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id")
-            [ "$state" = healthy ] || unhealthy=$((unhealthy + 1))
-        done
-        [ -n "$ids" ] && [ "$unhealthy" = 0 ] && return 0
-        [ $SECONDS -ge $deadline ] && { echo "not healthy after 180 s" >&2; return 1; }
-        sleep 1
-    done
-}
 
 # load PORT KIND -> checks the counts; prints the summary line.
 load() {

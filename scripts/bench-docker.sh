@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# make bench-docker: make bench-all's scenarios through the compose files. For each
+# compose file: build and start it, wait until healthy, run each of its scenarios' loads
+# (loadgen's scenario table, `bench-all --list --json`) against the published port with
+# the workspace's loadgen, take it down. Prints the table and writes results/bench-docker.md.
+#
+#   LAB_BUILD=prebuilt|source, COMPOSE=..., LOADGEN=...   as for make test-docker
+#   EXTRA=1                                                also the c=1000 rows
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+source scripts/docker-common.sh
+scripts/ensure-packages.sh jq:jq
+
+cargo build --release --locked -q -p loadgen --bin bench-all
+scenarios=$(target/release/bench-all --list --json |
+    jq -c --arg extra "${EXTRA:-0}" '.[] | select(.compose_file != null) | select($extra == "1" or (.extra | not))')
+
+current=""
+cleanup() { [ -n "$current" ] && $COMPOSE -p "lab-bench-${current%.yml}" -f "compose/$current" down -v --remove-orphans >/dev/null 2>&1 || true; }
+trap cleanup EXIT INT TERM
+
+mkdir -p results
+out=results/bench-docker.md
+{
+    echo "# bench-docker results"
+    echo
+    echo "Run $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) CPU(s), $($COMPOSE version --short 2>/dev/null || $COMPOSE version | head -n 1), LAB_BUILD=$LAB_BUILD. Ceiling: loadgen's, min(c, capacity) / delay."
+    echo
+    echo "| scenario | compose file (port) | load | complete | failed | non-2xx | requests/s | ceiling | efficiency | p50 ms | p99 ms |"
+    echo "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|"
+} > "$out"
+
+failures=0
+for file in $(jq -r '.compose_file' <<<"$scenarios" | awk '!seen[$0]++'); do
+    current=$file
+    project=lab-bench-${file%.yml}
+    say "compose/$file"
+    $COMPOSE -p "$project" -f "compose/$file" up -d --build >/tmp/lab-bench-docker-up.log 2>&1 || {
+        tail -n 30 /tmp/lab-bench-docker-up.log >&2; exit 1; }
+    wait_healthy "$project" "$file"
+    while read -r row; do
+        id=$(jq -r .id <<<"$row"); port=$(jq -r .compose_port <<<"$row")
+        n=$(jq -r .load.requests <<<"$row"); c=$(jq -r .load.concurrency <<<"$row"); delay=$(jq -r .load.delay <<<"$row")
+        ceiling=$(jq -r .ceiling_rps <<<"$row")
+        report=$(flock /tmp/lab-bench.lock "$LOADGEN" --json -r -n "$n" -c "$c" "http://127.0.0.1:$port/?delay=$delay")
+        line=$(jq -r --arg id "$id" --arg where "$file ($port)" --arg load "-n $n -c $c delay=$delay" --argjson ceiling "$ceiling" '
+            "| \($id) | \($where) | \($load) | \(.complete) | \(.failed) | \(.non_2xx) | \(.requests_per_second * 100 | round / 100) | \($ceiling) | \((.complete - .non_2xx) / .time_taken_s / $ceiling * 100 | round)% | \(.latency_ms.p50 | round) | \(.latency_ms.p99 | round) |"' <<<"$report")
+        echo "$line" | tee -a "$out"
+        [ "$(jq -r '.failed + .non_2xx' <<<"$report")" = 0 ] || failures=$((failures + 1))
+    done < <(jq -c --arg f "$file" 'select(.compose_file == $f)' <<<"$scenarios")
+    $COMPOSE -p "$project" -f "compose/$file" down -v --remove-orphans >/dev/null 2>&1
+    current=""
+done
+echo "wrote $out"
+[ "$failures" = 0 ] || { echo "$failures scenario(s) had failed or non-2xx requests" >&2; exit 1; }
