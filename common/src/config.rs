@@ -6,6 +6,31 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+/// Every environment variable a lab service reads (besides `RUST_LOG`). Test harnesses
+/// and the benchmark runner clear them so that a developer's shell cannot change a run.
+pub const SERVICE_VARIABLES: &[&str] = &[
+    "HOST",
+    "PORT",
+    "MAX_DELAY",
+    "PORT_APP",
+    "PORT_API",
+    "API_URL",
+    "WORKERS",
+    "THREADS",
+    "PROTOCOL",
+    "CLIENT",
+    "DRIVER",
+    "DATABASE_URL",
+    "POOL_SIZE",
+    "POOL_WAIT_TIMEOUT",
+    "POOL_RECYCLE_TIMEOUT",
+    "DB_CONNECT_TIMEOUT",
+    "DB_TIMEOUT",
+    "UPSTREAM_TIMEOUT",
+    "SHUTDOWN_TIMEOUT",
+    "READ_TIMEOUT",
+];
+
 /// Where an app listens, where its upstream is, and how long it waits.
 #[derive(clap::Args, Debug, Clone)]
 pub struct AppArgs {

@@ -10,25 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// Variables the services read; cleared so a developer's shell cannot change a test.
-const CONFIG_VARS: &[&str] = &[
-    "HOST",
-    "PORT",
-    "MAX_DELAY",
-    "PORT_APP",
-    "PORT_API",
-    "API_URL",
-    "WORKERS",
-    "THREADS",
-    "PROTOCOL",
-    "CLIENT",
-    "DRIVER",
-    "DATABASE_URL",
-    "POOL_SIZE",
-    "UPSTREAM_TIMEOUT",
-    "SHUTDOWN_TIMEOUT",
-];
-
 /// Path of another workspace binary (e.g. `slow_api` from `app_async`'s tests), which
 /// `CARGO_BIN_EXE_*` only provides for the crate's own binaries.
 ///
@@ -100,7 +81,7 @@ impl Service {
         let bin = bin.as_ref();
         let port = free_port();
         let mut command = Command::new(bin);
-        for var in CONFIG_VARS {
+        for var in crate::config::SERVICE_VARIABLES {
             command.env_remove(var);
         }
         command

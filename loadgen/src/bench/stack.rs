@@ -14,26 +14,6 @@ use crate::scenarios::{Front, Scenario};
 /// How long a service may take to answer `/healthz` after it starts.
 const READY_WITHIN: Duration = Duration::from_secs(30);
 
-/// Variables the services read; cleared so the runner's shell cannot change a row.
-const CONFIG_VARS: &[&str] = &[
-    "HOST",
-    "PORT",
-    "MAX_DELAY",
-    "PORT_APP",
-    "PORT_API",
-    "API_URL",
-    "WORKERS",
-    "THREADS",
-    "PROTOCOL",
-    "CLIENT",
-    "DRIVER",
-    "DATABASE_URL",
-    "POOL_SIZE",
-    "UPSTREAM_TIMEOUT",
-    "SHUTDOWN_TIMEOUT",
-    "READ_TIMEOUT",
-];
-
 /// Why a stack did not start.
 #[derive(Debug)]
 pub enum StartError {
@@ -125,7 +105,7 @@ pub fn free_port() -> anyhow::Result<u16> {
 /// A lab service's command, with a clean configuration environment.
 fn service_command(bin: PathBuf) -> Command {
     let mut command = Command::new(bin);
-    for var in CONFIG_VARS {
+    for var in common::config::SERVICE_VARIABLES {
         command.env_remove(var);
     }
     command
