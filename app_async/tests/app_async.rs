@@ -138,6 +138,29 @@ fn async_client_keeps_many_requests_in_flight_on_one_thread() {
 }
 
 #[test]
+fn more_clients_than_descriptors_queue_instead_of_failing() {
+    // 160 open files: after the 64 kept back, 48 connections a side. 120 clients at once
+    // would need 240 sockets; past the budget they must wait in the accept queue, not
+    // meet "too many open files" (a 502 when the upstream connect fails, a 500 ms pause
+    // of the accept loop when accept() does).
+    let api = Service::start(slow_api(), "--port", &[]);
+    let api_url = api.url("/");
+    let app = Service::start(
+        "prlimit",
+        "--port-app",
+        &["--nofile=160:160", APP, "--api-url", api_url.as_str()],
+    );
+    let (replies, _) = get_concurrently(&app.url("/?delay=0.3"), 120);
+    let failed: Vec<_> = replies.iter().filter(|reply| reply.status != 200).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of 120 failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+}
+
+#[test]
 fn blocking_client_serialises_requests_on_one_worker() {
     // 6 requests of 0.5 s: the blocked loop serves them one at a time, 3 s in all.
     let (_api, app) = topology(&["--workers", "1", "--client", "blocking"]);

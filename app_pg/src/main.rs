@@ -39,6 +39,10 @@ use common::upstream::{async_client, get_async, upstream_url, APP_MAX_DELAY};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use time::OffsetDateTime;
 
+// The same allocator as app_async: glibc's malloc was a fifth of an event loop's CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The query of the article, with the delay as a bound parameter (never spliced in).
 const QUERY: &str = "SELECT NOW(), pg_sleep($1)";
 
@@ -312,6 +316,20 @@ async fn main() -> anyhow::Result<()> {
     common::logging::init();
     let open_files = common::limits::raise_open_files_limit()?;
 
+    // A request holds a client socket and an upstream socket (the pool's database
+    // connections are counted apart): split the rest between the sides and the workers
+    // so that past the limit clients queue instead of the accept loop failing.
+    let database_connections = match config.driver {
+        Driver::Async => config.pool_size,
+        Driver::Blocking => config.workers,
+    };
+    let per_side = common::limits::connections_per_side(
+        open_files,
+        2,
+        u64::try_from(database_connections).unwrap_or(u64::MAX),
+    );
+    let per_worker = (per_side / config.workers).max(1);
+
     let upstream_timeout = config.app.upstream_timeout;
     let upstream = web::Data::new(Upstream {
         api_url: config.app.api_url(),
@@ -339,15 +357,16 @@ async fn main() -> anyhow::Result<()> {
         };
         App::new()
             .app_data(upstream.clone())
-            .app_data(web::Data::new(async_client(upstream_timeout)))
+            .app_data(web::Data::new(async_client(upstream_timeout, per_worker)))
             .app_data(web::Data::new(db))
             .route("/", web::get().to(index))
             .route("/healthz", web::get().to(healthz))
     })
     .workers(config.workers)
-    // Deep accept queue and no low connection cap: thousands of clients arrive at once.
-    .backlog(4096)
-    .max_connections(100_000)
+    // Thousands of clients arrive at once: a deep accept queue, and no connection cap
+    // below what the open-files limit allows.
+    .backlog(common::server::LISTEN_BACKLOG)
+    .max_connections(per_worker)
     // actix answers 408 when a request head takes over 5 s to arrive. On a blocked loop
     // (the blocking client or driver) heads wait unread behind the request being served:
     // they must queue, as they would in front of a busy dev server, not fail.

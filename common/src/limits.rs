@@ -4,6 +4,9 @@
 ///
 /// Every connection is a file descriptor: an async proxy holding 5,000 requests in flight
 /// needs 10,000 of them (client side and upstream side), far over the usual soft limit of 1,024.
+/// The hard limit is the ceiling: raising it takes `CAP_SYS_RESOURCE`, which containers
+/// (this lab's CI among them, hard limit 20,000) usually lack. [`connections_per_side`]
+/// makes the services live within it.
 pub fn raise_open_files_limit() -> std::io::Result<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -21,4 +24,49 @@ pub fn raise_open_files_limit() -> std::io::Result<u64> {
         }
     }
     Ok(limit.rlim_cur)
+}
+
+/// Descriptors kept back from connections: listeners, epoll and event fds, stdio, the
+/// runtime's and the resolver's own.
+pub const RESERVED_FILES: u64 = 64;
+
+/// How many connections each side of a service may hold so that it never runs out of
+/// file descriptors: `sides` is 1 for a server, 2 for a proxy (a request in flight holds
+/// a client socket and an upstream socket), and `other` counts descriptors held
+/// elsewhere (a database pool).
+///
+/// Why it matters: when `accept()` fails with "too many open files", actix-server stops
+/// accepting for half a second, so every client waiting in the queue, not just the one
+/// too many, pays 500 ms. With 10,000 clients and a hard limit of 20,000, a proxy is
+/// 20-odd descriptors short every round. Capping both sides at this budget turns that
+/// into backpressure instead: past the cap, clients wait in the accept queue (or a
+/// request waits for a free upstream connection) and are served as soon as one frees.
+pub fn connections_per_side(open_files: u64, sides: u64, other: u64) -> usize {
+    let budget = open_files.saturating_sub(RESERVED_FILES + other) / sides.max(1);
+    usize::try_from(budget).unwrap_or(usize::MAX).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_proxy_splits_what_is_left_between_its_two_sides() {
+        assert_eq!(connections_per_side(20_000, 2, 0), 9_968);
+        assert_eq!(connections_per_side(20_000, 2, 16), 9_960);
+        assert_eq!(connections_per_side(20_000, 1, 0), 19_936);
+    }
+
+    #[test]
+    fn a_tiny_limit_still_allows_one_connection() {
+        assert_eq!(connections_per_side(10, 2, 0), 1);
+        assert_eq!(connections_per_side(0, 0, 0), 1);
+    }
+
+    #[test]
+    fn raising_never_lowers_the_limit() {
+        let raised = raise_open_files_limit().expect("getrlimit works");
+        assert!(raised >= 1);
+        assert_eq!(raise_open_files_limit().expect("again"), raised);
+    }
 }

@@ -25,3 +25,13 @@ pub async fn run_until_signal(server: Server) -> std::io::Result<()> {
     tracing::info!("stopped");
     Ok(())
 }
+
+/// Accept-queue length every service asks for.
+///
+/// A benchmark's clients all connect at once: thousands of handshakes can complete
+/// before the accept thread runs. Each one the queue cannot hold is dropped, and the
+/// client's SYN is retransmitted a whole second later, which looks exactly like a slow
+/// server. Linux silently caps the request at `net.core.somaxconn` (4096 by default
+/// since 5.4): enough for 10,000 clients here, as long as the accept loop never stalls
+/// (see [`crate::limits::connections_per_side`]); raise the setting for more.
+pub const LISTEN_BACKLOG: u32 = 65_535;

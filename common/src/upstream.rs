@@ -81,16 +81,18 @@ mod actix_client {
     ///
     /// awc's connector allows only 100 connections per host by default, which would
     /// quietly cap an event loop at 100 requests in flight: the lesson would become a
-    /// pool setting. `limit(0)` removes the cap.
+    /// pool setting. `max_connections` is instead what the open-files limit allows (see
+    /// [`crate::limits::connections_per_side`]): past it a request waits for a free
+    /// connection rather than the process running out of descriptors.
     ///
     /// awc keeps an idle connection for 15 s, but actix-web servers (the slow API) close
     /// theirs after 5 s: a connection reused in between can be closed under the request,
     /// which awc reports as "connector has been disconnected" (seen as a few 502s in
     /// app_pg's benchmark, where upstream connections idle while requests queue for the
     /// database). Dropping idle connections after 4 s avoids that race.
-    pub fn async_client(timeout: Duration) -> awc::Client {
+    pub fn async_client(timeout: Duration, max_connections: usize) -> awc::Client {
         let connector = awc::Connector::new()
-            .limit(0)
+            .limit(max_connections)
             .conn_keep_alive(Duration::from_secs(4))
             .timeout(timeout.min(Duration::from_secs(5)));
         awc::Client::builder()

@@ -12,6 +12,11 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use clap::Parser;
 use common::delay::delay_from_query;
 
+// The same allocator as app_async: the slow API must never be the bottleneck it stands
+// in for, and glibc's malloc was a fifth of an event loop's CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The slow third-party API: GET /?delay=S answers after S seconds.
 #[derive(Parser, Debug)]
 #[command(version, about)]
@@ -69,6 +74,10 @@ async fn main() -> anyhow::Result<()> {
     common::logging::init();
     let open_files = common::limits::raise_open_files_limit()?;
 
+    // One event loop per CPU (actix's default), sharing the descriptors between them.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_worker = (common::limits::connections_per_side(open_files, 1, 0) / workers).max(1);
+
     let max_delay = web::Data::new(config.max_delay);
     let server = HttpServer::new(move || {
         App::new()
@@ -78,9 +87,11 @@ async fn main() -> anyhow::Result<()> {
     })
     // Thousands of clients connect at once in the benchmarks: a deep accept queue
     // (the kernel caps it at net.core.somaxconn) and no per-worker connection cap
-    // below what the open-files limit allows.
-    .backlog(4096)
-    .max_connections(100_000)
+    // below what the open-files limit allows; past it clients queue, rather than the
+    // accept loop failing with "too many open files" and pausing for 500 ms.
+    .workers(workers)
+    .backlog(common::server::LISTEN_BACKLOG)
+    .max_connections(per_worker)
     .shutdown_timeout(config.shutdown_timeout.as_secs().max(1))
     .disable_signals()
     .bind((config.host, config.port))

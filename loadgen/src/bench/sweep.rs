@@ -1,13 +1,19 @@
 //! `make sweep`: throughput and latency against the number of clients, for a blocking
 //! topology and its event-loop twins, at a fixed delay.
 //!
-//! Each point is a fresh topology loaded by `c` clients. Where it fits in the time
-//! budget, the load is whole rounds of requests (three per client, `-n`), and the
-//! throughput is requests / time, as in bench-all. Where it does not (threads capping
-//! thousands of clients: 30,000 requests at 200 per second would take minutes), the load
-//! runs for a fixed time (`-t`) and throughput is counted after a warm-up of `warmup`
-//! seconds, from the engine's live counters, so neither the first round of connections
-//! nor the requests cut off by the time limit bias it.
+//! Each point is a fresh topology loaded by `c` clients, all starting at once. The
+//! sweep charts each topology's steady state, so that start-up is left out: the first
+//! round, where every client connects in the same instant (10,000 handshakes, and as
+//! many upstream connections opened by the proxy), is a thundering herd that bench-all's
+//! rows include and the sweep does not.
+//!
+//! Where it fits in the time budget, the load is whole rounds of requests (four per
+//! client, `-n`), and the throughput is counted from the moment the first `c` responses
+//! are in to the last one: exactly `n - c` requests in that time (`count`). Where it does
+//! not (threads capping thousands of clients: 40,000 requests at 200 per second would
+//! take minutes), the load runs for a fixed time (`-t`) and throughput is counted after a
+//! warm-up of `warmup` seconds (`window`). Both read the engine's live counters, so
+//! neither the first round nor the requests cut off by the time limit bias them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -45,8 +51,8 @@ pub struct SweepOptions {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SweepPoint {
     pub concurrency: u32,
-    /// `count`: whole rounds of requests (`-n`), throughput = n / time, every request
-    /// finishes. `window`: a fixed time (`-t`) where whole rounds would take too long
+    /// `count`: whole rounds of requests (`-n`), every request finishes; throughput =
+    /// the `n - c` requests after the first `c` responses / the time they took. `window`: a fixed time (`-t`) where whole rounds would take too long
     /// (a thread cap under thousands of clients); throughput counted after the warm-up,
     /// latency only of the requests that finished in time.
     pub method: String,
@@ -192,14 +198,17 @@ struct Plan {
     requests: Option<u64>,
 }
 
-/// Three requests per client, rounded up to whole rounds of what the topology holds in
+/// Requests per client in `count` mode: the first round is start-up, three are measured.
+const REQUESTS_PER_CLIENT: u64 = 4;
+
+/// Four requests per client, rounded up to whole rounds of what the topology holds in
 /// flight, if that takes at most 1.5 x the point's duration; a time window otherwise.
 fn plan(scenario: &Scenario, concurrency: u32, options: &SweepOptions) -> Plan {
     let mut point = *scenario;
     point.load.concurrency = concurrency;
     point.load.delay = options.delay;
     let in_flight = (point.ceiling_rps() * options.delay).round().max(1.0) as u64;
-    let requests = (3 * u64::from(concurrency)).div_ceil(in_flight) * in_flight;
+    let requests = (REQUESTS_PER_CLIENT * u64::from(concurrency)).div_ceil(in_flight) * in_flight;
     point.load.requests = requests;
     Plan {
         requests: (point.ideal_time_s() <= 1.5 * options.duration).then_some(requests),
@@ -290,7 +299,7 @@ fn run_point(
         .map_or(0, |(_, complete)| *complete);
     let ok = report.complete.saturating_sub(report.non_2xx);
     let rps = if plan.requests.is_some() {
-        ok as f64 / report.time_taken_s.max(1e-3)
+        after_first_round(&samples, u64::from(concurrency), ok, report.time_taken_s)
     } else {
         // 2xx share of what completed after the warm-up.
         let share = ok as f64 / report.complete.max(1) as f64;
@@ -326,6 +335,24 @@ fn run_point(
         peak_threads: peaks.threads,
         error: report.aborted,
     })
+}
+
+/// Throughput after the first `concurrency` responses: from the first counter sample
+/// that had seen them to the end of the run. Falls back to the whole run when the
+/// samples are too sparse to tell (a run shorter than their 10 ms period).
+fn after_first_round(samples: &[(f64, u64)], concurrency: u64, ok: u64, time_taken_s: f64) -> f64 {
+    let whole_run = ok as f64 / time_taken_s.max(1e-3);
+    let Some(&(at, complete)) = samples
+        .iter()
+        .find(|(_, complete)| *complete >= concurrency)
+    else {
+        return whole_run;
+    };
+    let window = time_taken_s - at;
+    if complete >= ok || window < 0.01 {
+        return whole_run;
+    }
+    (ok - complete) as f64 / window
 }
 
 /// The sweep as a Markdown table: one line per point.
@@ -395,4 +422,23 @@ pub fn write_sweep(sweep: &SweepResults, dir: &std::path::Path) -> anyhow::Resul
         ),
     )?;
     Ok(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::after_first_round;
+
+    #[test]
+    fn counts_only_what_finished_after_the_first_round() {
+        // 10 clients, 40 requests: the first 10 took 1.5 s (start-up), the other 30
+        // finished in the 3 s after.
+        let samples = [(0.5, 0), (1.0, 4), (1.5, 10), (2.5, 20), (4.5, 40)];
+        assert_eq!(after_first_round(&samples, 10, 40, 4.5), 10.0);
+    }
+
+    #[test]
+    fn falls_back_to_the_whole_run_without_usable_samples() {
+        assert_eq!(after_first_round(&[], 10, 40, 4.0), 10.0);
+        assert_eq!(after_first_round(&[(4.0, 40)], 10, 40, 4.0), 10.0);
+    }
 }

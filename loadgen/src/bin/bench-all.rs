@@ -16,6 +16,10 @@ use clap::Parser;
 use loadgen::bench::{self, Options};
 use loadgen::scenarios::{self, Scenario, SCENARIOS};
 
+// The load runs in this process: the same allocator as the `loadgen` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Runs the lab's scenarios and writes the results table, JSON and chart.
 #[derive(Parser, Debug)]
 #[command(version)]

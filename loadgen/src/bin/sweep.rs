@@ -10,6 +10,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use loadgen::bench::sweep::{self, SweepOptions};
 
+// The load runs in this process: the same allocator as the `loadgen` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Loads each topology with 1 to 10,000 clients and charts what it serves.
 #[derive(Parser, Debug)]
 #[command(version)]
