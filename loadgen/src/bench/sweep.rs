@@ -196,22 +196,31 @@ pub fn run_sweep(options: &SweepOptions) -> anyhow::Result<SweepResults> {
 struct Plan {
     /// `Some(n)`: count mode; `None`: time-window mode.
     requests: Option<u64>,
+    /// Count mode: responses that are start-up, not counted: whole waves of what the
+    /// topology holds in flight, so that the measured part starts at a wave's end.
+    warmup_responses: u64,
 }
 
-/// Requests per client in `count` mode: the first round is start-up, three are measured.
-const REQUESTS_PER_CLIENT: u64 = 4;
+/// Requests per client in `count` mode ...
+const REQUESTS_PER_CLIENT: u64 = 6;
+/// ... of which the first rounds are start-up: every client connecting at once, then
+/// the herd of responses spreading out.
+const WARMUP_ROUNDS: u64 = 2;
 
-/// Four requests per client, rounded up to whole rounds of what the topology holds in
-/// flight, if that takes at most 1.5 x the point's duration; a time window otherwise.
+/// [`REQUESTS_PER_CLIENT`] requests per client, rounded up to whole waves of what the
+/// topology holds in flight, if that takes at most 1.5 x the point's duration; a time
+/// window otherwise.
 fn plan(scenario: &Scenario, concurrency: u32, options: &SweepOptions) -> Plan {
     let mut point = *scenario;
     point.load.concurrency = concurrency;
     point.load.delay = options.delay;
     let in_flight = (point.ceiling_rps() * options.delay).round().max(1.0) as u64;
-    let requests = (REQUESTS_PER_CLIENT * u64::from(concurrency)).div_ceil(in_flight) * in_flight;
+    let whole_waves = |requests: u64| requests.div_ceil(in_flight) * in_flight;
+    let requests = whole_waves(REQUESTS_PER_CLIENT * u64::from(concurrency));
     point.load.requests = requests;
     Plan {
         requests: (point.ideal_time_s() <= 1.5 * options.duration).then_some(requests),
+        warmup_responses: whole_waves(WARMUP_ROUNDS * u64::from(concurrency)),
     }
 }
 
@@ -299,7 +308,7 @@ fn run_point(
         .map_or(0, |(_, complete)| *complete);
     let ok = report.complete.saturating_sub(report.non_2xx);
     let rps = if plan.requests.is_some() {
-        after_first_round(&samples, u64::from(concurrency), ok, report.time_taken_s)
+        after_warmup(&samples, plan.warmup_responses, ok, report.time_taken_s)
     } else {
         // 2xx share of what completed after the warm-up.
         let share = ok as f64 / report.complete.max(1) as f64;
@@ -337,15 +346,12 @@ fn run_point(
     })
 }
 
-/// Throughput after the first `concurrency` responses: from the first counter sample
-/// that had seen them to the end of the run. Falls back to the whole run when the
-/// samples are too sparse to tell (a run shorter than their 10 ms period).
-fn after_first_round(samples: &[(f64, u64)], concurrency: u64, ok: u64, time_taken_s: f64) -> f64 {
+/// Throughput after the first `warmup` responses: from the first counter sample that
+/// had seen them to the end of the run. Falls back to the whole run when the samples
+/// are too sparse to tell (a run shorter than their 10 ms period).
+fn after_warmup(samples: &[(f64, u64)], warmup: u64, ok: u64, time_taken_s: f64) -> f64 {
     let whole_run = ok as f64 / time_taken_s.max(1e-3);
-    let Some(&(at, complete)) = samples
-        .iter()
-        .find(|(_, complete)| *complete >= concurrency)
-    else {
+    let Some(&(at, complete)) = samples.iter().find(|(_, complete)| *complete >= warmup) else {
         return whole_run;
     };
     let window = time_taken_s - at;
@@ -426,19 +432,19 @@ pub fn write_sweep(sweep: &SweepResults, dir: &std::path::Path) -> anyhow::Resul
 
 #[cfg(test)]
 mod tests {
-    use super::after_first_round;
+    use super::after_warmup;
 
     #[test]
-    fn counts_only_what_finished_after_the_first_round() {
+    fn counts_only_what_finished_after_the_warmup() {
         // 10 clients, 40 requests: the first 10 took 1.5 s (start-up), the other 30
         // finished in the 3 s after.
         let samples = [(0.5, 0), (1.0, 4), (1.5, 10), (2.5, 20), (4.5, 40)];
-        assert_eq!(after_first_round(&samples, 10, 40, 4.5), 10.0);
+        assert_eq!(after_warmup(&samples, 10, 40, 4.5), 10.0);
     }
 
     #[test]
     fn falls_back_to_the_whole_run_without_usable_samples() {
-        assert_eq!(after_first_round(&[], 10, 40, 4.0), 10.0);
-        assert_eq!(after_first_round(&[(4.0, 40)], 10, 40, 4.0), 10.0);
+        assert_eq!(after_warmup(&[], 10, 40, 4.0), 10.0);
+        assert_eq!(after_warmup(&[(4.0, 40)], 10, 40, 4.0), 10.0);
     }
 }
