@@ -3,17 +3,18 @@
 //!
 //! Each point is a fresh topology loaded by `c` clients, all starting at once. The
 //! sweep charts each topology's steady state, so that start-up is left out: the first
-//! round, where every client connects in the same instant (10,000 handshakes, and as
-//! many upstream connections opened by the proxy), is a thundering herd that bench-all's
-//! rows include and the sweep does not.
+//! rounds, where every client connects in the same instant (10,000 handshakes, and as
+//! many upstream connections opened by the proxy) and that herd of responses then
+//! spreads out, are what bench-all's rows include and the sweep does not.
 //!
-//! Where it fits in the time budget, the load is whole rounds of requests (four per
-//! client, `-n`), and the throughput is counted from the moment the first `c` responses
-//! are in to the last one: exactly `n - c` requests in that time (`count`). Where it does
-//! not (threads capping thousands of clients: 40,000 requests at 200 per second would
-//! take minutes), the load runs for a fixed time (`-t`) and throughput is counted after a
-//! warm-up of `warmup` seconds (`window`). Both read the engine's live counters, so
-//! neither the first round nor the requests cut off by the time limit bias them.
+//! Where it fits in the time budget, the load is whole rounds of requests (six per
+//! client, `-n`), and the throughput is counted from the end of the second round (the
+//! first `2c` responses, in whole waves of what the topology holds in flight) to the last
+//! response (`count`). Where it does not (threads capping thousands of clients: 60,000
+//! requests at 200 per second would take minutes), the load runs for a fixed time (`-t`)
+//! and throughput is counted after a warm-up of `warmup` seconds (`window`). Both read
+//! the engine's live counters, so neither the start-up nor the requests cut off by the
+//! time limit bias them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
