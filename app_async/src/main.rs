@@ -105,8 +105,7 @@ async fn main() -> anyhow::Result<()> {
     // Each request in flight holds two sockets, the client's and the upstream's: split
     // the descriptors between the two sides and the workers, so that past the limit
     // clients queue instead of the accept loop failing (and stalling for 500 ms).
-    let per_side = common::limits::connections_per_side(open_files, 2, 0);
-    let per_worker = (per_side / config.workers).max(1);
+    let budget = common::limits::ConnectionBudget::new(open_files, 2, 0, config.workers);
 
     let timeout = config.app.upstream_timeout;
     let upstream = web::Data::new(Upstream {
@@ -120,7 +119,7 @@ async fn main() -> anyhow::Result<()> {
         App::new()
             .app_data(upstream.clone())
             // The factory runs once per worker thread: one awc client per event loop.
-            .app_data(web::Data::new(async_client(timeout, per_worker)))
+            .app_data(web::Data::new(async_client(timeout, budget.per_worker)))
             .route("/", web::get().to(index))
             .route("/healthz", web::get().to(healthz))
     })
@@ -128,30 +127,26 @@ async fn main() -> anyhow::Result<()> {
     // Thousands of clients arrive at once: a deep accept queue, and no connection cap
     // below what the open-files limit allows.
     .backlog(common::server::LISTEN_BACKLOG)
-    .max_connections(per_worker)
-    // actix answers 408 when a request head takes over 5 s to arrive. On a blocked loop
-    // (the blocking client or driver) heads wait unread behind the request being served:
-    // they must queue, as they would in front of a busy dev server, not fail.
-    .client_request_timeout(Duration::from_secs(120))
+    .max_connections(budget.per_worker)
+    // Requests queued behind a blocked loop (CLIENT=blocking) wait instead of a 408.
+    .client_request_timeout(common::server::CLIENT_REQUEST_TIMEOUT)
     .shutdown_timeout(config.app.shutdown_timeout.as_secs().max(1))
     .disable_signals()
     .bind((config.app.host, config.app.port_app))
-    .map_err(|err| {
-        anyhow::anyhow!(
-            "cannot listen on {}:{}: {err}",
-            config.app.host,
-            config.app.port_app
-        )
-    })?
+    .map_err(common::server::cannot_listen(
+        config.app.host,
+        config.app.port_app,
+    ))?
     .run();
 
     tracing::info!(
-        "app_async listening on http://{}:{}/ ({} worker(s), client {:?}, upstream {}, open files {open_files}: up to {per_side} requests in flight)",
+        "app_async listening on http://{}:{}/ ({} worker(s), client {:?}, upstream {}, open files {open_files}: up to {} requests in flight)",
         config.app.host,
         config.app.port_app,
         config.workers,
         config.client,
-        config.app.api_url()
+        config.app.api_url(),
+        budget.per_side
     );
     common::server::run_until_signal(server).await?;
     Ok(())

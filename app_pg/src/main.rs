@@ -323,12 +323,12 @@ async fn main() -> anyhow::Result<()> {
         Driver::Async => config.pool_size,
         Driver::Blocking => config.workers,
     };
-    let per_side = common::limits::connections_per_side(
+    let budget = common::limits::ConnectionBudget::new(
         open_files,
         2,
         u64::try_from(database_connections).unwrap_or(u64::MAX),
+        config.workers,
     );
-    let per_worker = (per_side / config.workers).max(1);
 
     let upstream_timeout = config.app.upstream_timeout;
     let upstream = web::Data::new(Upstream {
@@ -357,7 +357,10 @@ async fn main() -> anyhow::Result<()> {
         };
         App::new()
             .app_data(upstream.clone())
-            .app_data(web::Data::new(async_client(upstream_timeout, per_worker)))
+            .app_data(web::Data::new(async_client(
+                upstream_timeout,
+                budget.per_worker,
+            )))
             .app_data(web::Data::new(db))
             .route("/", web::get().to(index))
             .route("/healthz", web::get().to(healthz))
@@ -366,21 +369,16 @@ async fn main() -> anyhow::Result<()> {
     // Thousands of clients arrive at once: a deep accept queue, and no connection cap
     // below what the open-files limit allows.
     .backlog(common::server::LISTEN_BACKLOG)
-    .max_connections(per_worker)
-    // actix answers 408 when a request head takes over 5 s to arrive. On a blocked loop
-    // (the blocking client or driver) heads wait unread behind the request being served:
-    // they must queue, as they would in front of a busy dev server, not fail.
-    .client_request_timeout(Duration::from_secs(120))
+    .max_connections(budget.per_worker)
+    // Requests queued behind a blocked loop (DRIVER=blocking) wait instead of a 408.
+    .client_request_timeout(common::server::CLIENT_REQUEST_TIMEOUT)
     .shutdown_timeout(config.app.shutdown_timeout.as_secs().max(1))
     .disable_signals()
     .bind((config.app.host, config.app.port_app))
-    .map_err(|err| {
-        anyhow::anyhow!(
-            "cannot listen on {}:{}: {err}",
-            config.app.host,
-            config.app.port_app
-        )
-    })?
+    .map_err(common::server::cannot_listen(
+        config.app.host,
+        config.app.port_app,
+    ))?
     .run();
 
     tracing::info!(

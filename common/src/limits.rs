@@ -46,6 +46,27 @@ pub fn connections_per_side(open_files: u64, sides: u64, other: u64) -> usize {
     usize::try_from(budget).unwrap_or(usize::MAX).max(1)
 }
 
+/// What the open-files limit allows a service, split between its event loops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionBudget {
+    /// Connections each side may hold in all: requests in flight, for a proxy.
+    pub per_side: usize,
+    /// Each worker's share (actix's `max_connections` and awc's connector limit are
+    /// per worker): at least 1.
+    pub per_worker: usize,
+}
+
+impl ConnectionBudget {
+    /// [`connections_per_side`] shared equally by `workers` event loops.
+    pub fn new(open_files: u64, sides: u64, other: u64, workers: usize) -> Self {
+        let per_side = connections_per_side(open_files, sides, other);
+        ConnectionBudget {
+            per_side,
+            per_worker: (per_side / workers.max(1)).max(1),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +76,14 @@ mod tests {
         assert_eq!(connections_per_side(20_000, 2, 0), 9_968);
         assert_eq!(connections_per_side(20_000, 2, 16), 9_960);
         assert_eq!(connections_per_side(20_000, 1, 0), 19_936);
+    }
+
+    #[test]
+    fn workers_share_the_budget_equally() {
+        let budget = ConnectionBudget::new(20_000, 2, 0, 2);
+        assert_eq!(budget.per_side, 9_968);
+        assert_eq!(budget.per_worker, 4_984);
+        assert_eq!(ConnectionBudget::new(10, 2, 0, 4).per_worker, 1);
     }
 
     #[test]

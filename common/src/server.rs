@@ -1,4 +1,4 @@
-//! Graceful shutdown for actix-web services.
+//! How the lab's actix-web services listen and stop.
 //!
 //! actix-web drains on SIGTERM but treats SIGINT (Ctrl-C) as a forced stop. The lab
 //! promises the same for both: stop accepting, let in-flight requests finish (up to the
@@ -35,3 +35,18 @@ pub async fn run_until_signal(server: Server) -> std::io::Result<()> {
 /// since 5.4): enough for 10,000 clients here, as long as the accept loop never stalls
 /// (see [`crate::limits::connections_per_side`]); raise the setting for more.
 pub const LISTEN_BACKLOG: u32 = 65_535;
+
+/// How long a connection may take to send its request head before actix answers 408
+/// (actix's default is 5 s). On a blocked loop (the blocking client or driver) heads
+/// wait unread behind the request being served: they must queue, as they would in front
+/// of a busy dev server, not fail.
+pub const CLIENT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Turns a bind error into one line that names the address:
+/// `cannot listen on 127.0.0.1:3000: Address already in use (os error 98)`.
+pub fn cannot_listen(
+    host: std::net::IpAddr,
+    port: u16,
+) -> impl FnOnce(std::io::Error) -> std::io::Error {
+    move |err| std::io::Error::new(err.kind(), format!("cannot listen on {host}:{port}: {err}"))
+}

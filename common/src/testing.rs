@@ -10,6 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+/// The workspace's slow_api on a free port, answering `/healthz`: the upstream of most
+/// integration tests.
+pub fn start_slow_api() -> Service {
+    Service::start(workspace_bin("slow_api"), "--port", &[])
+}
+
 /// Path of another workspace binary (e.g. `slow_api` from `app_async`'s tests), which
 /// `CARGO_BIN_EXE_*` only provides for the crate's own binaries.
 ///

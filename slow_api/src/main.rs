@@ -76,7 +76,7 @@ async fn main() -> anyhow::Result<()> {
 
     // One event loop per CPU (actix's default), sharing the descriptors between them.
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per_worker = (common::limits::connections_per_side(open_files, 1, 0) / workers).max(1);
+    let budget = common::limits::ConnectionBudget::new(open_files, 1, 0, workers);
 
     let max_delay = web::Data::new(config.max_delay);
     let server = HttpServer::new(move || {
@@ -91,11 +91,11 @@ async fn main() -> anyhow::Result<()> {
     // accept loop failing with "too many open files" and pausing for 500 ms.
     .workers(workers)
     .backlog(common::server::LISTEN_BACKLOG)
-    .max_connections(per_worker)
+    .max_connections(budget.per_worker)
     .shutdown_timeout(config.shutdown_timeout.as_secs().max(1))
     .disable_signals()
     .bind((config.host, config.port))
-    .map_err(|err| anyhow::anyhow!("cannot listen on {}:{}: {err}", config.host, config.port))?
+    .map_err(common::server::cannot_listen(config.host, config.port))?
     .run();
 
     tracing::info!(

@@ -1,22 +1,13 @@
 //! What the app_pg tests share: a real PostgreSQL, the real slow_api, the real app.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-
 pub use common::testing::postgres::Postgres;
 pub use common::testing::{free_port, get, get_concurrently, Service};
 
 pub const APP: &str = env!("CARGO_BIN_EXE_app_pg");
 
-/// The workspace's slow_api binary (built on first use by a lone `cargo test -p app_pg`).
-pub fn slow_api_bin() -> PathBuf {
-    common::testing::workspace_bin("slow_api")
-}
-
 /// The slow API on a free port.
-pub fn slow_api() -> Service {
-    Service::start(slow_api_bin(), "--port", &[])
-}
+pub use common::testing::start_slow_api as slow_api;
 
 /// app_pg with `driver`, in front of `api`, on `db`, plus `extra` flags.
 pub fn app_pg(driver: &str, api: &Service, db: &Postgres, extra: &[&str]) -> Service {

@@ -3,7 +3,6 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -11,15 +10,8 @@ pub use common::testing::{get, get_concurrently, Reply, Service};
 
 pub const APP: &str = env!("CARGO_BIN_EXE_app_sync");
 
-/// The slow_api binary of this workspace (built on first use by a lone `cargo test -p app_sync`).
-pub fn slow_api_bin() -> PathBuf {
-    common::testing::workspace_bin("slow_api")
-}
-
-/// A running slow_api.
-pub fn slow_api() -> Service {
-    Service::start(slow_api_bin(), "--port", &[])
-}
+/// The slow API on a free port.
+pub use common::testing::start_slow_api as slow_api;
 
 /// app_sync in front of `api`, with extra flags.
 pub fn app_sync(api: &Service, args: &[&str]) -> Service {

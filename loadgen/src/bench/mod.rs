@@ -258,15 +258,12 @@ fn run_one(
         ..LoadSpec::new(stack.url(load.delay))
     };
     let progress = Arc::new(Progress::default());
-    let app = stack.app_pid();
-    let sampler = procfs::Sampler::start(app, Duration::from_millis(100));
-    let cpu_before = procfs::usage(app).cpu_ticks;
-    let outcome = {
+    let status = {
         let shown = Arc::clone(&progress);
         let label = label.to_owned();
         let started = Instant::now();
         let requests = load.requests;
-        let _live = ui.live(move || {
+        move || {
             let elapsed = started.elapsed().as_secs_f64();
             format!(
                 "{label}: {}/{requests} requests, {} failed, {:.0} s   (about {} left)",
@@ -275,12 +272,13 @@ fn run_one(
                 elapsed,
                 fmt_duration((expected - elapsed).max(0.0) + after)
             )
-        });
-        runtime.block_on(crate::run_with_progress(spec, Arc::clone(&progress)))
+        }
     };
-    let cpu_after = procfs::usage(app).cpu_ticks;
-    let peaks = sampler.finish();
-    stack.stop();
+    let Measured {
+        outcome,
+        cpu_ticks,
+        peaks,
+    } = measure(runtime, stack, spec, progress, ui, status);
 
     match outcome {
         Ok(report) => {
@@ -291,17 +289,8 @@ fn run_one(
             row.time_taken_s = report.time_taken_s;
             let ok = report.complete.saturating_sub(report.non_2xx) as f64;
             row.efficiency = ok / report.time_taken_s.max(1e-9) / row.ceiling_rps;
-            row.latency_ms = LatencyMs {
-                p50: report.latency_ms.p50,
-                p90: report.latency_ms.p90,
-                p99: report.latency_ms.p99,
-                max: report.latency_ms.max,
-            };
-            row.cpu_ms_per_request = if report.complete == 0 {
-                0.0
-            } else {
-                procfs::ticks_to_ms(cpu_after.saturating_sub(cpu_before)) / report.complete as f64
-            };
+            row.latency_ms = LatencyMs::from(&report.latency_ms);
+            row.cpu_ms_per_request = procfs::ms_per_request(cpu_ticks, report.complete);
             row.peak_rss_mb = peaks.rss_bytes as f64 / 1024.0 / 1024.0;
             row.peak_threads = peaks.threads;
             if let Some(reason) = report.aborted {
@@ -311,6 +300,41 @@ fn run_one(
         Err(err) => row.error = Some(format!("cannot run the load: {err}")),
     }
     row
+}
+
+/// One load against a running topology, and what the app's process tree spent on it.
+pub(crate) struct Measured {
+    pub outcome: Result<crate::Report, crate::LoadError>,
+    /// CPU clock ticks of the app's tree during the load.
+    pub cpu_ticks: u64,
+    pub peaks: procfs::Peaks,
+}
+
+/// Runs `spec` against `stack` with `status` on the live line, sampling the app's
+/// process tree (CPU, peak RSS and threads) meanwhile; then stops the topology.
+pub(crate) fn measure(
+    runtime: &tokio::runtime::Runtime,
+    stack: stack::Stack,
+    spec: LoadSpec,
+    progress: Arc<Progress>,
+    ui: &Ui,
+    status: impl Fn() -> String + Send + 'static,
+) -> Measured {
+    let app = stack.app_pid();
+    let sampler = procfs::Sampler::start(app, Duration::from_millis(100));
+    let cpu_before = procfs::usage(app).cpu_ticks;
+    let outcome = {
+        let _live = ui.live(status);
+        runtime.block_on(crate::run_with_progress(spec, progress))
+    };
+    let cpu_ticks = procfs::usage(app).cpu_ticks.saturating_sub(cpu_before);
+    let peaks = sampler.finish();
+    stack.stop();
+    Measured {
+        outcome,
+        cpu_ticks,
+        peaks,
+    }
 }
 
 /// Writes `NAME.json`, `NAME.md` and `NAME.svg` into `dir`; returns the Markdown.

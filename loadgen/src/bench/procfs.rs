@@ -110,6 +110,15 @@ pub fn ticks_to_ms(ticks: u64) -> f64 {
     ticks as f64 * 1000.0 / ticks_and_page().0
 }
 
+/// CPU milliseconds per request: `ticks` spent over `requests` (0 for no requests).
+pub fn ms_per_request(ticks: u64, requests: u64) -> f64 {
+    if requests == 0 {
+        0.0
+    } else {
+        ticks_to_ms(ticks) / requests as f64
+    }
+}
+
 /// The usage of the tree rooted at `root` (live processes only).
 pub fn usage(root: i32) -> Usage {
     let page = ticks_and_page().1;

@@ -15,6 +15,17 @@ pub struct LatencyMs {
     pub max: f64,
 }
 
+impl From<&crate::Latency> for LatencyMs {
+    fn from(latency: &crate::Latency) -> Self {
+        LatencyMs {
+            p50: latency.p50,
+            p90: latency.p90,
+            p99: latency.p99,
+            max: latency.max,
+        }
+    }
+}
+
 /// The load a row ran (ab's flags).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LoadRun {

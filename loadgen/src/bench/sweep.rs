@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use super::results::{LatencyMs, Machine};
 use super::stack::{self, StartError};
-use super::{fmt_duration, procfs, Options, Ui};
+use super::{fmt_duration, measure, procfs, Measured, Options, Ui};
 use crate::scenarios::{by_id, Scenario};
 use crate::{LoadSpec, Progress};
 
@@ -258,9 +258,6 @@ fn run_point(
         samples: Mutex::new(Vec::new()),
         stop: AtomicBool::new(false),
     });
-    let app = stack.app_pid();
-    let sampler = procfs::Sampler::start(app, Duration::from_millis(100));
-    let cpu_before = procfs::usage(app).cpu_ticks;
     let started = Instant::now();
     let counting = {
         let (progress, counter) = (Arc::clone(&progress), Arc::clone(&counter));
@@ -274,11 +271,11 @@ fn run_point(
             }
         })
     };
-    let outcome = {
+    let status = {
         let shown = Arc::clone(&progress);
         let label = label.to_owned();
         let duration = options.duration;
-        let _live = ui.live(move || {
+        move || {
             let elapsed = started.elapsed().as_secs_f64();
             format!(
                 "{label}: {} done, {} failed, {elapsed:.0}/{duration} s   (about {} left)",
@@ -286,14 +283,15 @@ fn run_point(
                 shown.failed(),
                 fmt_duration(left + (duration - elapsed).max(0.0))
             )
-        });
-        runtime.block_on(crate::run_with_progress(spec, Arc::clone(&progress)))
+        }
     };
+    let Measured {
+        outcome,
+        cpu_ticks,
+        peaks,
+    } = measure(runtime, stack, spec, progress, ui, status);
     counter.stop.store(true, Ordering::Relaxed);
     let _ = counting.join();
-    let cpu_after = procfs::usage(app).cpu_ticks;
-    let peaks = sampler.finish();
-    stack.stop();
 
     let report =
         outcome.map_err(|err| StartError::Failed(format!("cannot run the load: {err}")))?;
@@ -330,17 +328,8 @@ fn run_point(
         complete: report.complete,
         failed: report.failed,
         unfinished: report.unfinished,
-        latency_ms: LatencyMs {
-            p50: report.latency_ms.p50,
-            p90: report.latency_ms.p90,
-            p99: report.latency_ms.p99,
-            max: report.latency_ms.max,
-        },
-        cpu_ms_per_request: if report.complete == 0 {
-            0.0
-        } else {
-            procfs::ticks_to_ms(cpu_after.saturating_sub(cpu_before)) / report.complete as f64
-        },
+        latency_ms: LatencyMs::from(&report.latency_ms),
+        cpu_ms_per_request: procfs::ms_per_request(cpu_ticks, report.complete),
         peak_rss_mb: peaks.rss_bytes as f64 / 1024.0 / 1024.0,
         peak_threads: peaks.threads,
         error: report.aborted,
