@@ -107,6 +107,13 @@ fn master_restarts_a_killed_worker_and_no_later_request_fails() {
 
     let victim = workers[0];
     kill(victim, libc::SIGKILL);
+    // kill(2) returns before the victim is gone: its threads still blocked in accept()
+    // can take one more connection on their way out, which dies with them (as with any
+    // prefork server). "Later" means after the master has reaped it.
+    assert!(
+        eventually(Duration::from_secs(10), || is_reaped(victim)),
+        "worker {victim} was not reaped after SIGKILL"
+    );
     for _ in 0..12 {
         let reply = get(&app.url("/?delay=0.05"));
         assert_eq!((reply.status, reply.body.as_str()), (200, HI));

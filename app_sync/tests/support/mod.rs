@@ -109,6 +109,13 @@ pub fn children_of(pid: u32) -> Vec<u32> {
     children
 }
 
+/// True once `pid` is gone from /proc: its parent has reaped it. Not its zombie state:
+/// the main thread turns zombie first while the others may still be exiting (and
+/// accepting); the kernel lets the parent reap it only after every thread is gone.
+pub fn is_reaped(pid: u32) -> bool {
+    !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// Waits up to `limit` for `condition`.
 pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = std::time::Instant::now() + limit;
