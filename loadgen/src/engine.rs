@@ -145,6 +145,7 @@ pub async fn run_with_progress(
         requested: plan.requests,
         time_taken_s: (end - start).as_secs_f64(),
         rate: plan.rate,
+        ramp_up: plan.ramp_up,
         aborted,
     };
     Ok(Report::build(facts, &stats))
@@ -163,8 +164,14 @@ fn run_thread(shared: Arc<Shared>, shard: usize, workers: usize) {
         }
     };
     runtime.block_on(async {
+        // With --ramp-up, client k of c starts at k/c of it; the threads take turns
+        // (client k runs on thread k mod threads), so each thread's start is as even.
+        let threads = shared.shards.len();
         let handles: Vec<_> = (0..workers)
-            .map(|_| tokio::spawn(worker(Arc::clone(&shared), shard)))
+            .map(|local| {
+                let client = local * threads + shard;
+                tokio::spawn(worker(Arc::clone(&shared), shard, client))
+            })
             .collect();
         for handle in handles {
             if let Err(err) = handle.await {
@@ -257,9 +264,17 @@ struct Exchange {
     server: Option<String>,
 }
 
-async fn worker(shared: Arc<Shared>, shard: usize) {
+async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
     let plan = &shared.plan;
     let mut conn: Option<Conn> = None;
+    if let Some(ramp_up) = plan.ramp_up {
+        let offset = ramp_up.mul_f64(client as f64 / plan.concurrency as f64);
+        let first = shared.start + offset;
+        if shared.deadline.is_some_and(|deadline| first >= deadline) {
+            return;
+        }
+        tokio::time::sleep_until(first).await;
+    }
     let timer = tokio::time::sleep_until(shared.start + plan.timeout);
     tokio::pin!(timer);
     loop {

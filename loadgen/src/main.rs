@@ -84,6 +84,11 @@ struct Args {
     #[arg(long, value_name = "per-second", value_parser = parse_rate)]
     rate: Option<f64>,
 
+    /// Start the clients evenly over this many seconds instead of all at once, so a
+    /// closed loop reaches a steady stream instead of coming back in waves.
+    #[arg(long, value_name = "seconds", value_parser = parse_seconds)]
+    ramp_up: Option<Duration>,
+
     /// Print one JSON object (the whole report) instead of ab's summary.
     #[arg(long)]
     json: bool,
@@ -161,6 +166,7 @@ fn main() -> ExitCode {
         body,
         content_type: args.content_type.clone(),
         rate: args.rate,
+        ramp_up: args.ramp_up,
         continue_on_socket_error: args.continue_on_socket_error,
         verbosity: args.verbosity,
         ..LoadSpec::new(args.url.clone())

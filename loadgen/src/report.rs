@@ -163,6 +163,8 @@ pub struct Report {
     pub littles_law: LittlesLaw,
     /// Present in `--rate` mode.
     pub rate: Option<RateReport>,
+    /// `--ramp-up`, seconds: the clients started evenly over this long (null: at once).
+    pub ramp_up_s: Option<f64>,
     /// Why the test stopped early (a socket error without `-r`), if it did.
     pub aborted: Option<String>,
 }
@@ -180,6 +182,7 @@ pub(crate) struct RunFacts {
     pub requested: Option<u64>,
     pub time_taken_s: f64,
     pub rate: Option<f64>,
+    pub ramp_up: Option<std::time::Duration>,
     pub aborted: Option<String>,
 }
 
@@ -255,6 +258,7 @@ impl Report {
                 sent_late: stats.sent_late,
                 raw_latency_ms: raw,
             }),
+            ramp_up_s: facts.ramp_up.map(|ramp| ramp.as_secs_f64()),
             aborted: facts.aborted,
         }
     }

@@ -49,6 +49,12 @@ pub struct LoadSpec {
     /// `--rate`: open-loop mode, requests per second. Request `i` is due at
     /// `start + i / rate`; latency counts from that due time (no coordinated omission).
     pub rate: Option<f64>,
+    /// `--ramp-up`: start the `c` clients evenly over this long instead of all at once
+    /// (client `i` sends its first request at `start + i / c x ramp_up`). A closed loop
+    /// keeps the rhythm its clients start with: started together they come back
+    /// together, round after round; spread over one upstream delay, they arrive as a
+    /// steady stream. `None`: all at once, as ab.
+    pub ramp_up: Option<Duration>,
     /// `-r`: keep going after socket errors. Without it, as ab, a receive error
     /// (reset, closed early) or more than 10 connect errors stops the test.
     pub continue_on_socket_error: bool,
@@ -71,6 +77,7 @@ impl LoadSpec {
             body: None,
             content_type: None,
             rate: None,
+            ramp_up: None,
             continue_on_socket_error: false,
             verbosity: 0,
         }
@@ -133,6 +140,7 @@ pub(crate) struct Plan {
     pub keep_alive: bool,
     pub timeout: Duration,
     pub rate: Option<f64>,
+    pub ramp_up: Option<Duration>,
     pub continue_on_socket_error: bool,
     pub verbosity: u8,
 }
@@ -218,6 +226,12 @@ impl LoadSpec {
                 return spec_err(format!("--rate must be a positive number, got {rate}"));
             }
         }
+        if self.ramp_up.is_some() && self.rate.is_some() {
+            return spec_err(
+                "--ramp-up and --rate cannot be combined: --rate already spreads the requests"
+                    .into(),
+            );
+        }
         let method = Method::from_bytes(self.method.as_bytes())
             .map_err(|_| LoadError::InvalidSpec(format!("invalid method {:?}", self.method)))?;
 
@@ -287,6 +301,7 @@ impl LoadSpec {
             keep_alive: self.keep_alive,
             timeout: self.timeout,
             rate: self.rate,
+            ramp_up: self.ramp_up.filter(|ramp| !ramp.is_zero()),
             continue_on_socket_error: self.continue_on_socket_error,
             verbosity: self.verbosity,
         })

@@ -147,10 +147,14 @@ fn write_summary(out: &mut String, r: &Report) -> std::fmt::Result {
         ll.ratio * 100.0
     )?;
     if r.rate.is_none() && r.complete > 0 && ll.ratio < 0.9 {
+        let ramp = match r.ramp_up_s {
+            Some(seconds) => format!(", or the {seconds} s --ramp-up"),
+            None => String::new(),
+        };
         writeln!(
             out,
             "                        (under 90%: something held fewer requests in flight \
-             than -c; the generator, a client limit, or connection setup)"
+             than -c; the generator, a client limit, or connection setup{ramp})"
         )?;
     }
     writeln!(out, "Connections opened:     {}", r.connections_opened)?;

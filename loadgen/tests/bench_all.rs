@@ -242,6 +242,8 @@ fn quick_run_writes_table_json_and_chart_and_leaves_nothing_running() {
             assert_eq!(complete + failed, requested, "{id}");
             assert!(complete > 0, "{id}");
             assert!(row["peak_rss_mb"].as_f64().expect("rss") > 0.0, "{id}");
+            // Read from /proc/net/netstat, which Linux always has.
+            assert!(row["syn_retransmits"].is_u64(), "{id}: syn_retransmits");
         }
     }
     // Article figures where the article gives one.
@@ -386,4 +388,50 @@ fn interrupted_run_stops_postgres() {
         return;
     }
     interrupt_mid_load("pg-async", "postgres", &[]);
+}
+
+#[test]
+fn sweep_writes_its_files_and_says_how_its_clients_started() {
+    let results = scratch("sweep");
+    let (output, seen) = run_watched({
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sweep"));
+        command
+            .args(["--scenarios", "sync-workers,async"])
+            .args(["--concurrency", "1,8"])
+            .args(["--delay", "0.2", "--duration", "1.5", "--ramp-up", "0.2"])
+            .arg("--results")
+            .arg(&results)
+            .arg("--bin-dir")
+            .arg(bin_dir())
+            .stdin(Stdio::null());
+        command
+    });
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("[ 4/4] async c=8"), "{stderr}");
+
+    let json = read_json(&results.join("sweep.json"));
+    assert_eq!(json["ramp_up_s"], 0.2);
+    let series = json["series"].as_array().expect("series");
+    assert_eq!(series.len(), 2);
+    for line in series {
+        let points = line["points"].as_array().expect("points");
+        assert_eq!(points.len(), 2, "{line}");
+        for point in points {
+            assert!(point["error"].is_null(), "{point}");
+            assert_eq!(point["failed"], 0, "{point}");
+            assert!(point["syn_retransmits"].is_u64(), "{point}");
+            // 8 clients at 0.2 s: 40 requests/s offered; generous for a noisy machine.
+            let fraction = point["fraction_of_load"].as_f64().expect("fraction");
+            assert!((0.5..1.2).contains(&fraction), "{point}");
+        }
+    }
+    let md = std::fs::read_to_string(results.join("sweep.md")).expect("sweep.md");
+    assert!(md.contains("clients started over 0.2 s") && md.contains("SYN resent"));
+    let svg = std::fs::read_to_string(results.join("sweep.svg")).expect("sweep.svg");
+    assert!(svg.contains("started over 0.2 s"), "chart subtitle");
+
+    let left = survivors(&seen);
+    assert!(left.is_empty(), "still running after the sweep: {left:?}");
+    let _ = std::fs::remove_dir_all(&results);
 }

@@ -112,6 +112,22 @@ fn json_has_the_documented_fields() {
 }
 
 #[test]
+fn ramp_up_is_reported_and_explains_a_low_littles_law_ratio() {
+    let server = TestServer::start();
+    // Four quick requests started over 0.4 s: about one in flight at a time, not four.
+    let args = ["-n", "4", "-c", "4", "--ramp-up", "0.4"];
+    let output = loadgen(&[&args[..], &["--json", &server.url("/")]].concat());
+    assert!(output.status.success(), "{output:?}");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["ramp_up_s"], 0.4);
+    assert_eq!(json["complete"], 4);
+
+    let output = loadgen(&[&args[..], &["-q", &server.url("/")]].concat());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("or the 0.4 s --ramp-up)"), "{text}");
+}
+
+#[test]
 fn rate_json_has_corrected_and_raw_latency() {
     let server = TestServer::start();
     let output = loadgen(&[
@@ -142,6 +158,8 @@ fn bad_urls_and_flags_exit_2() {
         &["-n", "5", "-c", "10", "http://127.0.0.1/"],
         &["-s", "-1", "http://127.0.0.1/"],
         &["--rate", "0", "http://127.0.0.1/"],
+        &["--ramp-up", "soon", "http://127.0.0.1/"],
+        &["--ramp-up", "1", "--rate", "10", "http://127.0.0.1/"],
         &["-H", "no colon", "http://127.0.0.1/"],
         &["--no-such-flag", "http://127.0.0.1/"],
         &[],

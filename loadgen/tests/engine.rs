@@ -198,6 +198,39 @@ fn rate_latency_counts_from_the_due_time() {
 }
 
 #[test]
+fn ramp_up_spreads_the_first_requests_and_is_not_latency() {
+    // Ten clients, one quick request each, started over one second: the run lasts
+    // about that second, yet no request waited for its turn.
+    let server = TestServer::start();
+    let report = run(LoadSpec {
+        requests: Some(10),
+        concurrency: 10,
+        ramp_up: Some(Duration::from_secs(1)),
+        ..LoadSpec::new(server.url("/"))
+    });
+    assert_eq!(report.complete, 10);
+    // The last client starts at 9/10 of the ramp.
+    assert!(
+        (0.85..2.5).contains(&report.time_taken_s),
+        "time taken {}",
+        report.time_taken_s
+    );
+    assert!(
+        report.latency_ms.max < 500.0,
+        "latency counts the ramp: {:?}",
+        report.latency_ms
+    );
+
+    // Without it, all ten go at once.
+    let report = run(LoadSpec {
+        requests: Some(10),
+        concurrency: 10,
+        ..LoadSpec::new(server.url("/"))
+    });
+    assert!(report.time_taken_s < 0.5, "{}", report.time_taken_s);
+}
+
+#[test]
 fn refused_connections_are_failures_not_crashes() {
     let port = common::testing::free_port(); // nothing listens there
     let report = run(LoadSpec {
@@ -276,6 +309,11 @@ fn bad_specs_are_usage_errors() {
         },
         LoadSpec {
             headers: vec![("Bad Name".into(), "x".into())],
+            ..LoadSpec::new("http://127.0.0.1/")
+        },
+        LoadSpec {
+            rate: Some(10.0),
+            ramp_up: Some(Duration::from_secs(1)),
             ..LoadSpec::new("http://127.0.0.1/")
         },
     ] {

@@ -428,7 +428,7 @@ fn sweep_panel(
     }
     let _ = write!(
         svg,
-        r#"<text x="{lx}" y="{ly}" font-size="11" fill="{MUTED}" text-anchor="middle">clients at once (c, log scale)</text>
+        r#"<text x="{lx}" y="{ly}" font-size="11" fill="{MUTED}" text-anchor="middle">clients (c, log scale)</text>
 "#,
         lx = (xa.p0 + xa.p1) / 2.0,
         ly = ya.p0 + 30.0,
@@ -516,8 +516,15 @@ pub fn sweep_chart(sweep: &SweepResults) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" {FONT} font-size="13">
 <rect width="100%" height="100%" fill="white"/>
 <text x="20" y="30" font-size="20" font-weight="bold" fill="{TEXT}">Throughput and latency as clients grow, delay = {delay} s</text>
-<text x="20" y="52" fill="{MUTED}">Each point: c clients at once, 3 requests each (or, where threads cap it, {duration} s counted from {warm} s on: latency then only of finished requests). Dashed: c / delay.</text>
+<text x="20" y="52" fill="{MUTED}">Each point: c clients started {start}, {per_client} requests each, counted after {rounds} rounds (where threads cap it: {duration} s, counted from {warm} s). Dashed: c / delay.</text>
 "#,
+        start = if sweep.ramp_up_s > 0.0 {
+            format!("over {} s", sweep.ramp_up_s)
+        } else {
+            "at once".to_owned()
+        },
+        per_client = super::sweep::REQUESTS_PER_CLIENT,
+        rounds = super::sweep::WARMUP_ROUNDS,
         delay = sweep.delay_s,
         duration = sweep.duration_s,
         warm = sweep.warmup_s,

@@ -7,6 +7,7 @@
 //! service outlives the runner, even on Ctrl-C.
 
 pub mod chart;
+pub mod kernel;
 pub mod machine;
 pub mod nginx;
 pub mod postgres;
@@ -274,11 +275,18 @@ fn run_one(
             )
         }
     };
+    // Every request a new connection, and nginx opens one more per request to the app.
+    let connections = 2 * load.requests + u64::from(load.concurrency);
     let Measured {
         outcome,
         cpu_ticks,
         peaks,
-    } = measure(runtime, stack, spec, progress, ui, status);
+        drops,
+    } = measure(runtime, stack, spec, connections, progress, ui, status);
+    row.syn_retransmits = drops.map(|drops| drops.syn_retransmits);
+    if let Some(note) = drops_note(drops) {
+        ui.line(&format!("{label}: {note}"));
+    }
 
     match outcome {
         Ok(report) => {
@@ -308,25 +316,37 @@ pub(crate) struct Measured {
     /// CPU clock ticks of the app's tree during the load.
     pub cpu_ticks: u64,
     pub peaks: procfs::Peaks,
+    /// Connection attempts the kernel dropped during the load (`None`: unreadable).
+    pub drops: Option<kernel::Drops>,
 }
 
 /// Runs `spec` against `stack` with `status` on the live line, sampling the app's
 /// process tree (CPU, peak RSS and threads) meanwhile; then stops the topology.
+/// `connections` is about how many connections the load opens, all hops counted, so
+/// that the kernel's connection-tracking table has room for them first.
 pub(crate) fn measure(
     runtime: &tokio::runtime::Runtime,
     stack: stack::Stack,
     spec: LoadSpec,
+    connections: u64,
     progress: Arc<Progress>,
     ui: &Ui,
     status: impl Fn() -> String + Send + 'static,
 ) -> Measured {
+    if let Some(line) = kernel::make_room(connections) {
+        ui.line(&line);
+    }
     let app = stack.app_pid();
     let sampler = procfs::Sampler::start(app, Duration::from_millis(100));
     let cpu_before = procfs::usage(app).cpu_ticks;
+    let drops_before = kernel::Drops::now();
     let outcome = {
         let _live = ui.live(status);
         runtime.block_on(crate::run_with_progress(spec, progress))
     };
+    let drops = kernel::Drops::now()
+        .zip(drops_before)
+        .map(|(after, before)| after.since(before));
     let cpu_ticks = procfs::usage(app).cpu_ticks.saturating_sub(cpu_before);
     let peaks = sampler.finish();
     stack.stop();
@@ -334,7 +354,21 @@ pub(crate) fn measure(
         outcome,
         cpu_ticks,
         peaks,
+        drops,
     }
+}
+
+/// A note when the kernel dropped connection attempts during a load: expected where
+/// thousands of clients wait for a few threads (the accept queue holds 4,096), a
+/// distortion anywhere else.
+pub fn drops_note(drops: Option<kernel::Drops>) -> Option<String> {
+    let drops = drops.filter(|drops| drops.syn_retransmits > 0 || drops.listen_overflows > 0)?;
+    Some(format!(
+        "note: the kernel dropped connection attempts during this load ({} accept-queue \
+         overflows, {} SYNs resent a second or more later): a full accept queue or \
+         connection-tracking table (README: \"When the kernel drops connections\")",
+        drops.listen_overflows, drops.syn_retransmits
+    ))
 }
 
 /// Writes `NAME.json`, `NAME.md` and `NAME.svg` into `dir`; returns the Markdown.

@@ -69,6 +69,10 @@ pub struct Row {
     pub peak_rss_mb: f64,
     /// Largest thread count of the app's whole process tree during the load.
     pub peak_threads: u64,
+    /// SYNs the kernel sent again during the load (machine-wide): connection attempts
+    /// dropped by a full queue or table, each a client waiting a second or more. 0 on
+    /// a clean run; null where `/proc/net/netstat` cannot be read.
+    pub syn_retransmits: Option<u64>,
     /// Why the row did not run (what to install), or null.
     pub skipped: Option<String>,
     /// Why the row could not finish (a service did not start), or null.
@@ -105,6 +109,7 @@ impl Row {
             cpu_ms_per_request: 0.0,
             peak_rss_mb: 0.0,
             peak_threads: 0,
+            syn_retransmits: None,
             skipped: None,
             error: None,
         }
@@ -182,8 +187,8 @@ fn article_cell(row: &Row) -> String {
 /// The results as a Markdown table (what stdout and `bench-all.md` show).
 pub fn markdown_table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| scenario | topology | load | complete | failed | non-2xx | requests/s | ceiling | efficiency | p50 ms | p99 ms | CPU ms/req | peak RSS MB | threads | article (Python, ab) |\n\
-         |---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n",
+        "| scenario | topology | load | complete | failed | non-2xx | requests/s | ceiling | efficiency | p50 ms | p99 ms | CPU ms/req | peak RSS MB | threads | SYN resent | article (Python, ab) |\n\
+         |---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n",
     );
     for row in rows {
         let load = format!(
@@ -197,7 +202,7 @@ pub fn markdown_table(rows: &[Row]) -> String {
                 "error"
             };
             out.push_str(&format!(
-                "| {} | {} | {load} | {word}: {} | | | | {} | | | | | | | {} |\n",
+                "| {} | {} | {load} | {word}: {} | | | | {} | | | | | | | | {} |\n",
                 row.id,
                 row.topology,
                 reason.replace('|', "/"),
@@ -207,7 +212,7 @@ pub fn markdown_table(rows: &[Row]) -> String {
             continue;
         }
         out.push_str(&format!(
-            "| {} | {} | {load} | {} | {} | {} | {} | {} | {:.0}% | {} | {} | {:.2} | {:.1} | {} | {} |\n",
+            "| {} | {} | {load} | {} | {} | {} | {} | {} | {:.0}% | {} | {} | {:.2} | {:.1} | {} | {} | {} |\n",
             row.id,
             row.topology,
             row.complete,
@@ -221,6 +226,7 @@ pub fn markdown_table(rows: &[Row]) -> String {
             row.cpu_ms_per_request,
             row.peak_rss_mb,
             row.peak_threads,
+            fmt_count(row.syn_retransmits),
             article_cell(row),
         ));
     }
@@ -264,9 +270,17 @@ pub fn markdown_document(results: &Results, chart_file: &str) -> String {
          flags (it sends its first request alone, so `-n 2000 -c 200` takes at least 11 s: \
          181.8 requests/s).\n\
          - **CPU ms/req**, **peak RSS**, **threads**: the app's whole process tree \
-         (workers included, nginx, PostgreSQL and the slow API not), from /proc during the load.\n",
+         (workers included, nginx, PostgreSQL and the slow API not), from /proc during the load.\n\
+         - **SYN resent**: connection attempts the kernel dropped during the load and the \
+         client sent again a second or more later (a full accept queue or connection-tracking \
+         table); anything but 0 means the row measured the kernel too.\n",
     ));
     out
+}
+
+/// A count, or `?` where it could not be read.
+pub fn fmt_count(count: Option<u64>) -> String {
+    count.map_or_else(|| "?".to_owned(), |count| count.to_string())
 }
 
 fn opt_version(prefix: &str, version: &Option<String>) -> String {

@@ -1,26 +1,29 @@
 //! `make sweep`: throughput and latency against the number of clients, for a blocking
 //! topology and its event-loop twins, at a fixed delay.
 //!
-//! Each point is a fresh topology loaded by `c` clients, all starting at once. The
-//! sweep charts each topology's steady state, so that start-up is left out: the first
-//! rounds, where every client connects in the same instant (10,000 handshakes, and as
-//! many upstream connections opened by the proxy) and that herd of responses then
-//! spreads out, are what bench-all's rows include and the sweep does not.
+//! Each point is a fresh topology loaded by `c` clients. The sweep charts each
+//! topology's steady state: its clients start evenly over one delay (`--ramp-up`), so
+//! requests arrive as a steady stream of `c/delay` per second. Started all at once, as
+//! bench-all's rows and ab do, a closed loop keeps that rhythm: 10,000 clients come back
+//! together every round, and an event loop that would keep up with the stream queues
+//! each wave behind its own CPU (at c=10,000 that cost the one-loop line 5-15% of its
+//! throughput and doubled its p99).
 //!
 //! Where it fits in the time budget, the load is whole rounds of requests (six per
 //! client, `-n`), and the throughput is counted from the end of the second round (the
-//! first `2c` responses, in whole waves of what the topology holds in flight) to the last
-//! response (`count`). Where it does not (threads capping thousands of clients: 60,000
-//! requests at 200 per second would take minutes), the load runs for a fixed time (`-t`)
-//! and throughput is counted after a warm-up of `warmup` seconds (`window`). Both read
-//! the engine's live counters, so neither the start-up nor the requests cut off by the
-//! time limit bias them.
+//! first `2c` responses, in whole waves of what the topology holds in flight: the ramp
+//! and the proxy's first upstream connections) to the last response (`count`). Where
+//! it does not (threads capping thousands of clients: 60,000 requests at 200 per second
+//! would take minutes), the load runs for a fixed time (`-t`) and throughput is counted
+//! after a warm-up of `warmup` seconds (`window`). Both read the engine's live
+//! counters, so neither the start-up nor the requests cut off by the time limit bias
+//! them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::results::{LatencyMs, Machine};
 use super::stack::{self, StartError};
@@ -46,16 +49,19 @@ pub struct SweepOptions {
     pub duration: f64,
     /// Seconds at the start of each point that are not counted.
     pub warmup: f64,
+    /// Seconds over which each point's clients start (0: all at once).
+    pub ramp_up: f64,
 }
 
 /// One point: one topology under `c` clients.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepPoint {
     pub concurrency: u32,
     /// `count`: whole rounds of requests (`-n`), every request finishes; throughput =
-    /// the `n - c` requests after the first `c` responses / the time they took. `window`: a fixed time (`-t`) where whole rounds would take too long
-    /// (a thread cap under thousands of clients); throughput counted after the warm-up,
-    /// latency only of the requests that finished in time.
+    /// the requests after the first two rounds / the time they took. `window`: a fixed
+    /// time (`-t`) where whole rounds would take too long (a thread cap under thousands
+    /// of clients); throughput counted after the warm-up, latency only of the requests
+    /// that finished in time.
     pub method: String,
     /// 2xx responses per second.
     pub requests_per_second: f64,
@@ -70,11 +76,13 @@ pub struct SweepPoint {
     pub cpu_ms_per_request: f64,
     pub peak_rss_mb: f64,
     pub peak_threads: u64,
+    /// SYNs the kernel sent again during the point (see bench-all's field).
+    pub syn_retransmits: Option<u64>,
     pub error: Option<String>,
 }
 
 /// One topology's points.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepSeries {
     pub id: String,
     pub topology: String,
@@ -83,13 +91,17 @@ pub struct SweepSeries {
 }
 
 /// The whole file `results/sweep.json`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepResults {
     pub started_at: String,
     pub machine: Machine,
     pub delay_s: f64,
     pub duration_s: f64,
     pub warmup_s: f64,
+    /// Each point's clients started evenly over this long (0: all at once; absent
+    /// from files written before the ramp existed, whose clients all started at once).
+    #[serde(default)]
+    pub ramp_up_s: f64,
     pub wall_time_s: f64,
     pub series: Vec<SweepSeries>,
 }
@@ -170,6 +182,7 @@ pub fn run_sweep(options: &SweepOptions) -> anyhow::Result<SweepResults> {
                         cpu_ms_per_request: 0.0,
                         peak_rss_mb: 0.0,
                         peak_threads: 0,
+                        syn_retransmits: None,
                         error: Some(reason),
                     });
                 }
@@ -188,6 +201,7 @@ pub fn run_sweep(options: &SweepOptions) -> anyhow::Result<SweepResults> {
         delay_s: options.delay,
         duration_s: options.duration,
         warmup_s: options.warmup,
+        ramp_up_s: options.ramp_up,
         wall_time_s: ui.elapsed_s(),
         series,
     })
@@ -203,10 +217,10 @@ struct Plan {
 }
 
 /// Requests per client in `count` mode ...
-const REQUESTS_PER_CLIENT: u64 = 6;
-/// ... of which the first rounds are start-up: every client connecting at once, then
-/// the herd of responses spreading out.
-const WARMUP_ROUNDS: u64 = 2;
+pub(crate) const REQUESTS_PER_CLIENT: u64 = 6;
+/// ... of which the first rounds are start-up: the clients ramping up, the proxy
+/// opening its upstream connections.
+pub(crate) const WARMUP_ROUNDS: u64 = 2;
 
 /// [`REQUESTS_PER_CLIENT`] requests per client, rounded up to whole waves of what the
 /// topology holds in flight, if that takes at most 1.5 x the point's duration; a time
@@ -249,6 +263,8 @@ fn run_point(
             None => Some(Duration::from_secs_f64(options.duration)),
         },
         concurrency: concurrency as usize,
+        // Clients start over one delay: the steady stream, not waves of c at once.
+        ramp_up: (options.ramp_up > 0.0).then(|| Duration::from_secs_f64(options.ramp_up)),
         continue_on_socket_error: true,
         timeout: super::REQUEST_TIMEOUT,
         ..LoadSpec::new(stack.url(options.delay))
@@ -285,11 +301,20 @@ fn run_point(
             )
         }
     };
+    // A new client connection per request; a proxy pools its upstream connections.
+    let requests = plan
+        .requests
+        .unwrap_or((scenario.ceiling_rps() * options.duration).ceil() as u64);
+    let connections = requests + 2 * u64::from(concurrency);
     let Measured {
         outcome,
         cpu_ticks,
         peaks,
-    } = measure(runtime, stack, spec, progress, ui, status);
+        drops,
+    } = measure(runtime, stack, spec, connections, progress, ui, status);
+    if let Some(note) = super::drops_note(drops) {
+        ui.line(&format!("{label}: {note}"));
+    }
     counter.stop.store(true, Ordering::Relaxed);
     let _ = counting.join();
 
@@ -332,6 +357,7 @@ fn run_point(
         cpu_ms_per_request: procfs::ms_per_request(cpu_ticks, report.complete),
         peak_rss_mb: peaks.rss_bytes as f64 / 1024.0 / 1024.0,
         peak_threads: peaks.threads,
+        syn_retransmits: drops.map(|drops| drops.syn_retransmits),
         error: report.aborted,
     })
 }
@@ -354,13 +380,13 @@ fn after_warmup(samples: &[(f64, u64)], warmup: u64, ok: u64, time_taken_s: f64)
 /// The sweep as a Markdown table: one line per point.
 pub fn markdown_table(sweep: &SweepResults) -> String {
     let mut out = String::from(
-        "| scenario | c | method | requests/s | of c/delay | complete | failed | unfinished | p50 ms | p99 ms | CPU ms/req | peak RSS MiB | threads |\n\
-         |---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+        "| scenario | c | method | requests/s | of c/delay | complete | failed | unfinished | p50 ms | p99 ms | CPU ms/req | peak RSS MiB | threads | SYN resent |\n\
+         |---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     for series in &sweep.series {
         if let Some(reason) = &series.skipped {
             out.push_str(&format!(
-                "| {} | | | skipped: {reason} | | | | | | | | | |\n",
+                "| {} | | | skipped: {reason} | | | | | | | | | | |\n",
                 series.id
             ));
         }
@@ -368,7 +394,7 @@ pub fn markdown_table(sweep: &SweepResults) -> String {
             if let Some(reason) = &p.error {
                 if p.complete == 0 {
                     out.push_str(&format!(
-                        "| {} | {} | | error: {} | | | | | | | | | |\n",
+                        "| {} | {} | | error: {} | | | | | | | | | | |\n",
                         series.id,
                         p.concurrency,
                         reason.replace('|', "/")
@@ -377,7 +403,7 @@ pub fn markdown_table(sweep: &SweepResults) -> String {
                 }
             }
             out.push_str(&format!(
-                "| {} | {} | {} | {:.1} | {:.0}% | {} | {} | {} | {:.0} | {:.0} | {:.3} | {:.1} | {} |\n",
+                "| {} | {} | {} | {:.1} | {:.0}% | {} | {} | {} | {:.0} | {:.0} | {:.3} | {:.1} | {} | {} |\n",
                 series.id,
                 p.concurrency,
                 p.method,
@@ -391,6 +417,7 @@ pub fn markdown_table(sweep: &SweepResults) -> String {
                 p.cpu_ms_per_request,
                 p.peak_rss_mb,
                 p.peak_threads,
+                super::results::fmt_count(p.syn_retransmits),
             ));
         }
     }
@@ -407,11 +434,12 @@ pub fn write_sweep(sweep: &SweepResults, dir: &std::path::Path) -> anyhow::Resul
     write_atomically(
         &dir.join("sweep.md"),
         &format!(
-            "# sweep results\n\nRun {} on {} CPU(s), {}; delay={} s, {} s per point, counted from {} s. Whole run: {:.0} s.\n\n{table}\n![sweep](sweep.svg)\n",
+            "# sweep results\n\nRun {} on {} CPU(s), {}; delay={} s, clients started over {} s, {} s per point, counted from {} s. Whole run: {:.0} s.\n\n{table}\n![sweep](sweep.svg)\n",
             sweep.started_at,
             sweep.machine.cpus,
             sweep.machine.os,
             sweep.delay_s,
+            sweep.ramp_up_s,
             sweep.duration_s,
             sweep.warmup_s,
             sweep.wall_time_s

@@ -39,6 +39,11 @@ struct Args {
     #[arg(long, value_parser = parse_positive_seconds)]
     warmup: Option<f64>,
 
+    /// Seconds over which each point's clients start; 0 starts them all at once, as
+    /// bench-all and ab do [default: the delay].
+    #[arg(long, value_parser = parse_seconds_or_zero)]
+    ramp_up: Option<f64>,
+
     /// Directory for the results files.
     #[arg(long, default_value = "results")]
     results: PathBuf,
@@ -46,11 +51,24 @@ struct Args {
     /// Directory holding the service binaries [default: this program's own directory].
     #[arg(long)]
     bin_dir: Option<PathBuf>,
+
+    /// Run nothing: redraw the table and chart from an earlier sweep's JSON file.
+    #[arg(long, value_name = "FILE.json")]
+    redraw: Option<PathBuf>,
 }
 
 fn parse_positive_seconds(raw: &str) -> Result<f64, String> {
     match raw.parse::<f64>() {
         Ok(value) if value.is_finite() && value > 0.0 && value <= 600.0 => Ok(value),
+        _ => Err(format!(
+            "{raw:?} is not a number of seconds between 0 and 600"
+        )),
+    }
+}
+
+fn parse_seconds_or_zero(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(value) if value.is_finite() && (0.0..=600.0).contains(&value) => Ok(value),
         _ => Err(format!(
             "{raw:?} is not a number of seconds between 0 and 600"
         )),
@@ -77,6 +95,14 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(json) = &args.redraw {
+        let text = std::fs::read_to_string(json)
+            .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", json.display()))?;
+        let results: sweep::SweepResults = serde_json::from_str(&text)
+            .map_err(|err| anyhow::anyhow!("{} is not a sweep result: {err}", json.display()))?;
+        out!("{}", sweep::write_sweep(&results, &args.results)?);
+        return Ok(());
+    }
     let warmup = args.warmup.unwrap_or(1.5 * args.delay);
     if warmup >= args.duration {
         anyhow::bail!(
@@ -93,6 +119,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         delay: args.delay,
         duration: args.duration,
         warmup,
+        ramp_up: args.ramp_up.unwrap_or(args.delay),
     };
     loadgen::bench::procs::raise_open_files(65_536);
     loadgen::bench::procs::install_interrupt_handler()?;
