@@ -6,8 +6,8 @@
 //! requests arrive as a steady stream of `c/delay` per second. Started all at once, as
 //! bench-all's rows and ab do, a closed loop keeps that rhythm: 10,000 clients come back
 //! together every round, and an event loop that would keep up with the stream queues
-//! each wave behind its own CPU (at c=10,000 that cost the one-loop line 5-15% of its
-//! throughput and doubled its p99).
+//! each wave behind its own CPU (at c=10,000 that cost the one-loop line 3 to 15 points
+//! of c/delay and doubled its p99; `sweep --ramp-up 0` shows it).
 //!
 //! Where it fits in the time budget, the load is whole rounds of requests (six per
 //! client, `-n`), and the throughput is counted from the end of the second round (the
@@ -263,7 +263,7 @@ fn run_point(
             None => Some(Duration::from_secs_f64(options.duration)),
         },
         concurrency: concurrency as usize,
-        // Clients start over one delay: the steady stream, not waves of c at once.
+        // By default the clients start over one delay: a steady stream, not waves of c.
         ramp_up: (options.ramp_up > 0.0).then(|| Duration::from_secs_f64(options.ramp_up)),
         continue_on_socket_error: true,
         timeout: super::REQUEST_TIMEOUT,
