@@ -282,11 +282,17 @@ fn run_one(
         cpu_ticks,
         peaks,
         drops,
-    } = measure(runtime, stack, spec, connections, progress, ui, status);
+    } = measure(
+        runtime,
+        stack,
+        spec,
+        connections,
+        progress,
+        ui,
+        label,
+        status,
+    );
     row.syn_retransmits = drops.map(|drops| drops.syn_retransmits);
-    if let Some(note) = drops_note(drops) {
-        ui.line(&format!("{label}: {note}"));
-    }
 
     match outcome {
         Ok(report) => {
@@ -323,7 +329,9 @@ pub(crate) struct Measured {
 /// Runs `spec` against `stack` with `status` on the live line, sampling the app's
 /// process tree (CPU, peak RSS and threads) meanwhile; then stops the topology.
 /// `connections` is about how many connections the load opens, all hops counted, so
-/// that the kernel's connection-tracking table has room for them first.
+/// that the kernel's connection-tracking table has room for them first; if the kernel
+/// dropped connection attempts anyway, a note under `label` says so.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn measure(
     runtime: &tokio::runtime::Runtime,
     stack: stack::Stack,
@@ -331,6 +339,7 @@ pub(crate) fn measure(
     connections: u64,
     progress: Arc<Progress>,
     ui: &Ui,
+    label: &str,
     status: impl Fn() -> String + Send + 'static,
 ) -> Measured {
     if let Some(line) = kernel::make_room(connections) {
@@ -347,6 +356,9 @@ pub(crate) fn measure(
     let drops = kernel::Drops::now()
         .zip(drops_before)
         .map(|(after, before)| after.since(before));
+    if let Some(note) = drops_note(drops) {
+        ui.line(&format!("{label}: {note}"));
+    }
     let cpu_ticks = procfs::usage(app).cpu_ticks.saturating_sub(cpu_before);
     let peaks = sampler.finish();
     stack.stop();
@@ -361,7 +373,7 @@ pub(crate) fn measure(
 /// A note when the kernel dropped connection attempts during a load: expected where
 /// thousands of clients wait for a few threads (the accept queue holds 4,096), a
 /// distortion anywhere else.
-pub fn drops_note(drops: Option<kernel::Drops>) -> Option<String> {
+fn drops_note(drops: Option<kernel::Drops>) -> Option<String> {
     let drops = drops.filter(|drops| drops.syn_retransmits > 0 || drops.listen_overflows > 0)?;
     Some(format!(
         "note: the kernel dropped connection attempts during this load ({} accept-queue \

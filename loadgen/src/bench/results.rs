@@ -290,6 +290,14 @@ fn opt_version(prefix: &str, version: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
+/// Reads an earlier run's JSON file (`--redraw`); `kind` names it in the error.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, kind: &str) -> anyhow::Result<T> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|err| anyhow::anyhow!("{} is not {kind}: {err}", path.display()))
+}
+
 /// Writes `contents` to `path` through a temporary file, so a reader never sees half.
 pub fn write_atomically(path: &Path, contents: &str) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {

@@ -311,10 +311,16 @@ fn run_point(
         cpu_ticks,
         peaks,
         drops,
-    } = measure(runtime, stack, spec, connections, progress, ui, status);
-    if let Some(note) = super::drops_note(drops) {
-        ui.line(&format!("{label}: {note}"));
-    }
+    } = measure(
+        runtime,
+        stack,
+        spec,
+        connections,
+        progress,
+        ui,
+        label,
+        status,
+    );
     counter.stop.store(true, Ordering::Relaxed);
     let _ = counting.join();
 

@@ -143,11 +143,8 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--name {name:?} must be a plain file name");
     }
     if let Some(json) = &args.redraw {
-        let text = std::fs::read_to_string(json)
-            .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", json.display()))?;
-        let results: bench::results::Results = serde_json::from_str(&text).map_err(|err| {
-            anyhow::anyhow!("{} is not a bench-all result: {err}", json.display())
-        })?;
+        let results: bench::results::Results =
+            bench::results::read_json(json, "a bench-all result")?;
         bench::write_results(&results, &args.results, &name)?;
         out!("{}", bench::results::markdown_table(&results.scenarios));
         return Ok(ExitCode::SUCCESS);

@@ -58,12 +58,15 @@ struct Args {
 }
 
 fn parse_positive_seconds(raw: &str) -> Result<f64, String> {
-    match raw.parse::<f64>() {
-        Ok(value) if value.is_finite() && value > 0.0 && value <= 600.0 => Ok(value),
-        _ => Err(format!(
-            "{raw:?} is not a number of seconds between 0 and 600"
-        )),
-    }
+    parse_seconds_or_zero(raw).and_then(|value| {
+        if value > 0.0 {
+            Ok(value)
+        } else {
+            Err(format!(
+                "{raw:?} is not a number of seconds between 0 and 600"
+            ))
+        }
+    })
 }
 
 fn parse_seconds_or_zero(raw: &str) -> Result<f64, String> {
@@ -96,10 +99,8 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> anyhow::Result<()> {
     if let Some(json) = &args.redraw {
-        let text = std::fs::read_to_string(json)
-            .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", json.display()))?;
-        let results: sweep::SweepResults = serde_json::from_str(&text)
-            .map_err(|err| anyhow::anyhow!("{} is not a sweep result: {err}", json.display()))?;
+        let results: sweep::SweepResults =
+            loadgen::bench::results::read_json(json, "a sweep result")?;
         out!("{}", sweep::write_sweep(&results, &args.results)?);
         return Ok(());
     }
