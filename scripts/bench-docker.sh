@@ -15,7 +15,7 @@ scripts/ensure-packages.sh jq:jq
 
 cargo build --release --locked -q -p loadgen --bin bench-all
 scenarios=$(target/release/bench-all --list --json |
-    jq -c --arg extra "${EXTRA:-0}" '.[] | select(.compose_file != null) | select($extra == "1" or (.extra | not))')
+    jq -c --arg extra "${EXTRA:-0}" '.[] | select(.compose != null) | select($extra == "1" or (.extra | not))')
 
 current=""
 cleanup() { [ -n "$current" ] && $COMPOSE -p "lab-bench-${current%.yml}" -f "compose/$current" down -v --remove-orphans >/dev/null 2>&1 || true; }
@@ -33,7 +33,7 @@ out=results/bench-docker.md
 } > "$out"
 
 failures=0
-for file in $(jq -r '.compose_file' <<<"$scenarios" | awk '!seen[$0]++'); do
+for file in $(jq -r '.compose.file' <<<"$scenarios" | awk '!seen[$0]++'); do
     current=$file
     project=lab-bench-${file%.yml}
     say "compose/$file"
@@ -41,7 +41,7 @@ for file in $(jq -r '.compose_file' <<<"$scenarios" | awk '!seen[$0]++'); do
         tail -n 30 /tmp/lab-bench-docker-up.log >&2; exit 1; }
     wait_healthy "$project" "$file"
     while read -r row; do
-        id=$(jq -r .id <<<"$row"); port=$(jq -r .compose_port <<<"$row")
+        id=$(jq -r .id <<<"$row"); port=$(jq -r .compose.port <<<"$row")
         n=$(jq -r .load.requests <<<"$row"); c=$(jq -r .load.concurrency <<<"$row"); delay=$(jq -r .load.delay <<<"$row")
         ceiling=$(jq -r .ceiling_rps <<<"$row")
         report=$(flock /tmp/lab-bench.lock "$LOADGEN" --json -r -n "$n" -c "$c" "http://127.0.0.1:$port/?delay=$delay")
@@ -49,7 +49,7 @@ for file in $(jq -r '.compose_file' <<<"$scenarios" | awk '!seen[$0]++'); do
             "| \($id) | \($where) | \($load) | \(.complete) | \(.failed) | \(.non_2xx) | \(.requests_per_second * 100 | round / 100) | \($ceiling) | \((.complete - .non_2xx) / .time_taken_s / $ceiling * 100 | round)% | \(.latency_ms.p50 | round) | \(.latency_ms.p99 | round) |"' <<<"$report")
         echo "$line" | tee -a "$out"
         [ "$(jq -r '.failed + .non_2xx' <<<"$report")" = 0 ] || failures=$((failures + 1))
-    done < <(jq -c --arg f "$file" 'select(.compose_file == $f)' <<<"$scenarios")
+    done < <(jq -c --arg f "$file" 'select(.compose.file == $f)' <<<"$scenarios")
     $COMPOSE -p "$project" -f "compose/$file" down -v --remove-orphans >/dev/null 2>&1
     current=""
 done

@@ -39,8 +39,8 @@ def scenario_table():
         sys.exit(f"error: cannot read the scenario table from bench-all: {err}")
     table = {}
     for row in json.loads(listing.stdout):
-        if row.get("compose_file"):
-            table[row["id"]] = (row["compose_file"], row["compose_port"], "app_" + row["app"], row["app_env"], VIA[row["front"]])
+        if row.get("compose"):
+            table[row["id"]] = (row["compose"]["file"], row["compose"]["port"], "app_" + row["app"]["binary"], row["app_env"], VIA[row["front"]])
     return table
 
 

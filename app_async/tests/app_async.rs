@@ -2,13 +2,13 @@
 
 use std::time::{Duration, Instant};
 
-use common::testing::{free_port, get, get_concurrently, Service};
+use lab::testing::{free_port, get, get_concurrently, Service};
 
 const APP: &str = env!("CARGO_BIN_EXE_app_async");
 
 /// slow_api, and app_async in front of it with `args`.
 fn topology(args: &[&str]) -> (Service, Service) {
-    let api = common::testing::start_slow_api();
+    let api = lab::testing::start_slow_api();
     let api_url = api.url("/");
     let mut app_args = vec!["--api-url", api_url.as_str()];
     app_args.extend_from_slice(args);
@@ -88,7 +88,7 @@ fn upstream_stopped_mid_run_is_502_then_recovers_when_it_returns() {
     drop(api);
     assert_eq!(get(&app.url("/?delay=0")).status, 502);
     // A new slow_api on the same port: the app needs no restart.
-    let restarted = std::process::Command::new(common::testing::workspace_bin("slow_api"))
+    let restarted = std::process::Command::new(lab::testing::workspace_bin("slow_api"))
         .args(["--port", &api_port.to_string()])
         .env("RUST_LOG", "warn")
         .spawn();
@@ -140,7 +140,7 @@ fn more_clients_than_descriptors_queue_instead_of_failing() {
     // would need 240 sockets; past the budget they must wait in the accept queue, not
     // meet "too many open files" (a 502 when the upstream connect fails, a 500 ms pause
     // of the accept loop when accept() does).
-    let api = common::testing::start_slow_api();
+    let api = lab::testing::start_slow_api();
     let api_url = api.url("/");
     let app = Service::start(
         "prlimit",

@@ -24,7 +24,7 @@ fn row_timestamp(body: &str) -> OffsetDateTime {
 /// database half.
 #[test]
 fn answers_upstream_body_and_row_for_both_drivers() {
-    let db = Postgres::start();
+    let db = postgres();
     let api = slow_api();
     for driver in ["async", "blocking"] {
         let app = app_pg(driver, &api, &db, &[]);
@@ -60,7 +60,7 @@ fn answers_upstream_body_and_row_for_both_drivers() {
 /// connections are fine afterwards.
 #[test]
 fn bad_delays_are_400() {
-    let db = Postgres::start();
+    let db = postgres();
     let api = slow_api();
     for driver in ["async", "blocking"] {
         let app = app_pg(driver, &api, &db, &[]);
@@ -96,7 +96,7 @@ fn bad_delays_are_400() {
 /// halves one after another, so it cannot finish before 2.5 s.
 #[test]
 fn async_overlaps_blocking_serialises_the_database_half() {
-    let db = Postgres::start();
+    let db = postgres();
     let api = slow_api();
     let async_app = app_pg("async", &api, &db, &[]);
     let blocking_app = app_pg("blocking", &api, &db, &[]);
@@ -122,11 +122,7 @@ fn async_overlaps_blocking_serialises_the_database_half() {
 /// was asked of it meanwhile.
 #[test]
 fn database_down_is_503_and_back_is_200() {
-    let db = Postgres::start();
-    if !db.is_throwaway() {
-        eprintln!("skipped: DATABASE_URL is set, and this test must stop the server");
-        return;
-    }
+    let mut db = postgres();
     let api = slow_api();
     let apps = [
         ("async", app_pg("async", &api, &db, &[])),
@@ -157,7 +153,7 @@ fn database_down_is_503_and_back_is_200() {
         assert_eq!(get(&app.url("/?delay=x")).status, 400, "{driver}");
     }
 
-    db.restart();
+    db.restart().expect("PostgreSQL restarts");
     for (driver, app) in &apps {
         for _ in 0..3 {
             let reply = get(&app.url("/?delay=0.2"));
@@ -169,7 +165,7 @@ fn database_down_is_503_and_back_is_200() {
     // Restarted while the apps sat idle: their open connections are dead, and the very
     // first request afterwards must still succeed.
     db.stop();
-    db.restart();
+    db.restart().expect("PostgreSQL restarts");
     for (driver, app) in &apps {
         let reply = get(&app.url("/?delay=0.2"));
         assert_eq!(
@@ -184,7 +180,7 @@ fn database_down_is_503_and_back_is_200() {
 /// wait timeout), none fails; the database halves run two at a time.
 #[test]
 fn small_pool_makes_requests_wait_not_fail() {
-    let db = Postgres::start();
+    let db = postgres();
     let api = slow_api();
     let app = app_pg(
         "async",
@@ -206,7 +202,7 @@ fn small_pool_makes_requests_wait_not_fail() {
 /// fine afterwards.
 #[test]
 fn pool_exhausted_past_wait_timeout_is_503() {
-    let db = Postgres::start();
+    let db = postgres();
     let api = slow_api();
     let app = app_pg(
         "async",
@@ -229,7 +225,7 @@ fn pool_exhausted_past_wait_timeout_is_503() {
 /// Upstream failures are the upstream's: 502 when it is down, 504 when too slow.
 #[test]
 fn upstream_failures_are_502_and_504() {
-    let db = Postgres::start();
+    let db = postgres();
     let api = slow_api();
     for driver in ["async", "blocking"] {
         let dead_api = format!("http://127.0.0.1:{}/", free_port());
@@ -242,7 +238,7 @@ fn upstream_failures_are_502_and_504() {
                 "--api-url",
                 &dead_api,
                 "--database-url",
-                db.url(),
+                &db.url(),
             ],
         );
         let reply = get(&app.url("/?delay=0.2"));

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::testing::free_port;
+use lab::testing::free_port;
 use support::*;
 
 #[test]

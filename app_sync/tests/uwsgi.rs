@@ -3,102 +3,13 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::testing::{free_port, raw_get_status};
+use lab::scenarios::Front;
+use lab::testing::Nginx;
 use support::*;
 
 const HI: &str = "Hi there! slow api response";
-
-/// A real nginx on a free port, configured in a temporary directory, stopped on drop.
-struct Nginx {
-    child: Child,
-    dir: PathBuf,
-    port: u16,
-}
-
-impl Nginx {
-    fn start(uwsgi_port: u16) -> Nginx {
-        let bin = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"]
-            .into_iter()
-            .find(|path| std::path::Path::new(path).exists())
-            .unwrap_or("nginx");
-        let port = free_port();
-        let dir =
-            std::env::temp_dir().join(format!("app_sync-nginx-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("nginx temp dir");
-        let d = dir.display();
-        // The stock uwsgi_params, inline so the test does not depend on /etc/nginx.
-        let config = format!(
-            r#"worker_processes 1;
-daemon off;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {d}/body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            uwsgi_param QUERY_STRING $query_string;
-            uwsgi_param REQUEST_METHOD $request_method;
-            uwsgi_param CONTENT_TYPE $content_type;
-            uwsgi_param CONTENT_LENGTH $content_length;
-            uwsgi_param REQUEST_URI $request_uri;
-            uwsgi_param PATH_INFO $document_uri;
-            uwsgi_param DOCUMENT_ROOT $document_root;
-            uwsgi_param SERVER_PROTOCOL $server_protocol;
-            uwsgi_param REQUEST_SCHEME $scheme;
-            uwsgi_param REMOTE_ADDR $remote_addr;
-            uwsgi_param REMOTE_PORT $remote_port;
-            uwsgi_param SERVER_PORT $server_port;
-            uwsgi_param SERVER_NAME $server_name;
-            uwsgi_pass 127.0.0.1:{uwsgi_port};
-        }}
-    }}
-}}
-"#
-        );
-        let conf = dir.join("nginx.conf");
-        std::fs::write(&conf, config).expect("write nginx.conf");
-        let child = Command::new(bin)
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .arg("-p")
-            .arg(&dir)
-            .arg("-c")
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|err| {
-                panic!("cannot start nginx ({bin}): {err}; install it with: apt-get install -y nginx-light")
-            });
-        Nginx { child, dir, port }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        // SIGQUIT is nginx's graceful stop; SIGKILL would leave its worker behind.
-        if let Ok(pid) = i32::try_from(self.child.id()) {
-            // SAFETY: kill(2) on our own child.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-        }
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 /// slow_api <- app_sync (uwsgi) <- nginx, ready when nginx's /healthz reaches app_sync.
 fn topology(args: &[&str]) -> (Service, Service, Nginx) {
@@ -106,12 +17,9 @@ fn topology(args: &[&str]) -> (Service, Service, Nginx) {
     let api_port = api.port.to_string();
     let mut all = vec!["--protocol", "uwsgi", "--port-api", &api_port];
     all.extend_from_slice(args);
-    let mut app = Service::spawn_with_env(APP, "--port-app", &all, &[]);
-    let nginx = Nginx::start(app.port);
-    let nginx_port = nginx.port;
-    app.wait_ready(Duration::from_secs(30), || {
-        raw_get_status(nginx_port, "/healthz") == Some(200)
-    });
+    let app = Service::spawn_with_env(APP, "--port-app", &all, &[]);
+    // nginx/nginx-uwsgi.conf, as compose mounts it; ready once /healthz reaches the app.
+    let nginx = Nginx::start(Front::NginxUwsgi, app.port);
     (api, app, nginx)
 }
 

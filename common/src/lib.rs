@@ -8,7 +8,6 @@
 //! - [`upstream`] (features `actix`, `blocking`): calling the slow API and mapping its
 //!   failures to 502/504.
 //! - [`server`] (feature `actix`): graceful shutdown on SIGTERM and SIGINT.
-//! - [`testing`] (feature `testing`): integration-test harness that runs the real binaries.
 
 pub mod config;
 pub mod delay;
@@ -16,6 +15,4 @@ pub mod limits;
 pub mod logging;
 #[cfg(feature = "actix")]
 pub mod server;
-#[cfg(feature = "testing")]
-pub mod testing;
 pub mod upstream;

@@ -8,7 +8,7 @@
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -129,10 +129,15 @@ pub async fn run_with_progress(
 
     let mut stats = Stats::new();
     for shard in &shared.shards {
-        stats.merge(&lock(shard));
+        stats.merge(&shard.lock().unwrap_or_else(PoisonError::into_inner));
     }
     let plan = &shared.plan;
-    let aborted = lock(&shared.abort_reason).clone().or(panicked);
+    let aborted = shared
+        .abort_reason
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+        .or(panicked);
     let facts = RunFacts {
         url: spec.url,
         server_software: shared.server_software.get().cloned().flatten(),
@@ -185,7 +190,7 @@ fn run_thread(shared: Arc<Shared>, shard: usize, workers: usize) {
 fn ensure_open_files(concurrency: usize) -> Result<(), LoadError> {
     // One descriptor per connection, plus stdio, the runtime's epoll and some slack.
     let needed = concurrency as u64 + 64;
-    match common::limits::raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) if limit < needed => Err(LoadError::TooFewFiles {
             concurrency,
             needed,
@@ -194,13 +199,6 @@ fn ensure_open_files(concurrency: usize) -> Result<(), LoadError> {
         // If the limit cannot be read, try anyway: failures will be counted as connect errors.
         _ => Ok(()),
     }
-}
-
-/// A poisoned lock only means another worker panicked; the counts are still good.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// State all workers share.
@@ -225,7 +223,10 @@ struct Shared {
 
 impl Shared {
     fn abort(&self, reason: String) {
-        let mut slot = lock(&self.abort_reason);
+        let mut slot = self
+            .abort_reason
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if slot.is_none() {
             *slot = Some(reason);
         }
@@ -326,7 +327,9 @@ async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
             () = &mut timer => Err(()),
         };
 
-        let mut stats = lock(&shared.shards[shard]);
+        let mut stats = shared.shards[shard]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         stats.sent_late += u64::from(late);
         match result {
             // Finished after -t expired but before the (millisecond-grained) timer

@@ -1,7 +1,8 @@
 //! loadgen: an ab-compatible HTTP/1 load generator, as fast as wrk, more truthful than ab.
 //!
 //! The library is the engine and the report; the `loadgen` binary is ab's command line
-//! on top of it, and `make bench-all` uses it directly.
+//! on top of it. It depends on no other crate of the lab: point it at any HTTP/1 server.
+//! (The lab's runner, `make bench-all`, uses this library.)
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -37,10 +38,8 @@
 //! - `-t` does not cap `-n` at 50,000; requests still in flight when it expires are
 //!   reported as `unfinished`, not as failures.
 
-pub mod bench;
 mod engine;
 mod report;
-pub mod scenarios;
 mod spec;
 mod stats;
 pub mod text;

@@ -172,7 +172,7 @@ fn bad_urls_and_flags_exit_2() {
 
 #[test]
 fn refused_target_without_r_exits_1_with_the_reason() {
-    let port = common::testing::free_port();
+    let port = support::free_port();
     let url = format!("http://127.0.0.1:{port}/");
     let output = loadgen(&["-n", "100", "-c", "2", &url]);
     assert_eq!(output.status.code(), Some(1), "{output:?}");
@@ -189,7 +189,7 @@ fn refused_target_without_r_exits_1_with_the_reason() {
 #[test]
 fn ten_thousand_connections() {
     // The test server holds one descriptor (and one small thread) per connection.
-    let limit = common::limits::raise_open_files_limit().unwrap_or(0);
+    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
     if limit < 10_200 {
         eprintln!("skipped: open-files hard limit {limit} is under 10,200");
         return;

@@ -232,7 +232,7 @@ fn ramp_up_spreads_the_first_requests_and_is_not_latency() {
 
 #[test]
 fn refused_connections_are_failures_not_crashes() {
-    let port = common::testing::free_port(); // nothing listens there
+    let port = support::free_port(); // nothing listens there
     let report = run(LoadSpec {
         requests: Some(50),
         concurrency: 5,
@@ -247,7 +247,7 @@ fn refused_connections_are_failures_not_crashes() {
 
 #[test]
 fn refused_connections_abort_without_r() {
-    let port = common::testing::free_port();
+    let port = support::free_port();
     let report = run(LoadSpec {
         requests: Some(1000),
         concurrency: 2,

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use common::testing::{get, get_concurrently, raw_exchange, Service};
+use lab::testing::{get, get_concurrently, raw_exchange, Service};
 
 const BIN: &str = env!("CARGO_BIN_EXE_slow_api");
 

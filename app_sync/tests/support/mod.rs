@@ -6,12 +6,12 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-pub use common::testing::{get, get_concurrently, Reply, Service};
+pub use lab::testing::{get, get_concurrently, Reply, Service};
 
 pub const APP: &str = env!("CARGO_BIN_EXE_app_sync");
 
 /// The slow API on a free port.
-pub use common::testing::start_slow_api as slow_api;
+pub use lab::testing::start_slow_api as slow_api;
 
 /// app_sync in front of `api`, with extra flags.
 pub fn app_sync(api: &Service, args: &[&str]) -> Service {

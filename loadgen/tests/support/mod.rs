@@ -13,6 +13,14 @@ use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A loopback port nothing listens on (asked of the kernel, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("no free loopback port")
+}
+
 #[derive(Default)]
 pub struct Counters {
     pub connections: AtomicU64,

@@ -19,17 +19,20 @@
 //! counters, so neither the start-up nor the requests cut off by the time limit bias
 //! them.
 
+pub mod chart;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::results::{LatencyMs, Machine};
-use super::stack::{self, StartError};
-use super::{fmt_duration, measure, procfs, Measured, Options, Ui};
+use crate::procfs;
+use crate::results::{LatencyMs, Machine};
+use crate::runner::{fmt_duration, measure, Measured, Options, Ui};
 use crate::scenarios::{by_id, Scenario};
-use crate::{LoadSpec, Progress};
+use crate::stack::{self, StartError};
+use loadgen::{LoadSpec, Progress};
 
 /// The sweep's scenarios: a thread-capped topology and the event loops.
 pub const DEFAULT_IDS: &[&str] = &["sync-workers", "async", "async-workers"];
@@ -108,7 +111,7 @@ pub struct SweepResults {
 
 /// Runs every (scenario, c) point.
 pub fn run_sweep(options: &SweepOptions) -> anyhow::Result<SweepResults> {
-    let started_at = super::results::now_utc();
+    let started_at = crate::results::now_utc();
     let ui = Ui::default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -197,7 +200,7 @@ pub fn run_sweep(options: &SweepOptions) -> anyhow::Result<SweepResults> {
     }
     Ok(SweepResults {
         started_at,
-        machine: super::machine::describe(),
+        machine: crate::machine::describe(),
         delay_s: options.delay,
         duration_s: options.duration,
         warmup_s: options.warmup,
@@ -266,7 +269,7 @@ fn run_point(
         // By default the clients start over one delay: a steady stream, not waves of c.
         ramp_up: (options.ramp_up > 0.0).then(|| Duration::from_secs_f64(options.ramp_up)),
         continue_on_socket_error: true,
-        timeout: super::REQUEST_TIMEOUT,
+        timeout: crate::runner::REQUEST_TIMEOUT,
         ..LoadSpec::new(stack.url(options.delay))
     };
     let progress = Arc::new(Progress::default());
@@ -423,7 +426,7 @@ pub fn markdown_table(sweep: &SweepResults) -> String {
                 p.cpu_ms_per_request,
                 p.peak_rss_mb,
                 p.peak_threads,
-                super::results::fmt_count(p.syn_retransmits),
+                crate::results::fmt_count(p.syn_retransmits),
             ));
         }
     }
@@ -432,10 +435,10 @@ pub fn markdown_table(sweep: &SweepResults) -> String {
 
 /// Writes `sweep.json`, `sweep.svg` and `sweep.md` into `dir`; returns the table.
 pub fn write_sweep(sweep: &SweepResults, dir: &std::path::Path) -> anyhow::Result<String> {
-    use super::results::write_atomically;
+    use crate::results::write_atomically;
     let json = serde_json::to_string_pretty(sweep)?;
     write_atomically(&dir.join("sweep.json"), &(json + "\n"))?;
-    write_atomically(&dir.join("sweep.svg"), &super::chart::sweep_chart(sweep))?;
+    write_atomically(&dir.join("sweep.svg"), &chart::sweep_chart(sweep))?;
     let table = markdown_table(sweep);
     write_atomically(
         &dir.join("sweep.md"),

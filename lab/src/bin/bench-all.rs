@@ -1,6 +1,6 @@
 //! bench-all: every scenario of the lab on this machine, one table, one chart.
 //!
-//! For each scenario of `loadgen::scenarios` (DESIGN.md's table): start the slow API,
+//! For each scenario of `lab::scenarios`: start the slow API,
 //! the app (and nginx, or a throwaway PostgreSQL) on free loopback ports, wait for
 //! `/healthz`, send the article's `ab` load with loadgen's engine, measure the app's
 //! CPU and memory, stop everything (also on Ctrl-C). Then print the table and write
@@ -13,8 +13,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use loadgen::bench::{self, Options};
-use loadgen::scenarios::{self, Scenario, SCENARIOS};
+use lab::runner::{self, Options};
+use lab::scenarios::{self, Scenario, SCENARIOS};
+use lab::{procs, results};
 
 // The load runs in this process: the same allocator as the `loadgen` binary.
 #[global_allocator]
@@ -97,7 +98,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
                 row["ceiling_rps"] = scenario.ceiling_rps().into();
                 row["ab_ceiling_rps"] = scenario.ab_ceiling_rps().into();
                 row["app_env"] = scenario
-                    .app_env()
+                    .app.env()
                     .into_iter()
                     .map(|(name, value)| (name.to_owned(), serde_json::Value::from(value)))
                     .collect::<serde_json::Map<_, _>>()
@@ -143,10 +144,9 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--name {name:?} must be a plain file name");
     }
     if let Some(json) = &args.redraw {
-        let results: bench::results::Results =
-            bench::results::read_json(json, "a bench-all result")?;
-        bench::write_results(&results, &args.results, &name)?;
-        out!("{}", bench::results::markdown_table(&results.scenarios));
+        let results: results::Results = results::read_json(json, "a bench-all result")?;
+        runner::write_results(&results, &args.results, &name)?;
+        out!("{}", results::markdown_table(&results.scenarios));
         return Ok(ExitCode::SUCCESS);
     }
     let options = Options {
@@ -154,12 +154,12 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         delay: args.delay,
         scale: args.scale,
     };
-    loadgen::bench::procs::raise_open_files(65_536);
-    bench::procs::install_interrupt_handler()?;
+    procs::raise_open_files(65_536);
+    procs::install_interrupt_handler()?;
 
-    let results = bench::run_all(&selected, &options)?;
-    bench::write_results(&results, &args.results, &name)?;
-    out!("{}", bench::results::markdown_table(&results.scenarios));
+    let results = runner::run_all(&selected, &options)?;
+    runner::write_results(&results, &args.results, &name)?;
+    out!("{}", results::markdown_table(&results.scenarios));
     let files = ["md", "json", "svg"].map(|ext| args.results.join(format!("{name}.{ext}")));
     eprintln!(
         "wrote {} in {:.0} s",

@@ -6,27 +6,17 @@
 //! the table, the JSON and the chart ([`results`], [`chart`]). [`procs`] makes sure no
 //! service outlives the runner, even on Ctrl-C.
 
-pub mod chart;
-pub mod kernel;
-pub mod machine;
-pub mod nginx;
-pub mod postgres;
-pub mod procfs;
-pub mod procs;
-pub mod results;
-pub mod stack;
-pub mod sweep;
-
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::results::{self, LatencyMs, Results, Row};
 use crate::scenarios::Scenario;
-use crate::{LoadSpec, Progress};
-use results::{LatencyMs, Results, Row};
-use stack::StartError;
+use crate::stack::{self, StartError};
+use crate::{chart, kernel, machine, procfs};
+use loadgen::{LoadSpec, Progress};
 
 /// Per-request timeout: ab's default. The longest queue in the table (c=1000 against
 /// 200 threads) waits 5 s.
@@ -73,7 +63,7 @@ impl Options {
 /// Seconds a scenario is expected to take: its ideal time plus starting the services.
 fn expected_s(scenario: &Scenario) -> f64 {
     let mut startup = 0.4;
-    if scenario.postgres {
+    if scenario.app.needs_postgres() {
         startup += 1.5;
     }
     if scenario.front.is_nginx() {
@@ -318,7 +308,7 @@ fn run_one(
 
 /// One load against a running topology, and what the app's process tree spent on it.
 pub(crate) struct Measured {
-    pub outcome: Result<crate::Report, crate::LoadError>,
+    pub outcome: Result<loadgen::Report, loadgen::LoadError>,
     /// CPU clock ticks of the app's tree during the load.
     pub cpu_ticks: u64,
     pub peaks: procfs::Peaks,
@@ -351,7 +341,7 @@ pub(crate) fn measure(
     let drops_before = kernel::Drops::now();
     let outcome = {
         let _live = ui.live(status);
-        runtime.block_on(crate::run_with_progress(spec, progress))
+        runtime.block_on(loadgen::run_with_progress(spec, progress))
     };
     let drops = kernel::Drops::now()
         .zip(drops_before)

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use loadgen::bench::sweep::{self, SweepOptions};
+use lab::sweep::{self, SweepOptions};
 
 // The load runs in this process: the same allocator as the `loadgen` binary.
 #[global_allocator]
@@ -99,8 +99,7 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> anyhow::Result<()> {
     if let Some(json) = &args.redraw {
-        let results: sweep::SweepResults =
-            loadgen::bench::results::read_json(json, "a sweep result")?;
+        let results: sweep::SweepResults = lab::results::read_json(json, "a sweep result")?;
         out!("{}", sweep::write_sweep(&results, &args.results)?);
         return Ok(());
     }
@@ -112,9 +111,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let options = SweepOptions {
-        bin_dir: args
-            .bin_dir
-            .unwrap_or_else(loadgen::bench::Options::default_bin_dir),
+        bin_dir: args.bin_dir.unwrap_or_else(lab::runner::Options::default_bin_dir),
         ids: args.scenarios,
         concurrency: args.concurrency,
         delay: args.delay,
@@ -122,8 +119,8 @@ fn run(args: Args) -> anyhow::Result<()> {
         warmup,
         ramp_up: args.ramp_up.unwrap_or(args.delay),
     };
-    loadgen::bench::procs::raise_open_files(65_536);
-    loadgen::bench::procs::install_interrupt_handler()?;
+    lab::procs::raise_open_files(65_536);
+    lab::procs::install_interrupt_handler()?;
     let results = sweep::run_sweep(&options)?;
     let table = sweep::write_sweep(&results, &args.results)?;
     out!("{table}");

@@ -3,27 +3,26 @@
 //! [`bench_chart`]: one row per scenario, requests per second on a log scale: the
 //! ceiling Little's law allows (a pale bar), what was measured (a solid bar), and the
 //! article's Python figure (a red diamond) beside the best `ab` could do (a red tick).
-//! [`sweep_chart`]: throughput, p99 latency, memory and threads against concurrency.
+//! The sweep's chart ([`crate::sweep::chart`]) draws with the same pieces.
 
 // SVG elements are written as raw-string lines, each ending in its newline.
 #![allow(clippy::write_with_newline)]
 
 use std::fmt::Write;
 
-use super::results::{Results, Row};
-use super::sweep::{SweepPoint, SweepResults};
+use crate::results::{Results, Row};
 
-const FONT: &str = "font-family=\"DejaVu Sans, Verdana, Arial, sans-serif\"";
-const BLOCKING: &str = "#d9822b";
-const ASYNC: &str = "#2b6cb0";
-const ARTICLE: &str = "#c53030";
-const PALE: &str = "#e2e8f0";
-const GRID: &str = "#cbd5e0";
-const TEXT: &str = "#1a202c";
-const MUTED: &str = "#4a5568";
+pub(crate) const FONT: &str = "font-family=\"DejaVu Sans, Verdana, Arial, sans-serif\"";
+pub(crate) const BLOCKING: &str = "#d9822b";
+pub(crate) const ASYNC: &str = "#2b6cb0";
+pub(crate) const ARTICLE: &str = "#c53030";
+pub(crate) const PALE: &str = "#e2e8f0";
+pub(crate) const GRID: &str = "#cbd5e0";
+pub(crate) const TEXT: &str = "#1a202c";
+pub(crate) const MUTED: &str = "#4a5568";
 
 /// Escapes text for SVG.
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -32,22 +31,22 @@ fn esc(text: &str) -> String {
 
 /// A log10 axis mapping `[lo, hi]` to `[x0, x1]` pixels.
 #[derive(Clone, Copy)]
-struct LogAxis {
-    lo: f64,
-    hi: f64,
-    p0: f64,
-    p1: f64,
+pub(crate) struct LogAxis {
+    pub(crate) lo: f64,
+    pub(crate) hi: f64,
+    pub(crate) p0: f64,
+    pub(crate) p1: f64,
 }
 
 impl LogAxis {
-    fn map(&self, value: f64) -> f64 {
+    pub(crate) fn map(&self, value: f64) -> f64 {
         let value = value.clamp(self.lo, self.hi);
         let t = (value.log10() - self.lo.log10()) / (self.hi.log10() - self.lo.log10());
         self.p0 + t * (self.p1 - self.p0)
     }
 
     /// 1, 2, 5, 10, 20, 50, ... within the range.
-    fn ticks(&self) -> Vec<f64> {
+    pub(crate) fn ticks(&self) -> Vec<f64> {
         let mut ticks = Vec::new();
         let mut decade = 10f64.powf(self.lo.log10().floor());
         while decade <= self.hi {
@@ -63,7 +62,7 @@ impl LogAxis {
     }
 
     /// Only powers of ten (for crowded axes).
-    fn decades(&self) -> Vec<f64> {
+    pub(crate) fn decades(&self) -> Vec<f64> {
         self.ticks()
             .into_iter()
             .filter(|tick| (tick.log10() - tick.log10().round()).abs() < 1e-9)
@@ -72,7 +71,7 @@ impl LogAxis {
 }
 
 /// `0.5`, `2`, `1k`, `10k`.
-fn short(value: f64) -> String {
+pub(crate) fn short(value: f64) -> String {
     if value >= 1000.0 {
         format!("{}k", trim(value / 1000.0))
     } else {
@@ -80,12 +79,12 @@ fn short(value: f64) -> String {
     }
 }
 
-fn trim(value: f64) -> String {
+pub(crate) fn trim(value: f64) -> String {
     let text = format!("{value:.2}");
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
-fn rps(value: f64) -> String {
+pub(crate) fn rps(value: f64) -> String {
     if value >= 100.0 {
         format!("{value:.0}")
     } else if value >= 10.0 {
@@ -343,247 +342,6 @@ fn short_article(text: &str) -> &str {
     } else {
         text
     }
-}
-
-/// Colours for the sweep's lines, by scenario id.
-fn sweep_color(id: &str) -> &'static str {
-    match id {
-        "sync-workers" => BLOCKING,
-        "async" => ASYNC,
-        _ => "#2f855a",
-    }
-}
-
-/// One panel of the sweep chart: `value(point)` against concurrency, log-log.
-#[allow(clippy::too_many_arguments)]
-fn sweep_panel(
-    svg: &mut String,
-    sweep: &SweepResults,
-    (x, y, w, h): (f64, f64, f64, f64),
-    title: &str,
-    unit: &str,
-    value: impl Fn(&SweepPoint) -> Option<f64>,
-    ideal: Option<&dyn Fn(f64) -> f64>,
-) {
-    let cs: Vec<f64> = sweep
-        .series
-        .iter()
-        .flat_map(|series| series.points.iter().map(|p| f64::from(p.concurrency)))
-        .collect();
-    let c_lo = cs.iter().copied().fold(f64::INFINITY, f64::min).max(1.0);
-    let c_hi = cs.iter().copied().fold(1.0, f64::max).max(c_lo * 10.0);
-    let vals: Vec<f64> = sweep
-        .series
-        .iter()
-        .flat_map(|series| series.points.iter().filter_map(&value))
-        .filter(|v| *v > 0.0)
-        .chain(ideal.map(|f| f(c_hi)))
-        .collect();
-    let v_lo = 10f64.powf(
-        vals.iter()
-            .copied()
-            .fold(f64::INFINITY, f64::min)
-            .min(1e12)
-            .log10()
-            .floor(),
-    );
-    let v_hi = 10f64.powf(vals.iter().copied().fold(1e-9, f64::max).log10().ceil());
-    let v_hi = if v_hi <= v_lo { v_lo * 10.0 } else { v_hi };
-    let xa = LogAxis {
-        lo: c_lo,
-        hi: c_hi,
-        p0: x + 60.0,
-        p1: x + w - 10.0,
-    };
-    let ya = LogAxis {
-        lo: v_lo,
-        hi: v_hi,
-        p0: y + h - 40.0,
-        p1: y + 30.0,
-    };
-    let _ = write!(
-        svg,
-        r#"<text x="{tx}" y="{ty}" font-size="15" font-weight="bold" fill="{TEXT}">{title}</text>
-<rect x="{px}" y="{py}" width="{pw}" height="{ph}" fill="none" stroke="{GRID}"/>
-"#,
-        tx = x + 60.0,
-        ty = y + 18.0,
-        title = esc(title),
-        px = xa.p0,
-        py = ya.p1,
-        pw = xa.p1 - xa.p0,
-        ph = ya.p0 - ya.p1,
-    );
-    for tick in xa.decades() {
-        let px = xa.map(tick);
-        let _ = write!(
-            svg,
-            r#"<line x1="{px:.1}" y1="{y0}" x2="{px:.1}" y2="{y1}" stroke="{GRID}"/><text x="{px:.1}" y="{ly}" font-size="11" fill="{MUTED}" text-anchor="middle">{label}</text>
-"#,
-            y0 = ya.p1,
-            y1 = ya.p0,
-            ly = ya.p0 + 14.0,
-            label = short(tick),
-        );
-    }
-    let _ = write!(
-        svg,
-        r#"<text x="{lx}" y="{ly}" font-size="11" fill="{MUTED}" text-anchor="middle">clients (c, log scale)</text>
-"#,
-        lx = (xa.p0 + xa.p1) / 2.0,
-        ly = ya.p0 + 30.0,
-    );
-    let y_ticks = if (v_hi / v_lo).log10() > 4.0 {
-        ya.decades()
-    } else {
-        ya.ticks()
-    };
-    for tick in y_ticks {
-        let py = ya.map(tick);
-        let _ = write!(
-            svg,
-            r#"<line x1="{x0}" y1="{py:.1}" x2="{x1}" y2="{py:.1}" stroke="{GRID}"/><text x="{lx}" y="{ty:.1}" font-size="11" fill="{MUTED}" text-anchor="end">{label}</text>
-"#,
-            x0 = xa.p0,
-            x1 = xa.p1,
-            lx = xa.p0 - 4.0,
-            ty = py + 4.0,
-            label = short(tick),
-        );
-    }
-    let _ = write!(
-        svg,
-        r#"<text x="{lx}" y="{ly}" font-size="11" fill="{MUTED}" transform="rotate(-90 {lx} {ly})" text-anchor="middle">{unit}</text>
-"#,
-        lx = x + 14.0,
-        ly = (ya.p0 + ya.p1) / 2.0,
-        unit = esc(unit),
-    );
-    if let Some(ideal) = ideal {
-        let steps = 40;
-        let mut d = String::new();
-        for i in 0..=steps {
-            let c = c_lo * (c_hi / c_lo).powf(f64::from(i) / f64::from(steps));
-            let v = ideal(c);
-            if v >= ya.lo && v <= ya.hi {
-                let _ = write!(
-                    d,
-                    "{} {:.1} {:.1} ",
-                    if d.is_empty() { "M" } else { "L" },
-                    xa.map(c),
-                    ya.map(v)
-                );
-            }
-        }
-        let _ = write!(
-            svg,
-            r#"<path d="{d}" fill="none" stroke="{MUTED}" stroke-width="1.5" stroke-dasharray="6 4"/>
-"#
-        );
-    }
-    for series in &sweep.series {
-        let color = sweep_color(&series.id);
-        let mut d = String::new();
-        for point in &series.points {
-            if let Some(v) = value(point).filter(|v| *v > 0.0) {
-                let (px, py) = (xa.map(f64::from(point.concurrency)), ya.map(v));
-                let _ = write!(
-                    d,
-                    "{} {px:.1} {py:.1} ",
-                    if d.is_empty() { "M" } else { "L" }
-                );
-                let _ = write!(
-                    svg,
-                    r#"<circle cx="{px:.1}" cy="{py:.1}" r="3.5" fill="{color}"/>
-"#
-                );
-            }
-        }
-        let _ = write!(
-            svg,
-            r#"<path d="{d}" fill="none" stroke="{color}" stroke-width="2.5"/>
-"#
-        );
-    }
-}
-
-/// The chart of a sweep: four panels against concurrency.
-pub fn sweep_chart(sweep: &SweepResults) -> String {
-    let (width, height) = (1180.0, 860.0);
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" {FONT} font-size="13">
-<rect width="100%" height="100%" fill="white"/>
-<text x="20" y="30" font-size="20" font-weight="bold" fill="{TEXT}">Throughput and latency as clients grow, delay = {delay} s</text>
-<text x="20" y="52" fill="{MUTED}">Each point: c clients started {start}, {per_client} requests each, counted after {rounds} rounds (where threads cap it: {duration} s, counted from {warm} s). Dashed: c / delay.</text>
-"#,
-        start = if sweep.ramp_up_s > 0.0 {
-            format!("over {} s", sweep.ramp_up_s)
-        } else {
-            "at once".to_owned()
-        },
-        per_client = super::sweep::REQUESTS_PER_CLIENT,
-        rounds = super::sweep::WARMUP_ROUNDS,
-        delay = sweep.delay_s,
-        duration = sweep.duration_s,
-        warm = sweep.warmup_s,
-    );
-    let mut lx = 20.0;
-    for series in &sweep.series {
-        let color = sweep_color(&series.id);
-        let label = format!("{} ({})", series.id, series.topology);
-        let _ = write!(
-            svg,
-            r#"<line x1="{lx}" y1="76" x2="{x2}" y2="76" stroke="{color}" stroke-width="3"/><text x="{tx}" y="80" fill="{TEXT}">{label}</text>
-"#,
-            x2 = lx + 28.0,
-            tx = lx + 34.0,
-            label = esc(&label),
-        );
-        lx += 44.0 + label.len() as f64 * 7.2;
-    }
-    let delay = sweep.delay_s;
-    let ideal = move |c: f64| c / delay;
-    let (pw, ph) = (580.0, 370.0);
-    sweep_panel(
-        &mut svg,
-        sweep,
-        (0.0, 100.0, pw, ph),
-        "Requests per second",
-        "requests/s",
-        |p| Some(p.requests_per_second),
-        Some(&ideal),
-    );
-    sweep_panel(
-        &mut svg,
-        sweep,
-        (pw, 100.0, pw, ph),
-        "p99 latency of completed requests",
-        "ms",
-        |p| Some(p.latency_ms.p99),
-        None,
-    );
-    sweep_panel(
-        &mut svg,
-        sweep,
-        (0.0, 100.0 + ph + 10.0, pw, ph),
-        "Peak resident memory of the app",
-        "MiB",
-        |p| Some(p.peak_rss_mb),
-        None,
-    );
-    sweep_panel(
-        &mut svg,
-        sweep,
-        (pw, 100.0 + ph + 10.0, pw, ph),
-        "Peak threads of the app",
-        "threads",
-        |p| Some(p.peak_threads as f64),
-        None,
-    );
-    svg.push_str("</svg>\n");
-    svg
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// A registered process group and the signal that asks it to stop.
@@ -24,12 +24,6 @@ struct Group {
 
 static GROUPS: Mutex<Vec<Group>> = Mutex::new(Vec::new());
 static SCRATCH_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// Stops the runner's children on SIGINT (Ctrl-C) and SIGTERM, then exits with
 /// 128 + the signal's number. Call once, early, from the main thread.
@@ -81,7 +75,10 @@ pub fn install_interrupt_handler() -> anyhow::Result<()> {
 /// Stops every registered group (in parallel, each with its own stop signal) and
 /// removes every registered scratch directory.
 pub fn stop_everything() {
-    let groups: Vec<Group> = lock(&GROUPS).clone();
+    let groups: Vec<Group> = GROUPS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
     for group in &groups {
         killpg(group.pgid, group.stop_signal);
     }
@@ -96,7 +93,11 @@ pub fn stop_everything() {
     while groups.iter().any(|group| group_alive(group.pgid)) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    for dir in lock(&SCRATCH_DIRS).iter() {
+    for dir in SCRATCH_DIRS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+    {
         // A process that was still writing into it may need a second pass.
         for _ in 0..3 {
             if std::fs::remove_dir_all(dir).is_ok() || !dir.exists() {
@@ -116,7 +117,7 @@ fn killpg(pgid: i32, signal: i32) {
 
 /// Whether any process of group `pgid` is still running (zombies do not count).
 pub fn group_alive(pgid: i32) -> bool {
-    crate::bench::procfs::processes()
+    crate::procfs::processes()
         .iter()
         .any(|process| process.pgrp == pgid && process.state != 'Z')
 }
@@ -129,7 +130,7 @@ pub struct ScratchDir {
 impl ScratchDir {
     pub fn new(label: &str) -> anyhow::Result<ScratchDir> {
         let path = std::env::temp_dir().join(format!(
-            "bench-all-{}-{label}-{}",
+            "lab-{}-{label}-{}",
             std::process::id(),
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -137,7 +138,10 @@ impl ScratchDir {
         ));
         std::fs::create_dir_all(&path)
             .map_err(|err| anyhow::anyhow!("cannot create {}: {err}", path.display()))?;
-        lock(&SCRATCH_DIRS).push(path.clone());
+        SCRATCH_DIRS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(path.clone());
         Ok(ScratchDir { path })
     }
 
@@ -149,7 +153,10 @@ impl ScratchDir {
 impl Drop for ScratchDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
-        lock(&SCRATCH_DIRS).retain(|dir| dir != &self.path);
+        SCRATCH_DIRS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|dir| dir != &self.path);
     }
 }
 
@@ -206,7 +213,7 @@ impl Service {
             .stdout(out)
             .stderr(err);
         // Registered before it runs: an interrupt right after spawn still reaches it.
-        let mut groups = lock(&GROUPS);
+        let mut groups = GROUPS.lock().unwrap_or_else(PoisonError::into_inner);
         let child = command
             .spawn()
             .map_err(|err| anyhow::anyhow!("cannot start {name}: {err}"))?;
@@ -238,7 +245,10 @@ impl Service {
         let status = self.child.wait()?;
         self.stopped = true;
         let pgid = self.pgid;
-        lock(&GROUPS).retain(|group| group.pgid != pgid);
+        GROUPS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|group| group.pgid != pgid);
         Ok(status)
     }
 
@@ -282,7 +292,10 @@ impl Service {
         }
         let _ = self.child.wait();
         let pgid = self.pgid;
-        lock(&GROUPS).retain(|group| group.pgid != pgid);
+        GROUPS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|group| group.pgid != pgid);
     }
 }
 
@@ -330,29 +343,17 @@ pub fn is_executable(path: &Path) -> bool {
 }
 
 /// Raises the hard open-files limit to at least `wanted` where allowed (root), then the
-/// soft one to the hard one. The services inherit it: at 10,000 clients an async proxy
-/// holds 20,000 sockets (each client's, and its upstream's), over a 20,000 hard limit.
+/// soft one to the hard one, and returns the soft limit. The services inherit it: at
+/// 10,000 clients an async proxy holds 20,000 sockets (each client's, and its
+/// upstream's), over a 20,000 hard limit.
 pub fn raise_open_files(wanted: u64) -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return 0;
+    use rlimit::Resource;
+    if let Ok((_, hard)) = Resource::NOFILE.get() {
+        if hard < wanted {
+            // Only root may raise the hard limit; elsewhere this fails and the soft
+            // limit still goes up to the hard one below.
+            let _ = Resource::NOFILE.set(wanted, wanted);
         }
-        if limit.rlim_max < wanted {
-            let raised = libc::rlimit {
-                rlim_cur: wanted,
-                rlim_max: wanted,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                return wanted;
-            }
-        }
-        limit.rlim_cur = limit.rlim_max;
-        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
     }
-    limit.rlim_cur
+    rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0)
 }

@@ -1,14 +1,23 @@
-//! Integration-test harness: runs a service's real binary on a free loopback port,
-//! waits for `GET /healthz`, and stops it when dropped; [`postgres`] provides a real
-//! PostgreSQL (a throwaway cluster) for the services that need one.
+//! The services' integration-test harness, on the runner's own machinery: a service's
+//! real binary on a free loopback port ([`Service`], supervised by [`crate::procs`]),
+//! nginx with the compose file's configuration ([`nginx`]), the throwaway PostgreSQL
+//! ([`postgres`]), and plain HTTP clients ([`get`], [`raw_exchange`]).
+//!
+//! Everything here panics with a one-line reason instead of returning errors: it is
+//! for tests, where a panic is the failure report.
 
-pub mod postgres;
-
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
+
+use crate::procs::{self, ScratchDir};
+use crate::scenarios::Front;
+use crate::stack;
+
+pub use crate::stack::{get_status as raw_get_status, raw_exchange};
+
+/// How long a service may take to become ready.
+const READY_WITHIN: Duration = Duration::from_secs(30);
 
 /// The workspace's slow_api on a free port, answering `/healthz`: the upstream of most
 /// integration tests.
@@ -42,17 +51,17 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     bin
 }
 
-/// A free TCP port on 127.0.0.1 (asked of the kernel, then released for the service).
+/// A free TCP port on 127.0.0.1 (asked of the kernel, then released for a service).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("no free loopback port")
+    stack::free_port().expect("no free loopback port")
 }
 
-/// A running service binary, killed on drop.
+/// A running service binary on a free port, killed (SIGKILL, whole process group) on
+/// drop. Its output goes to a log file whose tail is in every panic about it.
 pub struct Service {
-    child: Child,
+    process: procs::Service,
+    /// Holds the log; removed on drop, after the process.
+    _dir: ScratchDir,
     pub port: u16,
 }
 
@@ -71,13 +80,14 @@ impl Service {
         env: &[(&str, &str)],
     ) -> Service {
         let mut service = Self::spawn_with_env(bin, port_flag, args, env);
-        service.wait_healthy(Duration::from_secs(30));
+        let port = service.port;
+        service.wait_ready(READY_WITHIN, || stack::healthz_status(port) == Some(200));
         service
     }
 
     /// As [`Service::start_with_env`], without waiting for `/healthz`: for a service
-    /// that does not speak HTTP itself (app_sync `--protocol uwsgi`, reached through
-    /// nginx). Wait for it with [`Service::wait_ready`].
+    /// that does not speak HTTP itself (`PROTOCOL=uwsgi`, reached through nginx). Wait
+    /// for it with [`Service::wait_ready`].
     pub fn spawn_with_env(
         bin: impl AsRef<Path>,
         port_flag: &str,
@@ -85,38 +95,48 @@ impl Service {
         env: &[(&str, &str)],
     ) -> Service {
         let bin = bin.as_ref();
+        let name = bin
+            .file_name()
+            .map_or_else(|| "service".into(), |name| name.to_string_lossy());
+        let dir = ScratchDir::new(&name).expect("scratch directory");
         let port = free_port();
-        let mut command = Command::new(bin);
-        for var in crate::config::SERVICE_VARIABLES {
-            command.env_remove(var);
-        }
+        let mut command = stack::service_command(bin);
         command
-            .env("RUST_LOG", "warn")
             .envs(env.iter().copied())
             .args(args)
             .arg(port_flag)
-            .arg(port.to_string())
-            .stdin(Stdio::null());
-        let child = command
-            .spawn()
-            .unwrap_or_else(|err| panic!("cannot start {}: {err}", bin.display()));
-        Service { child, port }
+            .arg(port.to_string());
+        let log = dir.path().join("service.log");
+        let process = procs::Service::spawn(&name, command, &log, libc::SIGKILL)
+            .unwrap_or_else(|err| panic!("cannot start {}: {err:#}", bin.display()));
+        Service {
+            process,
+            _dir: dir,
+            port,
+        }
     }
 
     /// Waits until `ready()` is true (panics after `limit`, or if the process exits).
     pub fn wait_ready(&mut self, limit: Duration, mut ready: impl FnMut() -> bool) {
         let deadline = Instant::now() + limit;
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("service on port {} exited early: {status}", self.port);
+            if let Some(status) = self.process.exited() {
+                panic!(
+                    "{} on port {} exited early ({status}): {}",
+                    self.process.name,
+                    self.port,
+                    self.process.log_tail(5)
+                );
             }
             if ready() {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "service on port {} not ready after {limit:?}",
-                self.port
+                "{} on port {} not ready after {limit:?}: {}",
+                self.process.name,
+                self.port,
+                self.process.log_tail(5)
             );
             std::thread::sleep(Duration::from_millis(25));
         }
@@ -127,19 +147,14 @@ impl Service {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    /// The process id, for signals.
+    /// The process id, for signals and /proc.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid().unsigned_abs()
     }
 
-    fn wait_healthy(&mut self, limit: Duration) {
-        let port = self.port;
-        self.wait_ready(limit, || raw_get_status(port, "/healthz") == Some(200));
-    }
-
-    /// Sends `signal` (e.g. `libc::SIGTERM`) to the process.
+    /// Sends `signal` (e.g. `libc::SIGTERM`) to the process itself (not its group).
     pub fn signal(&self, signal: i32) {
-        let pid = i32::try_from(self.child.id()).expect("pid fits in i32");
+        let pid = self.process.pid();
         // SAFETY: kill(2) on our own child's pid.
         let rc = unsafe { libc::kill(pid, signal) };
         assert_eq!(rc, 0, "kill({pid}, {signal}) failed");
@@ -149,40 +164,69 @@ impl Service {
     pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if let Some(status) = self.process.exited() {
                 return Some(status);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         None
     }
-}
 
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// The last lines the service logged.
+    pub fn log_tail(&self, lines: usize) -> String {
+        self.process.log_tail(lines)
     }
 }
 
-/// Status of a one-shot `GET path` on 127.0.0.1:port, or `None` if nothing answered.
-pub fn raw_get_status(port: u16, path: &str) -> Option<u16> {
-    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-    raw_exchange(port, request.as_bytes()).map(|(status, _)| status)
+/// nginx on a free port in front of the app on `app_port`, with the configuration the
+/// compose file of `front` mounts; stopped on drop.
+pub struct Nginx {
+    process: procs::Service,
+    dir: ScratchDir,
+    pub port: u16,
 }
 
-/// Writes `request` as is (for requests a well-behaved client refuses to send: a 100 KB
-/// URI, a malformed line) and returns the status and the whole raw response.
-pub fn raw_exchange(port: u16, request: &[u8]) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    // The server may answer and close before reading everything; keep what it said.
-    let _ = stream.write_all(request);
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    let response = String::from_utf8_lossy(&response).into_owned();
-    let status = response.get(9..12)?.parse().ok()?;
-    Some((status, response))
+impl Nginx {
+    /// Starts nginx and waits until `GET /healthz` through it reaches the app (200).
+    pub fn start(front: Front, app_port: u16) -> Nginx {
+        let dir = ScratchDir::new("nginx").expect("scratch directory");
+        let port = free_port();
+        let process = crate::nginx::start(front, dir.path(), port, app_port)
+            .unwrap_or_else(|err| panic!("cannot start nginx: {err:#}"));
+        let mut nginx = Nginx { process, dir, port };
+        let deadline = Instant::now() + READY_WITHIN;
+        while stack::healthz_status(port) != Some(200) {
+            if let Some(status) = nginx.process.exited() {
+                panic!("nginx exited early ({status}): {}", nginx.error_log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nginx not ready after {READY_WITHIN:?}: {}",
+                nginx.error_log()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        nginx
+    }
+
+    /// `http://127.0.0.1:PORT` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn error_log(&self) -> String {
+        procs::log_tail(&self.dir.path().join("error.log"), 3)
+    }
+}
+
+/// A throwaway PostgreSQL ([`crate::postgres`]) with `max_connections`.
+pub fn postgres(max_connections: u32) -> crate::postgres::Postgres {
+    let settings = crate::postgres::Settings {
+        port: free_port(),
+        max_connections,
+    };
+    crate::postgres::Postgres::start(settings)
+        .unwrap_or_else(|err| panic!("cannot start PostgreSQL: {err:#}"))
 }
 
 /// A response as a test sees it.

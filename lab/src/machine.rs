@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use super::results::{Machine, Versions};
+use crate::results::{Machine, Versions};
 
 /// What `/proc`, `/etc/os-release` and the tools' `--version` say.
 pub fn describe() -> Machine {
@@ -49,10 +49,10 @@ pub fn describe() -> Machine {
                 std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()),
                 "--version",
             ),
-            nginx: super::nginx::find()
+            nginx: crate::nginx::find()
                 .and_then(|nginx| version_of(nginx, "-v"))
                 .map(|text| text.trim_start_matches("nginx version: ").to_owned()),
-            postgres: super::postgres::find_bin_dir()
+            postgres: crate::postgres::find_bin_dir()
                 .and_then(|dir| version_of(dir.join("postgres"), "--version")),
         },
     }

@@ -1,43 +1,133 @@
-//! The lab's scenarios: DESIGN.md's table, in one place.
+//! The lab's scenarios: the table of docs/design.md, in one place.
 //!
 //! `make bench-all` runs these rows, the README shows them, and the compose files are
-//! checked against them. Each row says which app to start and how (the configuration
-//! variables of DESIGN.md, so a compose file can use the very same names), whether nginx
+//! checked against them. Each row says which app to start and how (typed here, and
+//! given to the app as the configuration variables a compose file sets), whether nginx
 //! or PostgreSQL stands in front or behind it, what load to send (ab's `-n`, `-c` and
 //! `?delay=`), the ceiling Little's law allows, and what the article measured.
 //!
 //! ```
-//! use loadgen::scenarios::{by_id, SCENARIOS};
+//! use lab::scenarios::{by_id, SCENARIOS};
 //!
 //! let async_row = by_id("async").unwrap();
 //! assert_eq!(async_row.load.concurrency, 200);
 //! assert_eq!(async_row.ceiling_rps(), 200.0);
 //! // ab's lone first request caps the article's 2000/200 runs at 181.8 requests/s.
 //! assert!((async_row.ab_ceiling_rps() - 181.8).abs() < 0.1);
-//! assert_eq!(SCENARIOS.len(), 14);
+//! assert_eq!(SCENARIOS.len(), 15);
 //! ```
 
 use serde::Serialize;
 
-/// Which service binary serves the requests.
+/// Which service serves the requests, configured how. The configuration is typed here
+/// and reaches the app as the variables a compose file sets ([`App::env`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AppKind {
-    /// `app_sync`: blocking threads.
-    Sync,
-    /// `app_async`: actix-web event loops.
-    Async,
-    /// `app_pg`: the upstream call, then a PostgreSQL query.
-    Pg,
+#[serde(rename_all = "snake_case", tag = "binary")]
+pub enum App {
+    /// `app_sync`: `workers` processes x `threads` threads (0 = one per connection).
+    Sync {
+        workers: u32,
+        threads: u32,
+        protocol: Protocol,
+    },
+    /// `app_async`: `workers` event loops calling the upstream with `client`.
+    Async { workers: u32, client: Client },
+    /// `app_pg`: one event loop, the upstream call, then a query through `driver`.
+    Pg { driver: Driver },
 }
 
-impl AppKind {
+impl App {
     /// The binary (and crate) name.
     pub fn binary(self) -> &'static str {
         match self {
-            AppKind::Sync => "app_sync",
-            AppKind::Async => "app_async",
-            AppKind::Pg => "app_pg",
+            App::Sync { .. } => "app_sync",
+            App::Async { .. } => "app_async",
+            App::Pg { .. } => "app_pg",
+        }
+    }
+
+    /// Whether the app needs PostgreSQL.
+    pub fn needs_postgres(self) -> bool {
+        matches!(self, App::Pg { .. })
+    }
+
+    /// The app's configuration as its variables (`WORKERS=4`, `THREADS=50`, ...): the
+    /// names the compose files set.
+    pub fn env(self) -> Vec<(&'static str, String)> {
+        match self {
+            App::Sync {
+                workers,
+                threads,
+                protocol,
+            } => vec![
+                ("WORKERS", workers.to_string()),
+                ("THREADS", threads.to_string()),
+                ("PROTOCOL", protocol.as_env().to_owned()),
+            ],
+            App::Async { workers, client } => vec![
+                ("WORKERS", workers.to_string()),
+                ("CLIENT", client.as_env().to_owned()),
+            ],
+            App::Pg { driver } => vec![
+                ("WORKERS", "1".to_owned()),
+                ("DRIVER", driver.as_env().to_owned()),
+            ],
+        }
+    }
+}
+
+/// `PROTOCOL`: what app_sync speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    Http,
+    /// The uwsgi wire protocol, as nginx's `uwsgi_pass` speaks it.
+    Uwsgi,
+}
+
+/// `CLIENT`: how app_async calls the upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Client {
+    /// awc: the wait yields to the event loop.
+    Async,
+    /// A blocking client inside the handler: the wait blocks the loop.
+    Blocking,
+}
+
+/// `DRIVER`: how app_pg talks to PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Driver {
+    /// A synchronous driver inside the handler: the query blocks the loop.
+    Blocking,
+    /// tokio-postgres through a pool: the query yields.
+    Async,
+}
+
+impl Protocol {
+    pub fn as_env(self) -> &'static str {
+        match self {
+            Protocol::Http => "http",
+            Protocol::Uwsgi => "uwsgi",
+        }
+    }
+}
+
+impl Client {
+    pub fn as_env(self) -> &'static str {
+        match self {
+            Client::Async => "async",
+            Client::Blocking => "blocking",
+        }
+    }
+}
+
+impl Driver {
+    pub fn as_env(self) -> &'static str {
+        match self {
+            Driver::Blocking => "blocking",
+            Driver::Async => "async",
         }
     }
 }
@@ -103,33 +193,27 @@ pub struct Article {
     pub text: &'static str,
 }
 
+/// Where the compose files run a topology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Compose {
+    /// The file, in `compose/`.
+    pub file: &'static str,
+    /// The port it publishes the topology on (the one to load).
+    pub port: u16,
+}
+
 /// One row of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Scenario {
     /// Stable name: `make bench SCENARIO=id`, JSON, compose service names.
     pub id: &'static str,
-    /// Compose file (in `compose/`) that runs this topology.
-    pub compose_file: &'static str,
-    /// Port the compose file publishes the topology on (the one to load).
-    pub compose_port: u16,
+    pub compose: Compose,
     /// What the article ran.
     pub article_analogue: &'static str,
     /// The topology in a few words.
     pub topology: &'static str,
-    pub app: AppKind,
-    /// `WORKERS`: processes (app_sync) or event-loop threads (app_async, app_pg).
-    pub workers: u32,
-    /// `THREADS` (app_sync only): threads per worker, 0 = one per connection.
-    pub threads: Option<u32>,
-    /// `PROTOCOL` (app_sync only): `http` or `uwsgi`.
-    pub protocol: Option<&'static str>,
-    /// `CLIENT` (app_async only): `async` or `blocking`.
-    pub client: Option<&'static str>,
-    /// `DRIVER` (app_pg only): `async` or `blocking`.
-    pub driver: Option<&'static str>,
+    pub app: App,
     pub front: Front,
-    /// Whether the app needs PostgreSQL.
-    pub postgres: bool,
     pub load: Load,
     pub bound: Bound,
     pub article: Article,
@@ -138,25 +222,6 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// The app's configuration as DESIGN.md's variables (`WORKERS=4`, `THREADS=50`, ...),
-    /// the same names the compose files set.
-    pub fn app_env(&self) -> Vec<(&'static str, String)> {
-        let mut env = vec![("WORKERS", self.workers.to_string())];
-        if let Some(threads) = self.threads {
-            env.push(("THREADS", threads.to_string()));
-        }
-        if let Some(protocol) = self.protocol {
-            env.push(("PROTOCOL", protocol.to_string()));
-        }
-        if let Some(client) = self.client {
-            env.push(("CLIENT", client.to_string()));
-        }
-        if let Some(driver) = self.driver {
-            env.push(("DRIVER", driver.to_string()));
-        }
-        env
-    }
-
     /// The most requests this topology can hold in flight under this load.
     fn in_flight(&self) -> f64 {
         let c = f64::from(self.load.concurrency);
@@ -254,106 +319,8 @@ const fn article(rps: Option<f64>, text: &'static str) -> Article {
     Article { rps, text }
 }
 
-/// app_sync with `workers x threads`. (One argument per column of the table.)
-#[allow(clippy::too_many_arguments)]
-const fn sync(
-    id: &'static str,
-    compose: (&'static str, u16),
-    article_analogue: &'static str,
-    topology: &'static str,
-    (workers, threads): (u32, u32),
-    front: Front,
-    load: Load,
-    bound: Bound,
-    article: Article,
-) -> Scenario {
-    Scenario {
-        id,
-        compose_file: compose.0,
-        compose_port: compose.1,
-        article_analogue,
-        topology,
-        app: AppKind::Sync,
-        workers,
-        threads: Some(threads),
-        protocol: Some(match front {
-            Front::NginxUwsgi => "uwsgi",
-            _ => "http",
-        }),
-        client: None,
-        driver: None,
-        front,
-        postgres: false,
-        load,
-        bound,
-        article,
-        extra: false,
-    }
-}
-
-/// app_async with `workers` event loops and a `client`. (One argument per column.)
-#[allow(clippy::too_many_arguments)]
-const fn asynchronous(
-    id: &'static str,
-    compose: (&'static str, u16),
-    article_analogue: &'static str,
-    topology: &'static str,
-    (workers, client): (u32, &'static str),
-    front: Front,
-    load: Load,
-    bound: Bound,
-    article: Article,
-) -> Scenario {
-    Scenario {
-        id,
-        compose_file: compose.0,
-        compose_port: compose.1,
-        article_analogue,
-        topology,
-        app: AppKind::Async,
-        workers,
-        threads: None,
-        protocol: None,
-        client: Some(client),
-        driver: None,
-        front,
-        postgres: false,
-        load,
-        bound,
-        article,
-        extra: false,
-    }
-}
-
-/// app_pg, one event loop, with a `driver`.
-const fn pg(
-    id: &'static str,
-    compose: (&'static str, u16),
-    article_analogue: &'static str,
-    topology: &'static str,
-    driver: &'static str,
-    bound: Bound,
-    article: Article,
-) -> Scenario {
-    Scenario {
-        id,
-        compose_file: compose.0,
-        compose_port: compose.1,
-        article_analogue,
-        topology,
-        app: AppKind::Pg,
-        workers: 1,
-        threads: None,
-        protocol: None,
-        client: None,
-        driver: Some(driver),
-        front: Front::Direct,
-        postgres: true,
-        load: SMALL,
-        bound,
-        article,
-        extra: false,
-    }
+const fn compose(file: &'static str, port: u16) -> Compose {
+    Compose { file, port }
 }
 
 /// A `c=1000` twin of an article row.
@@ -368,134 +335,188 @@ const fn at_c1000(base: Scenario, id: &'static str, bound: Bound) -> Scenario {
     }
 }
 
-const SYNC_WORKERS: Scenario = sync(
-    "sync-workers",
-    ("sync-workers.yml", 3000),
-    "uWSGI 4x50; Gunicorn 4x50",
-    "app_sync 4 workers x 50 threads",
-    (4, 50),
-    Front::Direct,
-    LARGE,
-    cap(200),
-    article(Some(157.67), "157.67; 148.95 rps"),
-);
+/// app_sync as uWSGI and Gunicorn ran it: 4 worker processes x 50 threads.
+const SYNC_4X50: App = App::Sync {
+    workers: 4,
+    threads: 50,
+    protocol: Protocol::Http,
+};
 
-const ASYNC: Scenario = asynchronous(
-    "async",
-    ("async-gevent.yml", 3000),
-    "gevent.pywsgi",
-    "app_async 1 worker",
-    (1, "async"),
-    Front::Direct,
-    LARGE,
-    NO_CAP,
-    article(Some(114.05), "114.05 rps"),
-);
+/// app_async, one event loop, the async client: gevent with monkey patching.
+const ASYNC_1: App = App::Async {
+    workers: 1,
+    client: Client::Async,
+};
 
-const ASYNC_WORKERS: Scenario = asynchronous(
-    "async-workers",
-    ("async-workers.yml", 3000),
-    "uWSGI+gevent 2 workers; Gunicorn+gevent",
-    "app_async 2 workers",
-    (2, "async"),
-    Front::Direct,
-    LARGE,
-    NO_CAP,
-    article(Some(151.93), "151.93; 112.11 rps"),
-);
+const SYNC_WORKERS: Scenario = Scenario {
+    id: "sync-workers",
+    compose: compose("sync-workers.yml", 3000),
+    article_analogue: "uWSGI 4x50; Gunicorn 4x50",
+    topology: "app_sync 4 workers x 50 threads",
+    app: SYNC_4X50,
+    front: Front::Direct,
+    load: LARGE,
+    bound: cap(200),
+    article: article(Some(157.67), "157.67; 148.95 rps"),
+    extra: false,
+};
+
+const ASYNC: Scenario = Scenario {
+    id: "async",
+    compose: compose("async-gevent.yml", 3000),
+    article_analogue: "gevent.pywsgi",
+    topology: "app_async 1 worker",
+    app: ASYNC_1,
+    front: Front::Direct,
+    load: LARGE,
+    bound: NO_CAP,
+    article: article(Some(114.05), "114.05 rps"),
+    extra: false,
+};
+
+const ASYNC_WORKERS: Scenario = Scenario {
+    id: "async-workers",
+    compose: compose("async-workers.yml", 3000),
+    article_analogue: "uWSGI+gevent 2 workers; Gunicorn+gevent",
+    topology: "app_async 2 workers",
+    app: App::Async {
+        workers: 2,
+        client: Client::Async,
+    },
+    front: Front::Direct,
+    load: LARGE,
+    bound: NO_CAP,
+    article: article(Some(151.93), "151.93; 112.11 rps"),
+    extra: false,
+};
+
+const DEVSERVER_THREADED: Scenario = Scenario {
+    id: "devserver-threaded",
+    compose: compose("sync-devserver.yml", 3001),
+    article_analogue: "flask run --with-threads",
+    topology: "app_sync thread per connection",
+    app: App::Sync {
+        workers: 1,
+        threads: 0,
+        protocol: Protocol::Http,
+    },
+    front: Front::Direct,
+    load: SMALL,
+    bound: NO_CAP,
+    article: article(Some(3.26), "3.26 rps, 3.069 s"),
+    extra: false,
+};
 
 /// Every scenario, in the order `make bench-all` runs and prints them.
 pub const SCENARIOS: &[Scenario] = &[
-    sync(
-        "devserver",
-        ("sync-devserver.yml", 3000),
-        "flask run --without-threads",
-        "app_sync 1 worker x 1 thread",
-        (1, 1),
-        Front::Direct,
-        SMALL,
-        cap(1),
-        article(Some(0.99), "0.99 rps, 10.139 s"),
-    ),
-    sync(
-        "devserver-threaded",
-        ("sync-devserver.yml", 3001),
-        "flask run --with-threads",
-        "app_sync thread per connection",
-        (1, 0),
-        Front::Direct,
-        SMALL,
-        NO_CAP,
-        article(Some(3.26), "3.26 rps, 3.069 s"),
-    ),
+    Scenario {
+        id: "devserver",
+        compose: compose("sync-devserver.yml", 3000),
+        article_analogue: "flask run --without-threads",
+        topology: "app_sync 1 worker x 1 thread",
+        app: App::Sync {
+            workers: 1,
+            threads: 1,
+            protocol: Protocol::Http,
+        },
+        front: Front::Direct,
+        load: SMALL,
+        bound: cap(1),
+        article: article(Some(0.99), "0.99 rps, 10.139 s"),
+        extra: false,
+    },
+    DEVSERVER_THREADED,
     SYNC_WORKERS,
     ASYNC,
-    asynchronous(
-        "async-blocking",
-        ("async-gevent.yml", 3001),
-        "gevent without monkey patching",
-        "app_async 1 worker, blocking client",
-        (1, "blocking"),
-        Front::Direct,
-        SMALL,
-        cap(1),
-        article(None, "(\"no benefit\")"),
-    ),
+    Scenario {
+        id: "async-blocking",
+        compose: compose("async-gevent.yml", 3001),
+        article_analogue: "gevent without monkey patching",
+        topology: "app_async 1 worker, blocking client",
+        app: App::Async {
+            workers: 1,
+            client: Client::Blocking,
+        },
+        front: Front::Direct,
+        load: SMALL,
+        bound: cap(1),
+        article: article(None, "(\"no benefit\")"),
+        extra: false,
+    },
     ASYNC_WORKERS,
-    sync(
-        "nginx-sync",
-        ("nginx-sync.yml", 8080),
-        "nginx -> Gunicorn",
-        "nginx -> app_sync 4x50",
-        (4, 50),
-        Front::NginxHttp,
-        LARGE,
-        cap(200),
-        article(None, "none given"),
-    ),
-    asynchronous(
-        "nginx-async",
-        ("nginx-async.yml", 8080),
-        "nginx -> Gunicorn+gevent",
-        "nginx -> app_async (upstream keep-alive)",
-        (1, "async"),
-        Front::NginxHttpKeepAlive,
-        LARGE,
-        NO_CAP,
-        article(None, "none given"),
-    ),
-    sync(
-        "nginx-uwsgi",
-        ("nginx-uwsgi.yml", 8080),
-        "nginx -> uWSGI (uwsgi protocol)",
-        "nginx uwsgi_pass -> app_sync 4x50 with PROTOCOL=uwsgi",
-        (4, 50),
-        Front::NginxUwsgi,
-        LARGE,
-        cap(200),
-        article(None, "none given"),
-    ),
-    pg(
-        "pg-blocking",
-        ("bonus-postgres.yml", 3000),
-        "psycopg2 under gevent",
-        "app_pg 1 worker, blocking driver",
-        "blocking",
-        Bound::Serial { fraction: 0.5 },
-        article(Some(1.50), "1.50 rps, 6.670 s"),
-    ),
-    pg(
-        "pg-async",
-        ("bonus-postgres.yml", 3001),
-        "psycogreen",
-        "app_pg 1 worker, async driver",
-        "async",
-        NO_CAP,
-        article(Some(3.18), "3.18 rps, 3.148 s"),
-    ),
+    Scenario {
+        id: "nginx-sync",
+        compose: compose("nginx-sync.yml", 8080),
+        article_analogue: "nginx -> Gunicorn",
+        topology: "nginx -> app_sync 4x50",
+        app: SYNC_4X50,
+        front: Front::NginxHttp,
+        load: LARGE,
+        bound: cap(200),
+        article: article(None, "none given"),
+        extra: false,
+    },
+    Scenario {
+        id: "nginx-async",
+        compose: compose("nginx-async.yml", 8080),
+        article_analogue: "nginx -> Gunicorn+gevent",
+        topology: "nginx -> app_async (upstream keep-alive)",
+        app: ASYNC_1,
+        front: Front::NginxHttpKeepAlive,
+        load: LARGE,
+        bound: NO_CAP,
+        article: article(None, "none given"),
+        extra: false,
+    },
+    Scenario {
+        id: "nginx-uwsgi",
+        compose: compose("nginx-uwsgi.yml", 8080),
+        article_analogue: "nginx -> uWSGI (uwsgi protocol)",
+        topology: "nginx uwsgi_pass -> app_sync 4x50 with PROTOCOL=uwsgi",
+        app: App::Sync {
+            workers: 4,
+            threads: 50,
+            protocol: Protocol::Uwsgi,
+        },
+        front: Front::NginxUwsgi,
+        load: LARGE,
+        bound: cap(200),
+        article: article(None, "none given"),
+        extra: false,
+    },
+    Scenario {
+        id: "pg-blocking",
+        compose: compose("bonus-postgres.yml", 3000),
+        article_analogue: "psycopg2 under gevent",
+        topology: "app_pg 1 worker, blocking driver",
+        app: App::Pg {
+            driver: Driver::Blocking,
+        },
+        front: Front::Direct,
+        load: SMALL,
+        bound: Bound::Serial { fraction: 0.5 },
+        article: article(Some(1.50), "1.50 rps, 6.670 s"),
+        extra: false,
+    },
+    Scenario {
+        id: "pg-async",
+        compose: compose("bonus-postgres.yml", 3001),
+        article_analogue: "psycogreen",
+        topology: "app_pg 1 worker, async driver",
+        app: App::Pg {
+            driver: Driver::Async,
+        },
+        front: Front::Direct,
+        load: SMALL,
+        bound: NO_CAP,
+        article: article(Some(3.18), "3.18 rps, 3.148 s"),
+        extra: false,
+    },
     at_c1000(SYNC_WORKERS, "sync-workers-c1000", cap(200)),
     at_c1000(ASYNC, "async-c1000", NO_CAP),
     at_c1000(ASYNC_WORKERS, "async-workers-c1000", NO_CAP),
+    // A thread per connection has no cap: 1000 clients, 1000 threads.
+    at_c1000(DEVSERVER_THREADED, "devserver-threaded-c1000", NO_CAP),
 ];
 
 /// The scenario called `id`.
@@ -585,16 +606,16 @@ mod tests {
 
     #[test]
     fn configuration_uses_design_names() {
-        let env = row("nginx-uwsgi").app_env();
+        let env = row("nginx-uwsgi").app.env();
         assert!(env.contains(&("WORKERS", "4".to_string())));
         assert!(env.contains(&("THREADS", "50".to_string())));
         assert!(env.contains(&("PROTOCOL", "uwsgi".to_string())));
         assert_eq!(
-            row("async-blocking").app_env(),
+            row("async-blocking").app.env(),
             vec![("WORKERS", "1".into()), ("CLIENT", "blocking".into())]
         );
         assert_eq!(
-            row("pg-blocking").app_env(),
+            row("pg-blocking").app.env(),
             vec![("WORKERS", "1".into()), ("DRIVER", "blocking".into())]
         );
     }

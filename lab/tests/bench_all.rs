@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::testing::workspace_bin;
-use loadgen::bench::procfs;
+use lab::procfs;
+use lab::testing::workspace_bin;
 use serde_json::Value;
 
 /// Where the service binaries are (built on demand for a single-package test run).
@@ -194,7 +194,7 @@ fn quick_run_writes_table_json_and_chart_and_leaves_nothing_running() {
 
     // The table on stdout, one line per scenario, and the same in the .md file.
     assert!(stdout.contains("| scenario |"), "{stdout}");
-    for scenario in loadgen::scenarios::SCENARIOS {
+    for scenario in lab::scenarios::SCENARIOS {
         assert!(stdout.contains(&format!("| {} |", scenario.id)), "{stdout}");
     }
     let md = std::fs::read_to_string(results.join("quick.md")).expect("quick.md");
@@ -383,10 +383,11 @@ fn interrupted_run_stops_nginx_and_the_app() {
 
 #[test]
 fn interrupted_run_stops_postgres() {
-    if loadgen::bench::postgres::find_bin_dir().is_none() {
-        eprintln!("skipping: {}", loadgen::bench::postgres::PACKAGE_HINT);
-        return;
-    }
+    assert!(
+        lab::postgres::find_bin_dir().is_some(),
+        "{}",
+        lab::postgres::PACKAGE_HINT
+    );
     interrupt_mid_load("pg-async", "postgres", &[]);
 }
 

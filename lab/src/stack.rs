@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::procs::{ScratchDir, Service};
-use super::{nginx, postgres};
+use crate::procs::{ScratchDir, Service};
 use crate::scenarios::{Front, Scenario};
+use crate::{nginx, postgres};
 
 /// How long a service may take to answer `/healthz` after it starts.
 const READY_WITHIN: Duration = Duration::from_secs(30);
@@ -73,7 +73,7 @@ impl Stack {
         self.app.stop(grace);
         self.slow_api.stop(grace);
         if let Some(postgres) = self.postgres.as_mut() {
-            postgres.service.stop(grace);
+            postgres.stop();
         }
     }
 }
@@ -83,11 +83,11 @@ pub fn check_requirements(scenario: &Scenario, bin_dir: &Path) -> Result<(), Sta
     if scenario.front.is_nginx() && nginx::find().is_none() {
         return Err(StartError::Skipped(nginx::PACKAGE_HINT.to_owned()));
     }
-    if scenario.postgres && postgres::find_bin_dir().is_none() {
+    if scenario.app.needs_postgres() && postgres::find_bin_dir().is_none() {
         return Err(StartError::Skipped(postgres::PACKAGE_HINT.to_owned()));
     }
     for binary in ["slow_api", scenario.app.binary()] {
-        if !super::procs::is_executable(&bin_dir.join(binary)) {
+        if !crate::procs::is_executable(&bin_dir.join(binary)) {
             return Err(StartError::Skipped(format!(
                 "{binary} not built in {}: run `cargo build --release --workspace`",
                 bin_dir.display()
@@ -102,19 +102,26 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// A lab service's command, with a clean configuration environment.
-fn service_command(bin: PathBuf) -> Command {
-    let mut command = Command::new(bin);
+/// A lab service's command, with a clean configuration environment: none of the
+/// variables the services read is inherited, and they log warnings only (`LAB_RUST_LOG`
+/// overrides).
+pub fn service_command(bin: impl AsRef<Path>) -> Command {
+    let mut command = Command::new(bin.as_ref());
     for var in common::config::SERVICE_VARIABLES {
         command.env_remove(var);
     }
+    command.env(
+        "RUST_LOG",
+        std::env::var("LAB_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+    );
     command
-        .env(
-            "RUST_LOG",
-            std::env::var("BENCH_RUST_LOG").unwrap_or("warn".into()),
-        )
-        // After the load nothing is in flight; on an interrupt, do not linger.
-        .env("SHUTDOWN_TIMEOUT", "2");
+}
+
+/// A bench service's command: [`service_command`], and after the load nothing is in
+/// flight, so on an interrupt it does not linger.
+fn bench_command(bin: PathBuf) -> Command {
+    let mut command = service_command(bin);
+    command.env("SHUTDOWN_TIMEOUT", "2");
     command
 }
 
@@ -140,7 +147,7 @@ fn try_start(scenario: &Scenario, bin_dir: &Path) -> Result<Stack, StartError> {
 
     // The slow API: every scenario's upstream.
     let api_port = free_port()?;
-    let mut command = service_command(bin_dir.join("slow_api"));
+    let mut command = bench_command(bin_dir.join("slow_api"));
     command.env("PORT", api_port.to_string());
     let mut slow_api = Service::spawn(
         "slow_api",
@@ -151,25 +158,25 @@ fn try_start(scenario: &Scenario, bin_dir: &Path) -> Result<Stack, StartError> {
     wait_http_ok(&mut slow_api, api_port)?;
 
     // PostgreSQL, for app_pg.
-    let postgres = if scenario.postgres {
-        let bin = postgres::find_bin_dir()
-            .ok_or_else(|| StartError::Skipped(postgres::PACKAGE_HINT.into()))?;
-        let pg_dir = dir.path().join("postgres");
-        std::fs::create_dir_all(&pg_dir).map_err(anyhow::Error::from)?;
-        Some(postgres::start(&bin, &pg_dir, free_port()?)?)
+    let postgres = if scenario.app.needs_postgres() {
+        let settings = postgres::Settings {
+            port: free_port()?,
+            max_connections: 300,
+        };
+        Some(postgres::Postgres::start(settings)?)
     } else {
         None
     };
 
-    // The app, configured with DESIGN.md's variables.
+    // The app, configured with the lab's variables (docs/reference.md).
     let app_port = free_port()?;
-    let mut command = service_command(bin_dir.join(scenario.app.binary()));
+    let mut command = bench_command(bin_dir.join(scenario.app.binary()));
     command
-        .envs(scenario.app_env())
+        .envs(scenario.app.env())
         .env("PORT_APP", app_port.to_string())
         .env("PORT_API", api_port.to_string());
     if let Some(postgres) = &postgres {
-        command.env("DATABASE_URL", &postgres.url);
+        command.env("DATABASE_URL", postgres.url());
     }
     let app_log = dir.path().join(format!("{}.log", scenario.app.binary()));
     let mut app = Service::spawn(scenario.app.binary(), command, &app_log, libc::SIGTERM)?;
@@ -181,42 +188,16 @@ fn try_start(scenario: &Scenario, bin_dir: &Path) -> Result<Stack, StartError> {
         wait_http_ok(&mut app, app_port)?;
     }
 
-    // nginx in front, with a configuration written for this run.
+    // nginx in front, with the compose file's configuration on loopback ports.
     let (nginx, port) = if scenario.front.is_nginx() {
-        let bin =
-            nginx::find().ok_or_else(|| StartError::Skipped(nginx::PACKAGE_HINT.to_owned()))?;
         let nginx_dir = dir.path().join("nginx");
         std::fs::create_dir_all(&nginx_dir).map_err(anyhow::Error::from)?;
         let port = free_port()?;
-        let conf = nginx_dir.join("nginx.conf");
-        std::fs::write(
-            &conf,
-            nginx::config(scenario.front, &nginx_dir, port, app_port),
-        )
-        .map_err(anyhow::Error::from)?;
-        std::fs::write(nginx_dir.join("uwsgi_params"), nginx::UWSGI_PARAMS)
-            .map_err(anyhow::Error::from)?;
-        let mut command = Command::new(bin);
-        command
-            .arg("-p")
-            .arg(&nginx_dir)
-            .arg("-c")
-            .arg(&conf)
-            // Errors before the configuration is read go here too, not to /var/log.
-            .arg("-e")
-            .arg(nginx_dir.join("error.log"))
-            .args(["-g", "daemon off;"]);
-        let mut service = Service::spawn(
-            "nginx",
-            command,
-            &nginx_dir.join("stderr.log"),
-            // QUIT: graceful; nothing is in flight after the load.
-            libc::SIGQUIT,
-        )?;
+        let mut service = nginx::start(scenario.front, &nginx_dir, port, app_port)?;
         wait_http_ok(&mut service, port).map_err(|err| match err {
             StartError::Failed(reason) => StartError::Failed(format!(
                 "{reason} (nginx error log: {})",
-                super::procs::log_tail(&nginx_dir.join("error.log"), 2)
+                crate::procs::log_tail(&nginx_dir.join("error.log"), 2)
             )),
             other => other,
         })?;
@@ -277,13 +258,27 @@ fn wait_until(
 
 /// Status of `GET /healthz` on 127.0.0.1:port, or `None` if nothing answered.
 pub fn healthz_status(port: u16) -> Option<u16> {
+    get_status(port, "/healthz")
+}
+
+/// Status of a one-shot `GET path` on 127.0.0.1:port, or `None` if nothing answered.
+pub fn get_status(port: u16, path: &str) -> Option<u16> {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    raw_exchange(port, request.as_bytes()).map(|(status, _)| status)
+}
+
+/// Writes `request` as is on a new connection to 127.0.0.1:port (also requests a
+/// well-behaved client refuses to send: a 100 KB URI, a malformed line) and returns the
+/// status and the whole raw response, or `None` if nothing answered.
+pub fn raw_exchange(port: u16, request: &[u8]) -> Option<(u16, String)> {
     let mut stream =
         TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .ok()?;
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).ok()?;
-    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    // The server may answer and close before reading everything; keep what it said.
+    let _ = stream.write_all(request);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.get(9..12)?.parse().ok()?;
+    Some((status, response))
 }

@@ -15,8 +15,8 @@ pub struct LatencyMs {
     pub max: f64,
 }
 
-impl From<&crate::Latency> for LatencyMs {
-    fn from(latency: &crate::Latency) -> Self {
+impl From<&loadgen::Latency> for LatencyMs {
+    fn from(latency: &loadgen::Latency) -> Self {
         LatencyMs {
             p50: latency.p50,
             p90: latency.p90,

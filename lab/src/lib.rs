@@ -1,0 +1,24 @@
+//! The lab: every topology of the article on this machine, measured.
+//!
+//! The scenario table ([`scenarios`]) says what to run; the runner ([`runner`]) starts
+//! each topology ([`stack`]: slow_api, the app, nginx, PostgreSQL) on free loopback
+//! ports, sends the load with [`loadgen`], reads what the app spent ([`procfs`], and the
+//! kernel's drops: [`kernel`]) and writes the results ([`results`], [`chart`]); the sweep
+//! ([`sweep`]) does the same over a range of client counts; [`docs`] writes the tables
+//! that README.md and docs/ show from the committed results. [`procs`] supervises every
+//! child process, so nothing outlives a run, and [`testing`] is the same machinery for
+//! the services' integration tests.
+
+pub mod chart;
+pub mod kernel;
+pub mod machine;
+pub mod nginx;
+pub mod postgres;
+pub mod procfs;
+pub mod procs;
+pub mod results;
+pub mod runner;
+pub mod scenarios;
+pub mod stack;
+pub mod sweep;
+pub mod testing;

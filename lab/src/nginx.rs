@@ -1,0 +1,165 @@
+//! nginx in front of an app, run in the foreground as a supervised child.
+//!
+//! The site configuration is the one the compose files mount (`nginx/*.conf`, compiled
+//! in): the runner rewrites only its `listen` line and its upstream `server` line for
+//! loopback ports, and wraps it in a main configuration that keeps every file nginx
+//! writes inside a scratch directory (no `/etc/nginx`, no `/var`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::procs::{find_executable, Service};
+use crate::scenarios::Front;
+
+/// What to install when nginx is missing.
+pub const PACKAGE_HINT: &str =
+    "nginx not found: install it with `apt-get install -y nginx-light` (or set NGINX=/path/to/nginx)";
+
+/// The nginx binary: `$NGINX`, else `nginx` in `PATH` or `/usr/sbin`.
+pub fn find() -> Option<PathBuf> {
+    find_executable("nginx", "NGINX", &["/usr/sbin", "/usr/local/sbin"])
+}
+
+/// The site configuration of `front`: the file its compose file mounts.
+pub fn site(front: Front) -> Option<&'static str> {
+    match front {
+        Front::Direct => None,
+        // One upstream connection per request: a thread-per-connection backend must not
+        // have its threads held by idle keep-alive sockets.
+        Front::NginxHttp => Some(include_str!("../../nginx/nginx-sync.conf")),
+        // A pool of keep-alive upstream connections: an event loop holds them for free.
+        Front::NginxHttpKeepAlive => Some(include_str!("../../nginx/nginx-async.conf")),
+        // The uwsgi wire protocol (`uwsgi_pass`).
+        Front::NginxUwsgi => Some(include_str!("../../nginx/nginx-uwsgi.conf")),
+    }
+}
+
+/// `site` with its `listen` line on 127.0.0.1:`listen_port` and its upstream `server`
+/// line on 127.0.0.1:`app_port`. Errors if either line is not there exactly once.
+pub fn rewrite_site(site: &str, listen_port: u16, app_port: u16) -> anyhow::Result<String> {
+    let (mut listens, mut servers) = (0, 0);
+    let mut out = String::with_capacity(site.len());
+    for line in site.lines() {
+        let indent = &line[..line.len() - line.trim_start().len()];
+        let directive = line.trim_start();
+        if directive.starts_with("listen ") {
+            listens += 1;
+            out.push_str(&format!(
+                "{indent}listen 127.0.0.1:{listen_port} backlog=4096;\n"
+            ));
+        } else if directive.starts_with("server ") && directive.ends_with(';') {
+            servers += 1;
+            out.push_str(&format!("{indent}server 127.0.0.1:{app_port};\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if listens != 1 || servers != 1 {
+        anyhow::bail!(
+            "an nginx site must have one `listen` and one upstream `server` line; found {listens} and {servers}"
+        );
+    }
+    Ok(out)
+}
+
+/// A complete nginx configuration for `front`: the shared site, on loopback ports, with
+/// every path nginx writes under `dir`.
+pub fn config(front: Front, dir: &Path, listen_port: u16, app_port: u16) -> anyhow::Result<String> {
+    let site = site(front).ok_or_else(|| anyhow::anyhow!("no nginx in front of {front:?}"))?;
+    let site = rewrite_site(site, listen_port, app_port)?;
+    let dir = dir.display();
+    Ok(format!(
+        r#"# Written by the lab for one run; every path is under this directory.
+worker_processes auto;
+worker_rlimit_nofile 65536;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+
+events {{
+    worker_connections 16384;
+    multi_accept on;
+}}
+
+http {{
+    access_log off;
+    client_body_temp_path {dir}/client_body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+
+{site}}}
+"#
+    ))
+}
+
+/// Writes the configuration for `front` into `dir` and starts nginx on `listen_port`
+/// in front of the app on `app_port`. The caller waits for it to answer.
+pub fn start(front: Front, dir: &Path, listen_port: u16, app_port: u16) -> anyhow::Result<Service> {
+    let bin = find().ok_or_else(|| anyhow::anyhow!(PACKAGE_HINT))?;
+    let conf = dir.join("nginx.conf");
+    std::fs::write(&conf, config(front, dir, listen_port, app_port)?)?;
+    std::fs::write(dir.join("uwsgi_params"), UWSGI_PARAMS)?;
+    let mut command = Command::new(bin);
+    command
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(&conf)
+        // Errors before the configuration is read go here too, not to /var/log.
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .args(["-g", "daemon off;"]);
+    // QUIT: nginx's graceful stop.
+    Service::spawn("nginx", command, &dir.join("stderr.log"), libc::SIGQUIT)
+}
+
+/// `uwsgi_params`, as Debian ships it, for configurations that `include` it (written
+/// next to the generated configuration, so nginx need not have /etc/nginx).
+pub const UWSGI_PARAMS: &str = "uwsgi_param  QUERY_STRING       $query_string;
+uwsgi_param  REQUEST_METHOD     $request_method;
+uwsgi_param  CONTENT_TYPE       $content_type;
+uwsgi_param  CONTENT_LENGTH     $content_length;
+uwsgi_param  REQUEST_URI        $request_uri;
+uwsgi_param  PATH_INFO          $document_uri;
+uwsgi_param  DOCUMENT_ROOT      $document_root;
+uwsgi_param  SERVER_PROTOCOL    $server_protocol;
+uwsgi_param  REQUEST_SCHEME     $scheme;
+uwsgi_param  HTTPS              $https if_not_empty;
+uwsgi_param  REMOTE_ADDR        $remote_addr;
+uwsgi_param  REMOTE_PORT        $remote_port;
+uwsgi_param  SERVER_PORT        $server_port;
+uwsgi_param  SERVER_NAME        $server_name;
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_front_uses_its_compose_file_on_loopback_ports() {
+        let dir = Path::new("/tmp/x");
+        let sync = config(Front::NginxHttp, dir, 8080, 3000).expect("sync");
+        let keep = config(Front::NginxHttpKeepAlive, dir, 8080, 3000).expect("async");
+        let uwsgi = config(Front::NginxUwsgi, dir, 8080, 3000).expect("uwsgi");
+        for conf in [&sync, &keep, &uwsgi] {
+            assert!(conf.contains("listen 127.0.0.1:8080 backlog=4096;"));
+            assert!(conf.contains("server 127.0.0.1:3000;"));
+            assert!(conf.contains("pid /tmp/x/nginx.pid"));
+            assert!(!conf.contains("app_sync:3000") && !conf.contains("app_async:3000"));
+        }
+        assert!(sync.contains("proxy_pass") && !sync.contains("keepalive "));
+        assert!(keep.contains("keepalive 256") && keep.contains("Connection \"\""));
+        assert!(uwsgi.contains("uwsgi_pass app") && !uwsgi.contains("proxy_pass"));
+        assert!(config(Front::Direct, dir, 8080, 3000).is_err());
+    }
+
+    #[test]
+    fn a_site_without_exactly_one_listen_and_server_is_refused() {
+        let two = "upstream a {\n server x:1;\n server y:2;\n}\nserver {\n listen 80;\n}\n";
+        assert!(rewrite_site(two, 1, 2).is_err());
+        let none = "server {\n}\n";
+        assert!(rewrite_site(none, 1, 2).is_err());
+    }
+}
