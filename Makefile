@@ -19,7 +19,7 @@ build: ## Build every service in release mode
 
 .PHONY: test-deps
 test-deps: ## Install what the tests need: nginx, PostgreSQL server binaries (root on Debian), or say how
-	@scripts/ensure-packages.sh nginx:nginx-light setpriv:util-linux python3:python3
+	@scripts/ensure-packages.sh nginx:nginx-light python3:python3
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 		|| scripts/ensure-packages.sh /usr/lib/postgresql/15/bin/initdb:postgresql-15
 
@@ -45,10 +45,6 @@ run-slow-api: ## Run the slow API on PORT_API (default 4000)
 run-async: ## Run app_async on PORT_APP (CLIENT=async|blocking|offload, WORKERS=N)
 	$(CARGO) run --release -p app_async -- --port-app $(PORT_APP) --port-api $(PORT_API)
 
-.PHONY: bench-async
-bench-async: ## Benchmark app_async with ab (WORKERS=N CLIENT=async|blocking|offload)
-	flock /tmp/lab-bench.lock scripts/bench-async.sh
-
 .PHONY: run-sync
 run-sync: ## Run app_sync on PORT_APP as 4 workers x 50 threads (WORKERS=W THREADS=T PROTOCOL=http|uwsgi override)
 	WORKERS=$${WORKERS:-4} THREADS=$${THREADS:-50} $(CARGO) run --release -p app_sync -- --port-app $(PORT_APP) --port-api $(PORT_API)
@@ -60,12 +56,6 @@ run-devserver: ## Run app_sync as the dev server: 1 worker x 1 thread (flask run
 .PHONY: run-devserver-threaded
 run-devserver-threaded: ## Run app_sync with a thread per connection (flask run --with-threads)
 	$(CARGO) run --release -p app_sync -- --port-app $(PORT_APP) --port-api $(PORT_API) --workers 1 --threads 0
-
-.PHONY: bench-sync
-bench-sync: ## ab loads against app_sync's models (CASES="devserver threaded threaded-1000 workers-200 workers-1000 nginx-uwsgi")
-	@scripts/ensure-packages.sh ab:apache2-utils curl:curl nginx:nginx-light
-	$(CARGO) build --release -p slow_api -p app_sync
-	flock /tmp/lab-bench.lock scripts/bench-sync.sh $(CASES)
 
 .PHONY: check-compose
 check-compose: ## Check that compose/*.yml agree with the scenario table (run by make test)
@@ -80,26 +70,16 @@ test-docker: ## Every compose file on Docker: up, healthy, bodies, load, 502/503
 	scripts/test-docker.sh
 
 # app_pg: the article's bonus (psycopg2 vs psycogreen).
-PG_DIR ?= /tmp/lab-postgres
 PG_PORT ?= 5432
 DRIVER ?= async
 
 .PHONY: pg-up
-pg-up: ## Start a throwaway PostgreSQL on 127.0.0.1:PG_PORT (default 5432) in PG_DIR, with role and db example/example
-	scripts/throwaway-postgres.sh start $(PG_DIR) $(PG_PORT)
-
-.PHONY: pg-down
-pg-down: ## Stop the throwaway PostgreSQL and delete PG_DIR
-	scripts/throwaway-postgres.sh stop $(PG_DIR)
+pg-up: ## A throwaway PostgreSQL on 127.0.0.1:PG_PORT (default 5432), role and db example/example, until Ctrl-C
+	$(CARGO) run --quiet --release -p lab --bin lab -- postgres --port $(PG_PORT)
 
 .PHONY: run-pg
 run-pg: ## Run app_pg on PORT_APP (DRIVER=async|blocking, POOL_SIZE=N, DATABASE_URL=...; see make pg-up)
 	DRIVER=$(DRIVER) $(CARGO) run --release -p app_pg -- --port-app $(PORT_APP) --port-api $(PORT_API)
-
-.PHONY: bench-pg
-bench-pg: ## Benchmark app_pg: both drivers at ab -n 10 -c 5, then async pools 25/50/100 at -n 5000 -c 1000 (flock'd)
-	$(CARGO) build --release -p slow_api -p app_pg
-	scripts/bench-pg.sh all
 
 .PHONY: bench-loadgen
 bench-loadgen: ## loadgen side by side with wrk, oha, ab (ROUNDS=5 DURATION=5; needs ab, wrk, curl, jq)
@@ -123,6 +103,7 @@ bench-deps: ## Install nginx and PostgreSQL server binaries if missing (without 
 bench-all: bench-deps ## Run every scenario: table on stdout + results/bench-all.{md,json,svg}
 	$(CARGO) build --release --workspace
 	flock $(BENCH_LOCK) $(RELEASE_DIR)/bench-all --results results
+	$(RELEASE_DIR)/lab docs
 
 .PHONY: bench
 bench: bench-deps ## Run one scenario: make bench SCENARIO=id (make bench-list shows the ids)
@@ -131,14 +112,20 @@ bench: bench-deps ## Run one scenario: make bench SCENARIO=id (make bench-list s
 	flock $(BENCH_LOCK) $(RELEASE_DIR)/bench-all --results results --scenario $(SCENARIO)
 
 .PHONY: bench-list
-bench-list: ## List the scenarios (DESIGN.md's table) with their load and ceiling
-	@$(CARGO) run --quiet --release -p loadgen --bin bench-all -- --list
+bench-list: ## List the scenarios (docs/design.md's table) with their load and ceiling
+	@$(CARGO) run --quiet --release -p lab --bin bench-all -- --list
 
 .PHONY: sweep
 sweep: ## Throughput/p99/RSS/threads vs clients (1..10,000): results/sweep.{svg,json,md}
 	$(CARGO) build --release --workspace
 	flock $(BENCH_LOCK) $(RELEASE_DIR)/sweep --results results
+	$(RELEASE_DIR)/lab docs
+
+.PHONY: docs
+docs: ## Rewrite the generated tables of README.md and docs/ from results/*.json
+	$(CARGO) run --quiet -p lab --bin lab -- docs
 
 .PHONY: bench-docker
-bench-docker: ## make bench-all's scenarios through the compose files (results/bench-docker.md; EXTRA=1 adds c=1000 rows)
+bench-docker: ## make bench-all's scenarios through the compose files (results/bench-docker.{md,json}; EXTRA=1 adds c=1000 rows)
 	scripts/bench-docker.sh
+	$(CARGO) run --quiet -p lab --bin lab -- docs

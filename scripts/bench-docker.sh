@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make bench-docker: make bench-all's scenarios through the compose files. For each
 # compose file: build and start it, wait until healthy, run each of its scenarios' loads
-# (loadgen's scenario table, `bench-all --list --json`) against the published port with
-# the workspace's loadgen, take it down. Prints the table and writes results/bench-docker.md.
+# (the lab's scenario table, `bench-all --list --json`) against the published port with
+# the workspace's loadgen, take it down. Prints the table and writes
+# results/bench-docker.{md,json}; `make bench-docker` then updates the docs (`lab docs`).
 #
 #   LAB_BUILD=prebuilt|source, COMPOSE=..., LOADGEN=...   as for make test-docker
 #   EXTRA=1                                                also the c=1000 rows
@@ -13,7 +14,7 @@ root=$PWD
 source scripts/docker-common.sh
 scripts/ensure-packages.sh jq:jq
 
-cargo build --release --locked -q -p loadgen --bin bench-all
+cargo build --release --locked -q -p lab --bin bench-all
 scenarios=$(target/release/bench-all --list --json |
     jq -c --arg extra "${EXTRA:-0}" '.[] | select(.compose != null) | select($extra == "1" or (.extra | not))')
 
@@ -23,10 +24,13 @@ trap cleanup EXIT INT TERM
 
 mkdir -p results
 out=results/bench-docker.md
+rows_json=$(mktemp)
+started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+compose_version=$($COMPOSE version --short 2>/dev/null || $COMPOSE version | head -n 1)
 {
     echo "# bench-docker results"
     echo
-    echo "Run $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) CPU(s), $($COMPOSE version --short 2>/dev/null || $COMPOSE version | head -n 1), LAB_BUILD=$LAB_BUILD. Ceiling: loadgen's, min(c, capacity) / delay."
+    echo "Run $started_at on $(nproc) CPU(s), $compose_version, LAB_BUILD=$LAB_BUILD. Ceiling: loadgen's, min(c, capacity) / delay."
     echo
     echo "| scenario | compose file (port) | load | complete | failed | non-2xx | requests/s | ceiling | efficiency | p50 ms | p99 ms |"
     echo "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|"
@@ -48,10 +52,19 @@ for file in $(jq -r '.compose.file' <<<"$scenarios" | awk '!seen[$0]++'); do
         line=$(jq -r --arg id "$id" --arg where "$file ($port)" --arg load "-n $n -c $c delay=$delay" --argjson ceiling "$ceiling" '
             "| \($id) | \($where) | \($load) | \(.complete) | \(.failed) | \(.non_2xx) | \(.requests_per_second * 100 | round / 100) | \($ceiling) | \((.complete - .non_2xx) / .time_taken_s / $ceiling * 100 | round)% | \(.latency_ms.p50 | round) | \(.latency_ms.p99 | round) |"' <<<"$report")
         echo "$line" | tee -a "$out"
+        jq -c --arg id "$id" --arg file "$file" --argjson port "$port" --argjson ceiling "$ceiling" '{
+            id: $id, compose_file: $file, port: $port,
+            requests: .requested, concurrency: .concurrency, delay_s: '"$delay"',
+            complete, failed, non_2xx, requests_per_second, ceiling_rps: $ceiling,
+            efficiency: ((.complete - .non_2xx) / .time_taken_s / $ceiling),
+            p50_ms: .latency_ms.p50, p99_ms: .latency_ms.p99 }' <<<"$report" >>"$rows_json"
         [ "$(jq -r '.failed + .non_2xx' <<<"$report")" = 0 ] || failures=$((failures + 1))
     done < <(jq -c --arg f "$file" 'select(.compose.file == $f)' <<<"$scenarios")
     $COMPOSE -p "$project" -f "compose/$file" down -v --remove-orphans >/dev/null 2>&1
     current=""
 done
-echo "wrote $out"
+jq -s --arg at "$started_at" --argjson cpus "$(nproc)" --arg compose "$compose_version" --arg build "$LAB_BUILD" \
+    '{started_at: $at, cpus: $cpus, compose: $compose, lab_build: $build, rows: .}' "$rows_json" >results/bench-docker.json
+rm -f "$rows_json"
+echo "wrote $out and results/bench-docker.json"
 [ "$failures" = 0 ] || { echo "$failures scenario(s) had failed or non-2xx requests" >&2; exit 1; }

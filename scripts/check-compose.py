@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""The compose files agree with the scenario table (DESIGN.md, "The scenarios").
+"""The compose files agree with the scenario table (docs/design.md).
 
-SCENARIOS is loadgen's scenario table (the one make bench-all runs): which compose file
+SCENARIOS is the lab's scenario table (the one make bench-all runs): which compose file
 and published port serve each scenario, with which binary and which workers / threads /
 client / driver / protocol. Every compose file is also held to the house rules:
 ports on 127.0.0.1 only, init: true, a health check on every service, depends_on with
@@ -32,7 +32,7 @@ VIA = {"direct": None, "nginx_http": "proxy_pass", "nginx_http_keep_alive": "pro
 
 def scenario_table():
     command = [os.environ["BENCH_ALL"]] if os.environ.get("BENCH_ALL") else [
-        "cargo", "run", "--quiet", "--locked", "-p", "loadgen", "--bin", "bench-all", "--"]
+        "cargo", "run", "--quiet", "--locked", "-p", "lab", "--bin", "bench-all", "--"]
     try:
         listing = subprocess.run(command + ["--list", "--json"], cwd=ROOT, capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError) as err:
@@ -46,7 +46,7 @@ def scenario_table():
 
 # scenario: (file, published port, binary, settings the service must run with, via nginx)
 SCENARIOS = scenario_table()
-# The services' defaults (DESIGN.md, "Configuration names"): a variable left unset means this.
+# The services' defaults (docs/reference.md): a variable left unset means this.
 DEFAULTS = {"WORKERS": "1", "THREADS": "1", "PROTOCOL": "http", "CLIENT": "async", "DRIVER": "async", "HOST": "127.0.0.1"}
 # Published ports that are not a scenario: PostgreSQL for the bonus.
 OTHER_PORTS = {("bonus-postgres.yml", 5432)}

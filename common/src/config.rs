@@ -1,6 +1,6 @@
 //! Flags and environment variables shared by the app services (`app_*`).
 //!
-//! The names are fixed by DESIGN.md; scripts, compose files and docs rely on them.
+//! The names are fixed (docs/reference.md); scripts, compose files and docs rely on them.
 //! Each is a flag and an environment variable, and the flag wins when both are given.
 
 use std::net::IpAddr;

@@ -10,6 +10,7 @@
 //! the services' integration tests.
 
 pub mod chart;
+pub mod docs;
 pub mod kernel;
 pub mod machine;
 pub mod nginx;

@@ -152,7 +152,8 @@ pub struct Results {
     pub scenarios: Vec<Row>,
 }
 
-fn fmt_rps(rps: f64) -> String {
+/// Requests per second as the tables print them.
+pub fn fmt_rps(rps: f64) -> String {
     if rps >= 100.0 {
         format!("{rps:.1}")
     } else {
@@ -160,7 +161,8 @@ fn fmt_rps(rps: f64) -> String {
     }
 }
 
-fn fmt_ms(ms: f64) -> String {
+/// Milliseconds as the tables print them.
+pub fn fmt_ms(ms: f64) -> String {
     if ms >= 100.0 {
         format!("{ms:.0}")
     } else {
@@ -235,27 +237,10 @@ pub fn markdown_table(rows: &[Row]) -> String {
 
 /// `bench-all.md`: a heading, the machine, the table, and how to read it.
 pub fn markdown_document(results: &Results, chart_file: &str) -> String {
-    let machine = &results.machine;
     let mut out = format!(
-        "# bench-all results\n\n\
-         Run {} on {} CPU(s){}, {}{}; loadgen {}{}{}{}. Whole run: {:.0} s.\n\n",
+        "# bench-all results\n\nRun {} on {}. Whole run: {:.0} s.\n\n",
         results.started_at,
-        machine.cpus,
-        machine
-            .cpu_model
-            .as_ref()
-            .map(|model| format!(" ({model})"))
-            .unwrap_or_default(),
-        machine.os,
-        machine
-            .kernel
-            .as_ref()
-            .map(|kernel| format!(", Linux {kernel}"))
-            .unwrap_or_default(),
-        machine.versions.loadgen,
-        opt_version(", ", &machine.versions.rustc),
-        opt_version(", ", &machine.versions.nginx),
-        opt_version(", ", &machine.versions.postgres),
+        machine_line(&results.machine),
         results.wall_time_s,
     );
     out.push_str(&markdown_table(&results.scenarios));
@@ -276,6 +261,29 @@ pub fn markdown_document(results: &Results, chart_file: &str) -> String {
          table); anything but 0 means the row measured the kernel too.\n",
     ));
     out
+}
+
+/// The machine and versions in one line: `2 CPU(s) (model), Debian 12, Linux 6.1; loadgen 0.1.0, rustc ...`.
+pub fn machine_line(machine: &Machine) -> String {
+    format!(
+        "{} CPU(s){}, {}{}; loadgen {}{}{}{}",
+        machine.cpus,
+        machine
+            .cpu_model
+            .as_ref()
+            .map(|model| format!(" ({model})"))
+            .unwrap_or_default(),
+        machine.os,
+        machine
+            .kernel
+            .as_ref()
+            .map(|kernel| format!(", Linux {kernel}"))
+            .unwrap_or_default(),
+        machine.versions.loadgen,
+        opt_version(", ", &machine.versions.rustc),
+        opt_version(", ", &machine.versions.nginx),
+        opt_version(", ", &machine.versions.postgres),
+    )
 }
 
 /// A count, or `?` where it could not be read.

@@ -368,7 +368,7 @@ fn drops_note(drops: Option<kernel::Drops>) -> Option<String> {
     Some(format!(
         "note: the kernel dropped connection attempts during this load ({} accept-queue \
          overflows, {} SYNs resent a second or more later): a full accept queue or \
-         connection-tracking table (README: \"When the kernel drops connections\")",
+         connection-tracking table (docs/07-at-scale.md: \"When the kernel drops connections\")",
         drops.listen_overflows, drops.syn_retransmits
     ))
 }

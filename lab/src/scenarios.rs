@@ -579,7 +579,7 @@ mod tests {
 
     #[test]
     fn ab_ceilings_match_design() {
-        // 11 s for 2000/200, 3.0 s for 10/5 (DESIGN.md).
+        // 11 s for 2000/200, 3.0 s for 10/5 (docs/design.md).
         assert!((row("sync-workers").ab_ceiling_rps() - 2000.0 / 11.0).abs() < 1e-9);
         assert!((row("devserver-threaded").ab_ceiling_rps() - 10.0 / 3.0).abs() < 1e-9);
         // One at a time: ab's lone first request costs nothing extra.

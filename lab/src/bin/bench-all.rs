@@ -98,7 +98,8 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
                 row["ceiling_rps"] = scenario.ceiling_rps().into();
                 row["ab_ceiling_rps"] = scenario.ab_ceiling_rps().into();
                 row["app_env"] = scenario
-                    .app.env()
+                    .app
+                    .env()
                     .into_iter()
                     .map(|(name, value)| (name.to_owned(), serde_json::Value::from(value)))
                     .collect::<serde_json::Map<_, _>>()

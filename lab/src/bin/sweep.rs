@@ -111,7 +111,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let options = SweepOptions {
-        bin_dir: args.bin_dir.unwrap_or_else(lab::runner::Options::default_bin_dir),
+        bin_dir: args
+            .bin_dir
+            .unwrap_or_else(lab::runner::Options::default_bin_dir),
         ids: args.scenarios,
         concurrency: args.concurrency,
         delay: args.delay,

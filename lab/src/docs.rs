@@ -1,0 +1,331 @@
+//! The tables README.md and docs/ show, written from the committed results.
+//!
+//! A page marks each table it shows with a pair of HTML comments, `generated:NAME` to
+//! open (optionally with `ids=a,b` to pick rows) and `/generated:NAME` to close; what
+//! stands between them is rewritten from `results/*.json` and the scenario table by
+//! `lab docs` (`make docs`, and every run that writes results). `lab docs --check` (and
+//! a test) fails when a page disagrees with the results, so no measured figure in the
+//! docs is ever typed by hand.
+//!
+//! Blocks: `bench-all-table`, `bench-all-short`, `bench-all-run` (results/bench-all.json),
+//! `sweep-table`, `sweep-run` (results/sweep.json), `bench-docker-table`
+//! (results/bench-docker.json), `scenarios` (the table in [`crate::scenarios`]).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::results::{self, fmt_ms, fmt_rps, Results};
+use crate::scenarios::{Bound, SCENARIOS};
+use crate::sweep::SweepResults;
+
+const OPEN: &str = "<!-- generated:";
+const CLOSE: &str = "<!-- /generated:";
+
+/// The pages that may hold generated blocks: README.md and docs/*.md.
+pub fn pages(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut pages = vec![root.join("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
+        .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", root.join("docs").display()))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+        .collect();
+    docs.sort();
+    pages.extend(docs);
+    Ok(pages)
+}
+
+/// Everything a block can be written from.
+pub struct Sources {
+    pub bench_all: Results,
+    pub sweep: SweepResults,
+    pub bench_docker: BenchDocker,
+}
+
+impl Sources {
+    /// Reads `results/bench-all.json`, `results/sweep.json` and `results/bench-docker.json`.
+    pub fn read(results_dir: &Path) -> anyhow::Result<Sources> {
+        Ok(Sources {
+            bench_all: results::read_json(
+                &results_dir.join("bench-all.json"),
+                "a bench-all result",
+            )?,
+            sweep: results::read_json(&results_dir.join("sweep.json"), "a sweep result")?,
+            bench_docker: results::read_json(
+                &results_dir.join("bench-docker.json"),
+                "a bench-docker result",
+            )?,
+        })
+    }
+}
+
+/// `results/bench-docker.json`, as `scripts/bench-docker.sh` writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchDocker {
+    pub started_at: String,
+    pub cpus: u32,
+    pub compose: String,
+    pub lab_build: String,
+    pub rows: Vec<BenchDockerRow>,
+}
+
+/// One scenario through its compose file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchDockerRow {
+    pub id: String,
+    pub compose_file: String,
+    pub port: u16,
+    pub requests: u64,
+    pub concurrency: u32,
+    pub delay_s: f64,
+    pub complete: u64,
+    pub failed: u64,
+    pub non_2xx: u64,
+    pub requests_per_second: f64,
+    pub ceiling_rps: f64,
+    pub efficiency: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// Rewrites every generated block of `text`; errors name the block and what is wrong.
+pub fn render_page(text: &str, sources: &Sources) -> anyhow::Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(OPEN) {
+        let head_end = rest[start..]
+            .find("-->")
+            .map(|end| start + end + 3)
+            .ok_or_else(|| anyhow::anyhow!("an unclosed `{OPEN}` comment"))?;
+        let head = rest[start + OPEN.len()..head_end - 3].trim();
+        let (name, args) = head.split_once(' ').unwrap_or((head, ""));
+        let close = format!("{CLOSE}{name} -->");
+        let close_at = rest[head_end..]
+            .find(&close)
+            .map(|at| head_end + at)
+            .ok_or_else(|| anyhow::anyhow!("block `{name}` has no `{close}`"))?;
+        out.push_str(&rest[..head_end]);
+        out.push('\n');
+        out.push_str(&render_block(name, args.trim(), sources)?);
+        out.push_str(&close);
+        rest = &rest[close_at + close.len()..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The contents of one block.
+fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<String> {
+    let ids: Option<Vec<&str>> = match args.strip_prefix("ids=") {
+        Some(list) => Some(list.split(',').map(str::trim).collect()),
+        None if args.is_empty() => None,
+        None => anyhow::bail!("block `{name}`: unknown argument `{args}` (only ids=a,b,...)"),
+    };
+    let bench = &sources.bench_all;
+    let rows = match &ids {
+        None => bench.scenarios.clone(),
+        Some(ids) => ids
+            .iter()
+            .map(|id| {
+                bench
+                    .scenarios
+                    .iter()
+                    .find(|row| row.id == *id)
+                    .cloned()
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("block `{name}`: no row `{id}` in results/bench-all.json")
+                    })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?,
+    };
+    Ok(match name {
+        "bench-all-table" => results::markdown_table(&rows),
+        "bench-all-short" => short_table(&rows),
+        "bench-all-run" => format!(
+            "Measured by `make bench-all` on {}: {} ({:.0} s for the whole run).\n",
+            bench.started_at,
+            results::machine_line(&bench.machine),
+            bench.wall_time_s
+        ),
+        "sweep-table" => crate::sweep::markdown_table(&sources.sweep),
+        "sweep-run" => format!(
+            "Measured by `make sweep` on {}: {} ({:.0} s for the whole run).\n",
+            sources.sweep.started_at,
+            results::machine_line(&sources.sweep.machine),
+            sources.sweep.wall_time_s
+        ),
+        "bench-docker-table" => bench_docker_table(&sources.bench_docker),
+        "scenarios" => scenarios_table(),
+        _ => anyhow::bail!("unknown generated block `{name}`"),
+    })
+}
+
+/// README's table: what was measured against what Little's law allows.
+fn short_table(rows: &[results::Row]) -> String {
+    let mut out = String::from(
+        "| scenario | topology | load | requests/s | ceiling | efficiency | p99 ms | the article (2020, Python) |\n\
+         |---|---|---|--:|--:|--:|--:|---|\n",
+    );
+    for row in rows {
+        let load = format!("-n {} -c {}", row.load.requests, row.load.concurrency);
+        let measured = if row.ran() {
+            format!(
+                "{} | {} | {:.0}% | {}",
+                fmt_rps(row.requests_per_second),
+                fmt_rps(row.ceiling_rps),
+                row.efficiency * 100.0,
+                fmt_ms(row.latency_ms.p99)
+            )
+        } else {
+            format!("not run | {} | | ", fmt_rps(row.ceiling_rps))
+        };
+        out.push_str(&format!(
+            "| {} | {} | {load} | {measured} | {} |\n",
+            row.id, row.topology, row.article_text
+        ));
+    }
+    out
+}
+
+fn bench_docker_table(run: &BenchDocker) -> String {
+    let mut out = format!(
+        "Measured by `make bench-docker` on {} ({} CPUs, compose {}, LAB_BUILD={}).\n\n\
+         | scenario | compose file (port) | load | complete | failed | non-2xx | requests/s | ceiling | efficiency | p50 ms | p99 ms |\n\
+         |---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+        run.started_at, run.cpus, run.compose, run.lab_build
+    );
+    for row in &run.rows {
+        out.push_str(&format!(
+            "| {} | {} ({}) | -n {} -c {} delay={} | {} | {} | {} | {} | {} | {:.0}% | {} | {} |\n",
+            row.id,
+            row.compose_file,
+            row.port,
+            row.requests,
+            row.concurrency,
+            row.delay_s,
+            row.complete,
+            row.failed,
+            row.non_2xx,
+            fmt_rps(row.requests_per_second),
+            fmt_rps(row.ceiling_rps),
+            row.efficiency * 100.0,
+            fmt_ms(row.p50_ms),
+            fmt_ms(row.p99_ms),
+        ));
+    }
+    out
+}
+
+/// The scenario table of docs/design.md.
+fn scenarios_table() -> String {
+    let mut out = String::from(
+        "| scenario | compose file (port) | the article's | topology | load (`?delay=1`) | bound | ceiling | the article's figure |\n\
+         |---|---|---|---|---|---|--:|---|\n",
+    );
+    for scenario in SCENARIOS {
+        let bound = match scenario.bound {
+            Bound::InFlight {
+                capacity: Some(cap),
+            } => format!("{cap} in flight"),
+            Bound::InFlight { capacity: None } => "none below the load".to_owned(),
+            Bound::Serial { fraction } => format!("one at a time for {fraction} x delay"),
+        };
+        out.push_str(&format!(
+            "| {} | {} ({}) | {} | {} | -n {} -c {} | {bound} | {} | {} |\n",
+            scenario.id,
+            scenario.compose.file,
+            scenario.compose.port,
+            scenario.article_analogue,
+            scenario.topology,
+            scenario.load.requests,
+            scenario.load.concurrency,
+            fmt_rps(scenario.ceiling_rps()),
+            scenario.article.text,
+        ));
+    }
+    out
+}
+
+/// What [`write`] or [`check`] found.
+pub struct Outcome {
+    /// Pages whose blocks were (or would be) rewritten.
+    pub changed: Vec<PathBuf>,
+}
+
+/// Rewrites the generated blocks of every page under `root` from `root/results`.
+pub fn write(root: &Path) -> anyhow::Result<Outcome> {
+    run(root, true)
+}
+
+/// Like [`write`], but only says which pages disagree with the results.
+pub fn check(root: &Path) -> anyhow::Result<Outcome> {
+    run(root, false)
+}
+
+fn run(root: &Path, write: bool) -> anyhow::Result<Outcome> {
+    let sources = Sources::read(&root.join("results"))?;
+    let mut changed = Vec::new();
+    for page in pages(root)? {
+        let text = std::fs::read_to_string(&page)
+            .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", page.display()))?;
+        let rendered = render_page(&text, &sources)
+            .map_err(|err| anyhow::anyhow!("{}: {err}", page.display()))?;
+        if rendered != text {
+            if write {
+                results::write_atomically(&page, &rendered)?;
+            }
+            changed.push(page);
+        }
+    }
+    Ok(Outcome { changed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources() -> Sources {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results");
+        Sources::read(&root).expect("the committed results parse")
+    }
+
+    #[test]
+    fn blocks_are_filled_and_refilling_changes_nothing() {
+        let sources = sources();
+        let page = "# t\n\n<!-- generated:bench-all-table ids=async -->\nstale\n<!-- /generated:bench-all-table -->\ntail\n";
+        let once = render_page(page, &sources).expect("renders");
+        assert!(!once.contains("stale"));
+        assert!(once.contains("| async |") && !once.contains("| sync-workers |"));
+        assert!(once.ends_with("<!-- /generated:bench-all-table -->\ntail\n"));
+        assert_eq!(render_page(&once, &sources).expect("again"), once);
+    }
+
+    #[test]
+    fn bad_blocks_are_errors_that_say_which() {
+        let sources = sources();
+        let unknown = "<!-- generated:nope -->\n<!-- /generated:nope -->\n";
+        assert!(render_page(unknown, &sources)
+            .err()
+            .is_some_and(|err| err.to_string().contains("nope")));
+        let unclosed = "<!-- generated:scenarios -->\n";
+        assert!(render_page(unclosed, &sources).is_err());
+        let no_row =
+            "<!-- generated:bench-all-table ids=missing -->\n<!-- /generated:bench-all-table -->";
+        assert!(render_page(no_row, &sources)
+            .err()
+            .is_some_and(|err| err.to_string().contains("missing")));
+    }
+
+    #[test]
+    fn the_scenario_table_has_every_row() {
+        let table = scenarios_table();
+        for scenario in SCENARIOS {
+            assert!(
+                table.contains(&format!("| {} |", scenario.id)),
+                "{}",
+                scenario.id
+            );
+        }
+    }
+}
