@@ -23,3 +23,12 @@ pub mod scenarios;
 pub mod stack;
 pub mod sweep;
 pub mod testing;
+
+/// Prints a line to stdout; a closed pipe (`| head`) is not an error worth a panic.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}

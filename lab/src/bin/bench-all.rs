@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use lab::out;
 use lab::runner::{self, Options};
 use lab::scenarios::{self, Scenario, SCENARIOS};
 use lab::{procs, results};
@@ -68,14 +69,6 @@ fn parse_delay(raw: &str) -> Result<f64, String> {
         Ok(delay) if delay.is_finite() && delay > 0.0 && delay <= 60.0 => Ok(delay),
         _ => Err(format!("{raw:?} is not a delay between 0 and 60 seconds")),
     }
-}
-
-/// Prints a line to stdout; a closed pipe (`| head`) is not an error worth a panic.
-macro_rules! out {
-    ($($arg:tt)*) => {{
-        use std::io::Write;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
 }
 
 fn main() -> ExitCode {

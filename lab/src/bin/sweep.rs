@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use lab::out;
 use lab::sweep::{self, SweepOptions};
 
 // The load runs in this process: the same allocator as the `loadgen` binary.
@@ -76,14 +77,6 @@ fn parse_seconds_or_zero(raw: &str) -> Result<f64, String> {
             "{raw:?} is not a number of seconds between 0 and 600"
         )),
     }
-}
-
-/// Prints a line to stdout; a closed pipe (`| head`) is not an error worth a panic.
-macro_rules! out {
-    ($($arg:tt)*) => {{
-        use std::io::Write;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
 }
 
 fn main() -> ExitCode {
