@@ -570,6 +570,7 @@ mod tests {
             ("sync-workers-c1000", 200.0),
             ("async-c1000", 1000.0),
             ("async-workers-c1000", 1000.0),
+            ("devserver-threaded-c1000", 1000.0),
         ];
         assert_eq!(expected.len(), SCENARIOS.len());
         for (id, ceiling) in expected {

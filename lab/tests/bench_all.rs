@@ -189,7 +189,8 @@ fn quick_run_writes_table_json_and_chart_and_leaves_nothing_running() {
     );
 
     // Progress: which scenario, out of how many, and the time left.
-    assert!(stderr.contains("[ 1/14] devserver"), "{stderr}");
+    let first = format!("[ 1/{}] devserver", lab::scenarios::SCENARIOS.len());
+    assert!(stderr.contains(&first), "{stderr}");
     assert!(stderr.contains("left)"), "{stderr}");
 
     // The table on stdout, one line per scenario, and the same in the .md file.
