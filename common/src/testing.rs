@@ -2,6 +2,7 @@
 //! waits for `GET /healthz`, and stops it when dropped; [`postgres`] provides a real
 //! PostgreSQL (a throwaway cluster) for the services that need one.
 
+pub mod in_process;
 pub mod postgres;
 
 use std::io::{Read, Write};
