@@ -149,8 +149,9 @@ fn upstream_stopped_mid_run_is_502_then_recovers_when_it_returns() {
 
 #[test]
 fn slower_than_the_timeout_is_504() {
+    // One upstream for all three: stopping it waits for the 3 s answers the apps gave up on.
+    let api = slow_api();
     for &client in clients() {
-        let api = slow_api();
         let app = app(Config {
             client,
             ..config(&api.url("/"), &["--upstream-timeout", "0.2"])

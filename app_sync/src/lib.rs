@@ -19,11 +19,12 @@
 //! `--protocol uwsgi` speaks the uwsgi wire protocol instead of HTTP, for nginx's
 //! `uwsgi_pass` (the article's nginx -> uWSGI topology).
 //!
-//! Read on in order: the application ([`app`], the article's Flask view), one process's
-//! threads ([`models`], started by [`run`]), the processes ([`prefork`]), and what every
-//! connection shares ([`conn`], [`http`], [`uwsgi`], [`shutdown`]). Here the process is
-//! the point: `main.rs` decides whether this one is a master or serves itself, and
-//! [`run`] is one serving process, which tests can also call in their own process.
+//! Read on in order: the application (`app.rs`, the article's Flask view), one
+//! process's threads (`models.rs`, started by [`run`]), the processes ([`prefork`]), and
+//! what every connection shares (`conn.rs`, `http.rs`, `uwsgi.rs`, [`shutdown`]). Here
+//! the process is the point: `main.rs` decides whether this one is a master or serves
+//! itself, and [`run`] is one serving process, which tests can also call in their own
+//! process.
 
 mod app;
 mod conn;

@@ -24,7 +24,7 @@ use crate::Protocol;
 /// default since 5.4).
 pub const BACKLOG: i32 = 4096;
 
-/// Binds the listening socket, with a deep accept queue ([`BACKLOG`]).
+/// Binds the listening socket, with a deep accept queue (`BACKLOG`).
 pub fn bind(host: std::net::IpAddr, port: u16) -> std::io::Result<TcpListener> {
     let address = std::net::SocketAddr::new(host, port);
     let socket = Socket::new(

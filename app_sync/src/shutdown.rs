@@ -3,7 +3,7 @@
 //! signal-hook's `flag` module stores the signal number in an atomic from inside the
 //! signal handler (an async-signal-safe store, nothing more), so no thread is blocked
 //! or interrupted by the signal: each looks at the flag between two blocking calls,
-//! at most [`crate::conn::TICK`] apart. libc alone would need our own `unsafe` handler
+//! at most `conn::TICK` apart. libc alone would need our own `unsafe` handler
 //! doing exactly this; signal-hook is the well-kept version of it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};

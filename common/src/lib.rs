@@ -7,8 +7,11 @@
 //! - [`limits`]: raising the open-files limit so thousands of sockets fit.
 //! - [`upstream`] (features `actix`, `blocking`): calling the slow API and mapping its
 //!   failures to 502/504.
-//! - [`server`] (feature `actix`): graceful shutdown on SIGTERM and SIGINT.
-//! - [`testing`] (feature `testing`): integration-test harness that runs the real binaries.
+//! - [`server`] (feature `actix`): binding the listener, SIGTERM and SIGINT as one
+//!   shutdown signal, and stopping a server gracefully when a signal fires.
+//! - [`testing`] (feature `testing`): integration-test harness that runs the real
+//!   binaries, or a service's `run` in the test's own process
+//!   (`testing::in_process`).
 
 pub mod config;
 pub mod delay;

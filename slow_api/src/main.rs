@@ -12,6 +12,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let config = slow_api::Config::parse();
     common::logging::init();
+    // A deep accept queue (common::server::LISTEN_BACKLOG): thousands of clients
+    // connect at once in the benchmarks.
     let listener = common::server::bind(config.host, config.port)?;
     slow_api::run(listener, config, common::server::shutdown_signal()?).await?;
     Ok(())
