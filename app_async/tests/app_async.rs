@@ -1,19 +1,58 @@
 //! app_async over real sockets, in front of the real slow_api.
+//!
+//! Both run in this process ([`app_async::run`] and [`slow_api::run`], each on its own
+//! thread and actix system, on 127.0.0.1:0); the app binary is spawned only where the
+//! process is the point: its open-files limit, signals, exit codes.
 
 use std::time::{Duration, Instant};
 
+use app_async::{Client, Config};
+use clap::ValueEnum;
+use lab::testing::in_process::{config_from_args, InProcess};
 use lab::testing::{free_port, get, get_concurrently, Service};
 
 const APP: &str = env!("CARGO_BIN_EXE_app_async");
 
+/// slow_api in this process, on a free port.
+fn slow_api() -> InProcess {
+    let config: slow_api::Config = config_from_args(&[]);
+    slow_api_on(
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind"),
+        config,
+    )
+}
+
+/// slow_api in this process, on `listener`.
+fn slow_api_on(listener: std::net::TcpListener, config: slow_api::Config) -> InProcess {
+    InProcess::start_on(listener, "slow_api", move |listener, stop| {
+        actix_web::rt::System::new().block_on(slow_api::run(listener, config, stop))
+    })
+}
+
+/// app_async's configuration: `--api-url api_url` plus `args`, as the binary parses them.
+fn config(api_url: &str, args: &[&str]) -> Config {
+    let mut all = vec!["--api-url", api_url];
+    all.extend_from_slice(args);
+    config_from_args(&all)
+}
+
+/// app_async in this process.
+fn app(config: Config) -> InProcess {
+    InProcess::start("app_async", move |listener, stop| {
+        actix_web::rt::System::new().block_on(app_async::run(listener, config, stop))
+    })
+}
+
 /// slow_api, and app_async in front of it with `args`.
-fn topology(args: &[&str]) -> (Service, Service) {
-    let api = lab::testing::start_slow_api();
-    let api_url = api.url("/");
-    let mut app_args = vec!["--api-url", api_url.as_str()];
-    app_args.extend_from_slice(args);
-    let app = Service::start(APP, "--port-app", &app_args);
+fn topology(args: &[&str]) -> (InProcess, InProcess) {
+    let api = slow_api();
+    let app = app(config(&api.url("/"), args));
     (api, app)
+}
+
+/// The three clients, as `--client` names them.
+fn clients() -> &'static [Client] {
+    Client::value_variants()
 }
 
 #[test]
@@ -27,11 +66,15 @@ fn proxies_the_slow_api() {
 
 #[test]
 fn every_client_gives_the_same_body() {
-    for client in ["async", "blocking", "offload"] {
-        let (_api, app) = topology(&["--client", client]);
+    for &client in clients() {
+        let api = slow_api();
+        let app = app(Config {
+            client,
+            ..config(&api.url("/"), &[])
+        });
         let reply = get(&app.url("/?delay=0"));
-        assert_eq!(reply.status, 200, "{client}");
-        assert_eq!(reply.body, "Hi there! slow api response", "{client}");
+        assert_eq!(reply.status, 200, "{client:?}");
+        assert_eq!(reply.body, "Hi there! slow api response", "{client:?}");
     }
 }
 
@@ -39,7 +82,7 @@ fn every_client_gives_the_same_body() {
 fn bad_delay_is_400_and_never_reaches_upstream() {
     // No upstream at all: a 400 proves the delay was checked first.
     let nowhere = format!("http://127.0.0.1:{}/", free_port());
-    let app = Service::start(APP, "--port-app", &["--api-url", &nowhere]);
+    let app = app(config(&nowhere, &[]));
     for delay in [
         "abc",
         "-1",
@@ -60,15 +103,14 @@ fn bad_delay_is_400_and_never_reaches_upstream() {
 #[test]
 fn upstream_down_is_502_and_the_worker_lives_on() {
     let nowhere = format!("http://127.0.0.1:{}/", free_port());
-    for client in ["async", "blocking", "offload"] {
-        let app = Service::start(
-            APP,
-            "--port-app",
-            &["--api-url", &nowhere, "--client", client],
-        );
+    for &client in clients() {
+        let app = app(Config {
+            client,
+            ..config(&nowhere, &[])
+        });
         for _ in 0..3 {
             let reply = get(&app.url("/?delay=0"));
-            assert_eq!(reply.status, 502, "{client}: {}", reply.body);
+            assert_eq!(reply.status, 502, "{client:?}: {}", reply.body);
             assert!(
                 reply.body.starts_with("upstream unreachable"),
                 "{}",
@@ -76,7 +118,7 @@ fn upstream_down_is_502_and_the_worker_lives_on() {
             );
             assert_eq!(reply.body.lines().count(), 1);
         }
-        assert_eq!(get(&app.url("/healthz")).status, 200, "{client}");
+        assert_eq!(get(&app.url("/healthz")).status, 200, "{client:?}");
     }
 }
 
@@ -85,14 +127,14 @@ fn upstream_stopped_mid_run_is_502_then_recovers_when_it_returns() {
     let (api, app) = topology(&[]);
     assert_eq!(get(&app.url("/?delay=0")).status, 200);
     let api_port = api.port;
-    drop(api);
+    // Returns once slow_api has drained and closed its listener.
+    assert_eq!(api.stop(), Ok(()));
     assert_eq!(get(&app.url("/?delay=0")).status, 502);
     // A new slow_api on the same port: the app needs no restart.
-    let restarted = std::process::Command::new(lab::testing::workspace_bin("slow_api"))
-        .args(["--port", &api_port.to_string()])
-        .env("RUST_LOG", "warn")
-        .spawn();
-    let mut restarted = restarted.expect("restart slow_api");
+    let listener = std::net::TcpListener::bind(("127.0.0.1", api_port)).expect("same port");
+    let _restarted = slow_api_on(listener, config_from_args(&[]));
+    // It answers /healthz already; the app may still hold a connection from before, so
+    // allow it a few attempts to find out.
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut status = 0;
     while Instant::now() < deadline {
@@ -102,26 +144,29 @@ fn upstream_stopped_mid_run_is_502_then_recovers_when_it_returns() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let _ = restarted.kill();
-    let _ = restarted.wait();
     assert_eq!(status, 200);
 }
 
 #[test]
 fn slower_than_the_timeout_is_504() {
-    for client in ["async", "blocking", "offload"] {
-        let (_api, app) = topology(&["--upstream-timeout", "0.2", "--client", client]);
+    // One upstream for all three: stopping it waits for the 3 s answers the apps gave up on.
+    let api = slow_api();
+    for &client in clients() {
+        let app = app(Config {
+            client,
+            ..config(&api.url("/"), &["--upstream-timeout", "0.2"])
+        });
         let started = Instant::now();
         let reply = get(&app.url("/?delay=3"));
-        assert_eq!(reply.status, 504, "{client}: {}", reply.body);
+        assert_eq!(reply.status, 504, "{client:?}: {}", reply.body);
         assert!(
             reply.body.starts_with("upstream did not answer"),
             "{}",
             reply.body
         );
-        assert!(started.elapsed() < Duration::from_secs(2), "{client}");
+        assert!(started.elapsed() < Duration::from_secs(2), "{client:?}");
         // The worker is fine afterwards.
-        assert_eq!(get(&app.url("/?delay=0")).status, 200, "{client}");
+        assert_eq!(get(&app.url("/?delay=0")).status, 200, "{client:?}");
     }
 }
 
@@ -140,7 +185,8 @@ fn more_clients_than_descriptors_queue_instead_of_failing() {
     // would need 240 sockets; past the budget they must wait in the accept queue, not
     // meet "too many open files" (a 502 when the upstream connect fails, a 500 ms pause
     // of the accept loop when accept() does).
-    let api = lab::testing::start_slow_api();
+    // The limit is the app process's own: this one spawns the binary under prlimit.
+    let api = slow_api();
     let api_url = api.url("/");
     let app = Service::start(
         "prlimit",
@@ -175,9 +221,31 @@ fn offloaded_blocking_client_does_not_serialise() {
 }
 
 #[test]
+fn the_shutdown_signal_lets_in_flight_requests_finish() {
+    let (_api, app) = topology(&[]);
+    let url = app.url("/?delay=1");
+    let in_flight = std::thread::spawn(move || get(&url));
+    // Give the request time to arrive; nothing observable marks "accepted" from outside.
+    std::thread::sleep(Duration::from_millis(300));
+    let stopping = Instant::now();
+    // `stop` fires the signal and returns once `run` has: after the drain.
+    assert_eq!(app.stop(), Ok(()));
+    assert!(
+        stopping.elapsed() >= Duration::from_millis(500),
+        "run returned {:?} after the signal, before the request was answered",
+        stopping.elapsed()
+    );
+    let reply = in_flight.join().expect("request thread");
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, "Hi there! slow api response");
+}
+
+/// The binary: SIGTERM and SIGINT are the shutdown signal, and it exits 0 after the drain.
+#[test]
 fn sigterm_lets_in_flight_requests_finish() {
     for signal in [libc::SIGTERM, libc::SIGINT] {
-        let (_api, mut app) = topology(&[]);
+        let api = slow_api();
+        let mut app = Service::start(APP, "--port-app", &["--api-url", &api.url("/")]);
         let url = app.url("/?delay=1");
         let in_flight = std::thread::spawn(move || get(&url));
         // Give the request time to arrive; nothing observable marks "accepted" from outside.

@@ -36,7 +36,8 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::{DbError, QUERY};
+use crate::error::DbError;
+use crate::QUERY;
 
 /// What the connection thread needs to know.
 #[derive(Clone)]

@@ -1,6 +1,6 @@
 //! app_pg against a real PostgreSQL (a throwaway cluster, or `DATABASE_URL`) and the
-//! real slow API. Timings are asserted with generous bounds; the benchmarks
-//! (`make bench-pg`) measure them.
+//! real slow API, both in this process. Timings are asserted with generous bounds; the
+//! benchmarks (`make bench-pg`) measure them.
 
 mod support;
 
@@ -26,33 +26,33 @@ fn row_timestamp(body: &str) -> OffsetDateTime {
 fn answers_upstream_body_and_row_for_both_drivers() {
     let db = postgres();
     let api = slow_api();
-    for driver in ["async", "blocking"] {
+    for &driver in drivers() {
         let app = app_pg(driver, &api, &db, &[]);
         let started = OffsetDateTime::now_utc();
         let clock = Instant::now();
         let reply = get(&app.url("/?delay=1.2"));
         let elapsed = clock.elapsed();
-        assert_eq!(reply.status, 200, "{driver}: {}", reply.body);
+        assert_eq!(reply.status, 200, "{driver:?}: {}", reply.body);
         let now = row_timestamp(&reply.body);
         let finished = OffsetDateTime::now_utc();
         // 0.6 s upstream, then the query: NOW() lies between the two halves.
         assert!(
             now >= started + Duration::from_millis(550) && now <= finished,
-            "{driver}: NOW() {now} not after the upstream half ({started} .. {finished})"
+            "{driver:?}: NOW() {now} not after the upstream half ({started} .. {finished})"
         );
         // ...and the query really slept the bound 0.6 s.
         assert!(
             elapsed >= Duration::from_millis(1150),
-            "{driver}: answered in {elapsed:?}"
+            "{driver:?}: answered in {elapsed:?}"
         );
         assert!(
             finished - now >= Duration::from_millis(550),
-            "{driver}: pg_sleep ended {:?} after NOW()",
+            "{driver:?}: pg_sleep ended {:?} after NOW()",
             finished - now
         );
         // Absent delay means 1 s, zero works.
-        assert_eq!(get(&app.url("/")).status, 200, "{driver}");
-        assert_eq!(get(&app.url("/?delay=0")).status, 200, "{driver}");
+        assert_eq!(get(&app.url("/")).status, 200, "{driver:?}");
+        assert_eq!(get(&app.url("/?delay=0")).status, 200, "{driver:?}");
     }
 }
 
@@ -62,7 +62,7 @@ fn answers_upstream_body_and_row_for_both_drivers() {
 fn bad_delays_are_400() {
     let db = postgres();
     let api = slow_api();
-    for driver in ["async", "blocking"] {
+    for &driver in drivers() {
         let app = app_pg(driver, &api, &db, &[]);
         for query in [
             "delay=abc",
@@ -78,16 +78,20 @@ fn bad_delays_are_400() {
         ] {
             let started = Instant::now();
             let reply = get(&app.url(&format!("/?{query}")));
-            assert_eq!(reply.status, 400, "{driver} {query}: {}", reply.body);
-            assert!(reply.body.starts_with("bad delay"), "{driver} {query}");
-            assert_eq!(reply.body.trim_end().lines().count(), 1, "{driver} {query}");
+            assert_eq!(reply.status, 400, "{driver:?} {query}: {}", reply.body);
+            assert!(reply.body.starts_with("bad delay"), "{driver:?} {query}");
+            assert_eq!(
+                reply.body.trim_end().lines().count(),
+                1,
+                "{driver:?} {query}"
+            );
             assert!(
                 started.elapsed() < Duration::from_secs(2),
-                "{driver} {query}"
+                "{driver:?} {query}"
             );
         }
         let reply = get(&app.url("/?delay=0.2"));
-        assert_eq!(reply.status, 200, "{driver}: {}", reply.body);
+        assert_eq!(reply.status, 200, "{driver:?}: {}", reply.body);
     }
 }
 
@@ -98,8 +102,8 @@ fn bad_delays_are_400() {
 fn async_overlaps_blocking_serialises_the_database_half() {
     let db = postgres();
     let api = slow_api();
-    let async_app = app_pg("async", &api, &db, &[]);
-    let blocking_app = app_pg("blocking", &api, &db, &[]);
+    let async_app = app_pg(Driver::Async, &api, &db, &[]);
+    let blocking_app = app_pg(Driver::Blocking, &api, &db, &[]);
 
     let (replies, async_time) = get_concurrently(&async_app.url("/?delay=1"), 5);
     assert!(replies.iter().all(|r| r.status == 200), "{replies:?}");
@@ -125,11 +129,11 @@ fn database_down_is_503_and_back_is_200() {
     let mut db = postgres();
     let api = slow_api();
     let apps = [
-        ("async", app_pg("async", &api, &db, &[])),
-        ("blocking", app_pg("blocking", &api, &db, &[])),
+        (Driver::Async, app_pg(Driver::Async, &api, &db, &[])),
+        (Driver::Blocking, app_pg(Driver::Blocking, &api, &db, &[])),
     ];
     for (driver, app) in &apps {
-        assert_eq!(get(&app.url("/?delay=0.2")).status, 200, "{driver}");
+        assert_eq!(get(&app.url("/?delay=0.2")).status, 200, "{driver:?}");
     }
 
     db.stop();
@@ -137,29 +141,33 @@ fn database_down_is_503_and_back_is_200() {
         for _ in 0..3 {
             let started = Instant::now();
             let reply = get(&app.url("/?delay=0.2"));
-            assert_eq!(reply.status, 503, "{driver}: {}", reply.body);
+            assert_eq!(reply.status, 503, "{driver:?}: {}", reply.body);
             assert!(
                 reply.body.starts_with("database"),
-                "{driver}: {}",
+                "{driver:?}: {}",
                 reply.body
             );
             assert!(
                 started.elapsed() < Duration::from_secs(6),
-                "{driver}: 503 took {:?}",
+                "{driver:?}: 503 took {:?}",
                 started.elapsed()
             );
         }
-        assert_eq!(get(&app.url("/healthz")).status, 503, "{driver}");
-        assert_eq!(get(&app.url("/?delay=x")).status, 400, "{driver}");
+        assert_eq!(get(&app.url("/healthz")).status, 503, "{driver:?}");
+        assert_eq!(get(&app.url("/?delay=x")).status, 400, "{driver:?}");
     }
 
     db.restart().expect("PostgreSQL restarts");
     for (driver, app) in &apps {
         for _ in 0..3 {
             let reply = get(&app.url("/?delay=0.2"));
-            assert_eq!(reply.status, 200, "{driver} after restart: {}", reply.body);
+            assert_eq!(
+                reply.status, 200,
+                "{driver:?} after restart: {}",
+                reply.body
+            );
         }
-        assert_eq!(get(&app.url("/healthz")).status, 200, "{driver}");
+        assert_eq!(get(&app.url("/healthz")).status, 200, "{driver:?}");
     }
 
     // Restarted while the apps sat idle: their open connections are dead, and the very
@@ -170,7 +178,7 @@ fn database_down_is_503_and_back_is_200() {
         let reply = get(&app.url("/?delay=0.2"));
         assert_eq!(
             reply.status, 200,
-            "{driver} after idle restart: {}",
+            "{driver:?} after idle restart: {}",
             reply.body
         );
     }
@@ -183,7 +191,7 @@ fn small_pool_makes_requests_wait_not_fail() {
     let db = postgres();
     let api = slow_api();
     let app = app_pg(
-        "async",
+        Driver::Async,
         &api,
         &db,
         &["--pool-size", "2", "--pool-wait-timeout", "10"],
@@ -205,7 +213,7 @@ fn pool_exhausted_past_wait_timeout_is_503() {
     let db = postgres();
     let api = slow_api();
     let app = app_pg(
-        "async",
+        Driver::Async,
         &api,
         &db,
         &["--pool-size", "1", "--pool-wait-timeout", "0.5"],
@@ -227,26 +235,15 @@ fn pool_exhausted_past_wait_timeout_is_503() {
 fn upstream_failures_are_502_and_504() {
     let db = postgres();
     let api = slow_api();
-    for driver in ["async", "blocking"] {
+    for &driver in drivers() {
         let dead_api = format!("http://127.0.0.1:{}/", free_port());
-        let app = Service::start(
-            APP,
-            "--port-app",
-            &[
-                "--driver",
-                driver,
-                "--api-url",
-                &dead_api,
-                "--database-url",
-                &db.url(),
-            ],
-        );
+        let app = start(config(driver, &dead_api, &db, &[]));
         let reply = get(&app.url("/?delay=0.2"));
-        assert_eq!(reply.status, 502, "{driver}: {}", reply.body);
+        assert_eq!(reply.status, 502, "{driver:?}: {}", reply.body);
 
         let app = app_pg(driver, &api, &db, &["--upstream-timeout", "0.5"]);
         let reply = get(&app.url("/?delay=4"));
-        assert_eq!(reply.status, 504, "{driver}: {}", reply.body);
-        assert_eq!(get(&app.url("/?delay=0.2")).status, 200, "{driver}");
+        assert_eq!(reply.status, 504, "{driver:?}: {}", reply.body);
+        assert_eq!(get(&app.url("/?delay=0.2")).status, 200, "{driver:?}");
     }
 }

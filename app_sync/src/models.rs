@@ -24,11 +24,7 @@ use crate::Protocol;
 /// default since 5.4).
 pub const BACKLOG: i32 = 4096;
 
-/// Binds the listening socket.
-///
-/// Its receive timeout doubles as an accept timeout on Linux: a blocking `accept()`
-/// returns `WouldBlock` after [`TICK`], so accepting threads notice shutdown without
-/// polling (and a new connection still wakes exactly one of them).
+/// Binds the listening socket, with a deep accept queue (`BACKLOG`).
 pub fn bind(host: std::net::IpAddr, port: u16) -> std::io::Result<TcpListener> {
     let address = std::net::SocketAddr::new(host, port);
     let socket = Socket::new(
@@ -39,8 +35,18 @@ pub fn bind(host: std::net::IpAddr, port: u16) -> std::io::Result<TcpListener> {
     socket.set_reuse_address(true)?;
     socket.bind(&address.into())?;
     socket.listen(BACKLOG)?;
-    socket.set_read_timeout(Some(TICK))?;
     Ok(socket.into())
+}
+
+/// Readies a listener for the serving threads, whoever bound it (this program, the
+/// master, a test): blocking, with a receive timeout.
+///
+/// The receive timeout doubles as an accept timeout on Linux: a blocking `accept()`
+/// returns `WouldBlock` after [`TICK`], so accepting threads notice shutdown without
+/// polling (and a new connection still wakes exactly one of them).
+pub fn prepare(listener: &TcpListener) -> std::io::Result<()> {
+    listener.set_nonblocking(false)?;
+    socket2::SockRef::from(listener).set_read_timeout(Some(TICK))
 }
 
 /// Everything a serving thread needs.

@@ -1,6 +1,6 @@
 //! Bad input and bad upstreams get an answer with the right status, and never cost the
 //! server a thread: these run against the dev server, whose single thread must survive
-//! every one of them.
+//! every one of them, in this process ([`app_sync::run`]); bad flags need the binary.
 
 mod support;
 
@@ -14,7 +14,7 @@ use support::*;
 #[test]
 fn bad_requests_are_answered_and_the_thread_survives() {
     let api = slow_api();
-    let app = app_sync(&api, &["--workers", "1", "--threads", "1"]);
+    let app = app_sync_in_process(&api, &["--workers", "1", "--threads", "1"]);
     let big_header = format!("GET / HTTP/1.1\r\nX-Big: {}\r\n\r\n", "a".repeat(20_000));
     let many_headers = format!(
         "GET / HTTP/1.1\r\n{}\r\n",
@@ -129,7 +129,7 @@ fn bad_requests_are_answered_and_the_thread_survives() {
 fn upstream_down_is_502() {
     let nothing_there = free_port();
     let api_url = format!("http://127.0.0.1:{nothing_there}/");
-    let app = Service::start(APP, "--port-app", &["--api-url", &api_url]);
+    let app = in_process(config_from_args(&["--api-url", &api_url]));
     let reply = get(&app.url("/?delay=0"));
     assert_eq!(reply.status, 502, "{reply:?}");
     assert!(reply.body.starts_with("upstream unreachable"), "{reply:?}");
@@ -139,7 +139,7 @@ fn upstream_down_is_502() {
 #[test]
 fn upstream_slower_than_the_timeout_is_504() {
     let api = slow_api();
-    let app = app_sync(&api, &["--upstream-timeout", "0.3"]);
+    let app = app_sync_in_process(&api, &["--upstream-timeout", "0.3"]);
     let started = Instant::now();
     let reply = get(&app.url("/?delay=3"));
     assert_eq!(reply.status, 504, "{reply:?}");
@@ -156,7 +156,7 @@ fn upstream_slower_than_the_timeout_is_504() {
 #[test]
 fn an_idle_client_does_not_hold_the_only_thread_forever() {
     let api = slow_api();
-    let app = app_sync(&api, &["--threads", "1", "--read-timeout", "0.5"]);
+    let app = app_sync_in_process(&api, &["--threads", "1", "--read-timeout", "0.5"]);
 
     // Connects and says nothing: the dev server's one thread picks it up...
     let mut idle = TcpStream::connect(("127.0.0.1", app.port)).expect("connect");

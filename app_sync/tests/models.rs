@@ -1,6 +1,9 @@
 //! Each concurrency model, told apart by how it behaves under concurrent requests, and
 //! the lifecycle of the prefork tree (restarts, draining).
 //!
+//! One serving process runs in this test process ([`app_sync::run`]); prefork trees and
+//! signals need the binary.
+//!
 //! Bounds are generous: the machine is shared and noisy. Timings here only decide
 //! "serialised or not" and "capped or not", never a throughput figure.
 
@@ -23,7 +26,7 @@ fn assert_all_ok(replies: &[Reply]) {
 #[test]
 fn dev_server_serves_one_request_at_a_time() {
     let api = slow_api();
-    let app = app_sync(&api, &["--workers", "1", "--threads", "1"]);
+    let app = app_sync_in_process(&api, &["--workers", "1", "--threads", "1"]);
     let (replies, took) = get_concurrently(&app.url("/?delay=0.4"), 3);
     assert_all_ok(&replies);
     // Three 0.4 s requests one after the other: at least 1.2 s.
@@ -36,7 +39,7 @@ fn dev_server_serves_one_request_at_a_time() {
 #[test]
 fn thread_per_connection_serves_them_together() {
     let api = slow_api();
-    let app = app_sync(&api, &["--threads", "0"]);
+    let app = app_sync_in_process(&api, &["--threads", "0"]);
     let (replies, took) = get_concurrently(&app.url("/?delay=0.5"), 5);
     assert_all_ok(&replies);
     // Serialised would be 2.5 s; together, about 0.5 s.
@@ -77,7 +80,7 @@ fn workers_times_threads_caps_requests_in_flight() {
 #[test]
 fn one_process_with_threads_caps_at_its_threads() {
     let api = slow_api();
-    let app = app_sync(&api, &["--threads", "3"]);
+    let app = app_sync_in_process(&api, &["--threads", "3"]);
     let (replies, took) = get_concurrently(&app.url("/?delay=0.5"), 6);
     assert_all_ok(&replies);
     // Two rounds of three.
@@ -160,6 +163,33 @@ fn sigterm_drains(args: &[&str], count: usize) {
 }
 
 #[test]
+fn the_shutdown_flag_drains_a_pool_of_threads() {
+    let api = slow_api();
+    let app = app_sync_in_process(&api, &["--threads", "2"]);
+    let url = app.url("/?delay=1");
+    let requests: Vec<_> = (0..2)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || get(&url))
+        })
+        .collect();
+    // Not readiness: the requests need a moment to reach a thread before the flag.
+    std::thread::sleep(Duration::from_millis(400));
+    let stopping = Instant::now();
+    // `stop` raises the flag and returns once `run` has: after the drain.
+    assert_eq!(app.stop(), Ok(()));
+    assert!(
+        stopping.elapsed() >= Duration::from_millis(400),
+        "run returned {:?} after the flag, before the requests were answered",
+        stopping.elapsed()
+    );
+    for request in requests {
+        let reply = request.join().expect("request thread");
+        assert_eq!((reply.status, reply.body.as_str()), (200, HI));
+    }
+}
+
+#[test]
 fn sigterm_drains_the_dev_server() {
     sigterm_drains(&["--workers", "1", "--threads", "1"], 1);
 }
@@ -221,7 +251,7 @@ fn sigint_drains_too() {
 #[test]
 fn http11_keeps_the_connection_alive() {
     let api = slow_api();
-    let app = app_sync(&api, &["--threads", "1"]);
+    let app = app_sync_in_process(&api, &["--threads", "1"]);
     let mut stream = TcpStream::connect(("127.0.0.1", app.port)).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -252,7 +282,7 @@ fn http11_keeps_the_connection_alive() {
 #[test]
 fn http10_closes_unless_asked_to_keep_alive() {
     let api = slow_api();
-    let app = app_sync(&api, &["--threads", "1"]);
+    let app = app_sync_in_process(&api, &["--threads", "1"]);
     // Plain HTTP/1.0 (ab without -k): one request, then the server closes.
     let answer = raw_exchange(app.port, b"GET /?delay=0 HTTP/1.0\r\nHost: x\r\n\r\n");
     assert!(answer.starts_with("HTTP/1.0 200 OK\r\n"), "{answer}");

@@ -7,7 +7,8 @@
 //! - [`limits`]: raising the open-files limit so thousands of sockets fit.
 //! - [`upstream`] (features `actix`, `blocking`): calling the slow API and mapping its
 //!   failures to 502/504.
-//! - [`server`] (feature `actix`): graceful shutdown on SIGTERM and SIGINT.
+//! - [`server`] (feature `actix`): binding the listener, SIGTERM and SIGINT as one
+//!   shutdown signal, and stopping a server gracefully when a signal fires.
 
 pub mod config;
 pub mod delay;

@@ -56,13 +56,25 @@ pub struct ConnectionBudget {
     pub per_worker: usize,
 }
 
+/// How a service spends its descriptors: the input of [`ConnectionBudget::new`], named
+/// so that a call site says which number is which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    /// Sockets a request in flight holds: 1 for a server, 2 for a proxy.
+    pub sides: u64,
+    /// Descriptors held apart from requests (a database pool's connections).
+    pub other: u64,
+    /// Event loops sharing the budget.
+    pub workers: usize,
+}
+
 impl ConnectionBudget {
-    /// [`connections_per_side`] shared equally by `workers` event loops.
-    pub fn new(open_files: u64, sides: u64, other: u64, workers: usize) -> Self {
-        let per_side = connections_per_side(open_files, sides, other);
+    /// [`connections_per_side`] shared equally by `usage.workers` event loops.
+    pub fn new(open_files: u64, usage: Usage) -> Self {
+        let per_side = connections_per_side(open_files, usage.sides, usage.other);
         ConnectionBudget {
             per_side,
-            per_worker: (per_side / workers.max(1)).max(1),
+            per_worker: (per_side / usage.workers.max(1)).max(1),
         }
     }
 }
@@ -80,10 +92,15 @@ mod tests {
 
     #[test]
     fn workers_share_the_budget_equally() {
-        let budget = ConnectionBudget::new(20_000, 2, 0, 2);
+        let proxy = |workers| Usage {
+            sides: 2,
+            other: 0,
+            workers,
+        };
+        let budget = ConnectionBudget::new(20_000, proxy(2));
         assert_eq!(budget.per_side, 9_968);
         assert_eq!(budget.per_worker, 4_984);
-        assert_eq!(ConnectionBudget::new(10, 2, 0, 4).per_worker, 1);
+        assert_eq!(ConnectionBudget::new(10, proxy(4)).per_worker, 1);
     }
 
     #[test]

@@ -1,29 +1,71 @@
 //! How the lab's actix-web services listen and stop.
 //!
+//! Each service's `run` takes a listener that is already bound and a shutdown signal
+//! (any future): `main` binds with [`bind`] and passes [`shutdown_signal`], a test binds
+//! 127.0.0.1:0 and passes a future it completes itself. [`serve_until`] is the part they
+//! share: run the server, and when the signal fires, stop it gracefully.
+//!
 //! actix-web drains on SIGTERM but treats SIGINT (Ctrl-C) as a forced stop. The lab
 //! promises the same for both: stop accepting, let in-flight requests finish (up to the
-//! server's shutdown timeout), then exit 0. So the server is built with
-//! `disable_signals()` and this module listens instead.
+//! server's shutdown timeout), then exit 0. So the servers are built with
+//! `disable_signals()` and [`shutdown_signal`] listens instead.
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr, TcpListener};
 
 use actix_web::dev::Server;
 use tokio::signal::unix::{signal, SignalKind};
 
-/// Runs `server` until it stops; on SIGTERM or SIGINT, stops it gracefully.
-pub async fn run_until_signal(server: Server) -> std::io::Result<()> {
+/// Runs `server` until it stops; once `shutdown` completes, stops it gracefully
+/// (no new connections, in-flight requests finish) and returns when it has drained.
+pub async fn serve_until(
+    server: Server,
+    shutdown: impl Future<Output = ()> + 'static,
+) -> std::io::Result<()> {
     let handle = server.handle();
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
     actix_web::rt::spawn(async move {
-        let name = tokio::select! {
-            _ = terminate.recv() => "SIGTERM",
-            _ = interrupt.recv() => "SIGINT",
-        };
-        tracing::info!("{name} received: finishing in-flight requests, then exiting");
+        shutdown.await;
         handle.stop(true).await;
     });
     server.await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A future that completes on the first SIGTERM or SIGINT, after logging which.
+///
+/// The handlers are installed now, so call it inside the runtime (in `main`, before
+/// `run`): a signal that arrives while the server starts is not lost.
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = interrupt.recv() => "SIGINT",
+        };
+        tracing::info!("{name} received: finishing in-flight requests, then exiting");
+    })
+}
+
+/// Binds `host:port` as actix-web's own `bind` would (`SO_REUSEADDR`), with the lab's
+/// [`LISTEN_BACKLOG`]. A failure is one line that names the address.
+pub fn bind(host: IpAddr, port: u16) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let address = SocketAddr::new(host, port);
+    let listen = || -> std::io::Result<TcpListener> {
+        let socket = Socket::new(
+            Domain::for_address(address),
+            Type::STREAM,
+            Some(Protocol::TCP),
+        )?;
+        socket.set_reuse_address(true)?;
+        socket.bind(&address.into())?;
+        // listen(2) takes an int; the kernel caps it at net.core.somaxconn anyway.
+        socket.listen(i32::try_from(LISTEN_BACKLOG).unwrap_or(i32::MAX))?;
+        Ok(socket.into())
+    };
+    listen().map_err(cannot_listen(host, port))
 }
 
 /// Accept-queue length every service asks for.
@@ -44,9 +86,6 @@ pub const CLIENT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::fro
 
 /// Turns a bind error into one line that names the address:
 /// `cannot listen on 127.0.0.1:3000: Address already in use (os error 98)`.
-pub fn cannot_listen(
-    host: std::net::IpAddr,
-    port: u16,
-) -> impl FnOnce(std::io::Error) -> std::io::Error {
+pub fn cannot_listen(host: IpAddr, port: u16) -> impl FnOnce(std::io::Error) -> std::io::Error {
     move |err| std::io::Error::new(err.kind(), format!("cannot listen on {host}:{port}: {err}"))
 }

@@ -6,6 +6,8 @@
 //! Everything here panics with a one-line reason instead of returning errors: it is
 //! for tests, where a panic is the failure report.
 
+pub mod in_process;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};

@@ -1,13 +1,26 @@
 //! slow_api over real sockets: the body, the delay rules, the timer, graceful shutdown.
+//!
+//! The server runs in this process ([`slow_api::run`] on its own thread and actix
+//! system); the binary is spawned only where the process is the point: signals and
+//! exit codes.
 
 use std::time::{Duration, Instant};
 
+use lab::testing::in_process::{config_from_args, InProcess};
 use lab::testing::{get, get_concurrently, raw_exchange, Service};
 
 const BIN: &str = env!("CARGO_BIN_EXE_slow_api");
 
-fn start() -> Service {
-    Service::start(BIN, "--port", &[])
+/// slow_api in this process, configured by `args` as the binary would be.
+fn start_with(args: &[&str]) -> InProcess {
+    let config: slow_api::Config = config_from_args(args);
+    InProcess::start("slow_api", move |listener, stop| {
+        actix_web::rt::System::new().block_on(slow_api::run(listener, config, stop))
+    })
+}
+
+fn start() -> InProcess {
+    start_with(&[])
 }
 
 #[test]
@@ -37,7 +50,7 @@ fn healthz() {
 
 #[test]
 fn bad_delays_are_400_with_a_one_line_reason() {
-    let api = Service::start(BIN, "--port", &["--max-delay", "5"]);
+    let api = start_with(&["--max-delay", "5"]);
     let long = "9".repeat(40_000);
     let bad = [
         "abc",
@@ -92,8 +105,29 @@ fn sleeps_on_a_timer_not_a_thread() {
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
+#[test]
+fn the_shutdown_signal_lets_in_flight_requests_finish() {
+    let api = start();
+    let url = api.url("/?delay=1");
+    let in_flight = std::thread::spawn(move || get(&url));
+    // Give the request time to arrive; nothing observable marks "accepted" from outside.
+    std::thread::sleep(Duration::from_millis(300));
+    let stopping = Instant::now();
+    // `stop` fires the signal and returns once `run` has: after the drain.
+    assert_eq!(api.stop(), Ok(()));
+    assert!(
+        stopping.elapsed() >= Duration::from_millis(500),
+        "run returned {:?} after the signal, before the request was answered",
+        stopping.elapsed()
+    );
+    let reply = in_flight.join().expect("request thread");
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, "slow api response");
+}
+
+/// The binary: SIGTERM and SIGINT are the shutdown signal, and it exits 0 after the drain.
 fn drains_on(signal: i32) {
-    let mut api = start();
+    let mut api = Service::start(BIN, "--port", &[]);
     let url = api.url("/?delay=1");
     let in_flight = std::thread::spawn(move || get(&url));
     // Give the request time to arrive; nothing observable marks "accepted" from outside.

@@ -1,31 +1,51 @@
-//! What the app_pg tests share: a real PostgreSQL, the real slow_api, the real app.
+//! What the app_pg tests share: a real PostgreSQL, and the real slow_api and app_pg,
+//! both run in this process ([`slow_api::run`], [`app_pg::run`], each on its own thread
+//! and actix system, on 127.0.0.1:0).
 #![allow(dead_code)]
 
+pub use app_pg::{Config, Driver};
 pub use lab::postgres::Postgres;
-pub use lab::testing::{free_port, get, get_concurrently, Service};
+pub use lab::testing::in_process::{config_from_args, InProcess};
+pub use lab::testing::{free_port, get, get_concurrently};
 
-pub const APP: &str = env!("CARGO_BIN_EXE_app_pg");
+/// Both drivers, as `--driver` names them.
+pub fn drivers() -> &'static [Driver] {
+    <Driver as clap::ValueEnum>::value_variants()
+}
 
 /// A throwaway PostgreSQL (role and database `example`) for one test.
 pub fn postgres() -> Postgres {
     lab::testing::postgres(100)
 }
 
-/// The slow API on a free port.
-pub use lab::testing::start_slow_api as slow_api;
+/// The slow API in this process, on a free port.
+pub fn slow_api() -> InProcess {
+    let config: slow_api::Config = config_from_args(&[]);
+    InProcess::start("slow_api", move |listener, stop| {
+        actix_web::rt::System::new().block_on(slow_api::run(listener, config, stop))
+    })
+}
+
+/// app_pg's configuration for `driver`, upstream `api_url`, on `db`, plus `extra` flags,
+/// as the binary parses them.
+pub fn config(driver: Driver, api_url: &str, db: &Postgres, extra: &[&str]) -> Config {
+    let database_url = db.url();
+    let mut args = vec!["--api-url", api_url, "--database-url", &database_url];
+    args.extend_from_slice(extra);
+    Config {
+        driver,
+        ..config_from_args(&args)
+    }
+}
+
+/// app_pg in this process; it is ready once `/healthz` (`SELECT 1`) answers 200.
+pub fn start(config: Config) -> InProcess {
+    InProcess::start("app_pg", move |listener, stop| {
+        actix_web::rt::System::new().block_on(app_pg::run(listener, config, stop))
+    })
+}
 
 /// app_pg with `driver`, in front of `api`, on `db`, plus `extra` flags.
-pub fn app_pg(driver: &str, api: &Service, db: &Postgres, extra: &[&str]) -> Service {
-    let port_api = api.port.to_string();
-    let database_url = db.url();
-    let mut args = vec![
-        "--driver",
-        driver,
-        "--port-api",
-        &port_api,
-        "--database-url",
-        &database_url,
-    ];
-    args.extend_from_slice(extra);
-    Service::start(APP, "--port-app", &args)
+pub fn app_pg(driver: Driver, api: &InProcess, db: &Postgres, extra: &[&str]) -> InProcess {
+    start(config(driver, &api.url("/"), db, extra))
 }

@@ -1,4 +1,5 @@
-//! What the app_sync tests share: the real slow_api binary, raw sockets, process lookups.
+//! What the app_sync tests share: the real slow_api binary, app_sync in this process or
+//! as its binary, raw sockets, process lookups.
 #![allow(dead_code, unused_imports)]
 
 use std::io::{Read, Write};
@@ -6,6 +7,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
+pub use lab::testing::in_process::{config_from_args, InProcess, Stop};
 pub use lab::testing::{get, get_concurrently, Reply, Service};
 
 pub const APP: &str = env!("CARGO_BIN_EXE_app_sync");
@@ -13,12 +15,42 @@ pub const APP: &str = env!("CARGO_BIN_EXE_app_sync");
 /// The slow API on a free port.
 pub use lab::testing::start_slow_api as slow_api;
 
-/// app_sync in front of `api`, with extra flags.
+/// The app_sync binary in front of `api`, with extra flags: for what needs the process
+/// (prefork workers, signals).
 pub fn app_sync(api: &Service, args: &[&str]) -> Service {
     let api_port = api.port.to_string();
     let mut all = vec!["--port-api", &api_port];
     all.extend_from_slice(args);
     Service::start(APP, "--port-app", &all)
+}
+
+/// One serving process ([`app_sync::run`]: the dev server, a pool of threads, or a
+/// thread per connection) in this process, in front of `api`, with extra flags.
+pub fn app_sync_in_process(api: &Service, args: &[&str]) -> InProcess {
+    let api_url = api.url("/");
+    let mut all = vec!["--api-url", api_url.as_str()];
+    all.extend_from_slice(args);
+    in_process(config_from_args(&all))
+}
+
+/// [`app_sync::run`] with `config` in this process; its shutdown flag is raised when
+/// the handle is stopped or dropped.
+pub fn in_process(config: app_sync::Config) -> InProcess {
+    assert_eq!(
+        config.model().workers(),
+        1,
+        "several workers are processes: start the binary (app_sync())"
+    );
+    InProcess::start("app_sync", move |listener, stop: Stop| {
+        let shutdown = app_sync::Shutdown::new();
+        let flag = shutdown.clone();
+        // The serving threads look at a flag, not a future: raise it when `stop` fires.
+        std::thread::spawn(move || {
+            stop.wait();
+            flag.request();
+        });
+        app_sync::run(listener, &config, &shutdown)
+    })
 }
 
 /// Stops a service the way an operator would (SIGTERM) and checks it exits 0. A prefork

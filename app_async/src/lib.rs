@@ -1,0 +1,159 @@
+//! app_async: the article's Flask app on an event loop, the Rust counterpart of gevent.
+//!
+//! `GET /?delay=S` calls the slow API with the same delay and answers
+//! `Hi there! slow api response`. Each worker is one thread running one event loop
+//! (actix-web); while a request waits on the upstream, the loop serves the others. By
+//! Little's law (throughput = requests in flight / latency), throughput then grows with
+//! the load instead of stopping at a thread count.
+//!
+//! `--client` shows how that promise is kept or broken:
+//! - `async`: awc, an async HTTP client. The wait yields to the loop (gevent *with*
+//!   `monkey.patch_all()`).
+//! - `blocking`: a blocking client called inside the handler. The wait holds the loop's
+//!   only thread, so one worker serves one request at a time (gevent *without*
+//!   monkey patching: "there would be no benefit from using gevent here").
+//! - `offload`: the same blocking client on a thread pool (`web::block`), so the loop
+//!   stays free; concurrency is then bounded by that pool (512 threads per worker).
+//!
+//! Read on in order: the configuration ([`Config`], [`Client`]), the handler
+//! (`index`, where the three clients differ), and the server ([`run`]: one awc client
+//! per event loop, in front of a listener the caller bound, until a shutdown signal).
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use clap::ValueEnum;
+use common::config::{parse_positive, AppArgs};
+use common::delay::delay_from_query;
+use common::limits::{ConnectionBudget, Usage};
+use common::upstream::{
+    async_client, blocking_agent, get_async, get_blocking, upstream_url, APP_MAX_DELAY,
+};
+
+/// The async proxy: actix-web + awc in front of the slow API.
+#[derive(clap::Parser, Debug, Clone)]
+#[command(version, about)]
+pub struct Config {
+    #[command(flatten)]
+    pub app: AppArgs,
+
+    /// Event-loop threads, each an actix-web worker.
+    #[arg(long, env = "WORKERS", default_value = "1", value_parser = parse_positive)]
+    pub workers: usize,
+
+    /// How the handler calls the upstream.
+    #[arg(long, env = "CLIENT", value_enum, default_value_t = Client::Async)]
+    pub client: Client,
+}
+
+/// How the handler calls the upstream (`--client`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Client {
+    /// awc: the wait yields to the event loop.
+    Async,
+    /// A blocking client inside the handler: the wait blocks the event loop.
+    Blocking,
+    /// The blocking client on a thread pool: the event loop stays free.
+    Offload,
+}
+
+/// What every request needs to reach the upstream, shared by all workers.
+struct Upstream {
+    api_url: String,
+    timeout: Duration,
+    client: Client,
+    /// The blocking client (used by `blocking` and `offload`); pools keep-alive sockets.
+    agent: ureq::Agent,
+}
+
+/// `GET /?delay=S`
+async fn index(
+    request: HttpRequest,
+    upstream: web::Data<Upstream>,
+    awc_client: web::Data<awc::Client>,
+) -> actix_web::Result<HttpResponse> {
+    let delay = delay_from_query(request.query_string(), APP_MAX_DELAY)?;
+    let url = upstream_url(&upstream.api_url, delay);
+    let timeout = upstream.timeout;
+
+    let body = match upstream.client {
+        // Yields while waiting: this thread serves other requests meanwhile.
+        Client::Async => get_async(&awc_client, &url, timeout).await?,
+        // Holds this worker's only thread for the whole upstream call. On purpose.
+        Client::Blocking => get_blocking(&upstream.agent, &url, timeout)?,
+        // Blocks a pool thread instead; the event loop awaits the result.
+        Client::Offload => {
+            let agent = upstream.agent.clone();
+            web::block(move || get_blocking(&agent, &url, timeout)).await??
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(format!("Hi there! {body}")))
+}
+
+/// `GET /healthz`: ready as soon as the socket accepts.
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().body("ok")
+}
+
+/// Serves on `listener` until `shutdown` completes, then lets in-flight requests finish
+/// (up to the configured shutdown timeout) and returns. Call it inside an actix system.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + 'static,
+) -> std::io::Result<()> {
+    let open_files = common::limits::raise_open_files_limit()?;
+
+    // Each request in flight holds two sockets, the client's and the upstream's: split
+    // the descriptors between the two sides and the workers, so that past the limit
+    // clients queue instead of the accept loop failing (and stalling for 500 ms).
+    let budget = ConnectionBudget::new(
+        open_files,
+        Usage {
+            sides: 2,
+            other: 0,
+            workers: config.workers,
+        },
+    );
+
+    let timeout = config.app.upstream_timeout;
+    let upstream = web::Data::new(Upstream {
+        api_url: config.app.api_url(),
+        timeout,
+        client: config.client,
+        agent: blocking_agent(timeout, 1024),
+    });
+
+    let address = listener.local_addr()?;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(upstream.clone())
+            // The factory runs once per worker thread: one awc client per event loop.
+            .app_data(web::Data::new(async_client(timeout, budget.per_worker)))
+            .route("/", web::get().to(index))
+            .route("/healthz", web::get().to(healthz))
+    })
+    .workers(config.workers)
+    // Thousands of clients arrive at once: no connection cap below what the open-files
+    // limit allows (the deep accept queue is the listener's, see `main.rs`).
+    .max_connections(budget.per_worker)
+    // Requests queued behind a blocked loop (CLIENT=blocking) wait instead of a 408.
+    .client_request_timeout(common::server::CLIENT_REQUEST_TIMEOUT)
+    .shutdown_timeout(config.app.shutdown_timeout.as_secs().max(1))
+    .disable_signals()
+    .listen(listener)?
+    .run();
+
+    tracing::info!(
+        "app_async listening on http://{address}/ ({} worker(s), client {:?}, upstream {}, open files {open_files}: up to {} requests in flight)",
+        config.workers,
+        config.client,
+        config.app.api_url(),
+        budget.per_side
+    );
+    common::server::serve_until(server, shutdown).await
+}
