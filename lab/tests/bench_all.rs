@@ -211,7 +211,7 @@ fn quick_run_writes_table_json_and_chart_and_leaves_nothing_running() {
     assert!(machine["os"].is_string());
     assert!(machine["versions"]["loadgen"].is_string());
     let rows = json["scenarios"].as_array().expect("scenarios");
-    assert_eq!(rows.len(), 14);
+    assert_eq!(rows.len(), lab::scenarios::SCENARIOS.len());
     for row in rows {
         let id = row["id"].as_str().expect("id");
         for field in [
