@@ -33,7 +33,8 @@ SCENARIOS=(
     "async-workers.yml|slow_api app_async|3000:heavy|slow_api|502"
     "nginx-sync.yml|slow_api app_sync|8080:heavy|app_sync|502 504"
     "nginx-async.yml|slow_api app_async|8080:heavy|app_async|502 504"
-    "nginx-uwsgi.yml|slow_api app_sync|8080:heavy|app_sync|502 504"
+    "nginx-uwsgi.yml|slow_api app_async|8080:heavy|app_async|502 504"
+    "nginx-uwsgi-sync.yml|slow_api app_sync|8080:heavy|app_sync|502 504"
     "bonus-postgres.yml|slow_api app_pg|3000:light 3001:light 5432:postgres|postgres|503"
 )
 MIN_HEAVY_RPS=${MIN_HEAVY_RPS:-100} # half the 200 rps ceiling: a generous bound on a noisy 2-core box

@@ -15,9 +15,14 @@
 //! - `offload`: the same blocking client on a thread pool (`web::block`), so the loop
 //!   stays free; concurrency is then bounded by that pool (512 threads per worker).
 //!
+//! `--protocol uwsgi` puts the same loops and the same handler behind nginx's
+//! `uwsgi_pass` instead of HTTP (the article's nginx -> uWSGI + gevent; `uwsgi.rs`).
+//!
 //! Read on in order: the configuration ([`Config`], [`Client`]), the handler
-//! (`index`, where the three clients differ), and the server ([`run`]: one awc client
+//! (`hi_there`, where the three clients differ), and the server ([`run`]: one awc client
 //! per event loop, in front of a listener the caller bound, until a shutdown signal).
+
+mod uwsgi;
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -25,6 +30,7 @@ use std::time::Duration;
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use clap::ValueEnum;
+pub use common::config::Protocol;
 use common::config::{parse_positive, AppArgs};
 use common::delay::delay_from_query;
 use common::limits::{ConnectionBudget, Usage};
@@ -46,6 +52,11 @@ pub struct Config {
     /// How the handler calls the upstream.
     #[arg(long, env = "CLIENT", value_enum, default_value_t = Client::Async)]
     pub client: Client,
+
+    /// Wire protocol: http, or uwsgi (what nginx's uwsgi_pass speaks, one request per
+    /// connection, as uWSGI's `--gevent` workers serve it).
+    #[arg(long, env = "PROTOCOL", value_enum, default_value_t = Protocol::Http)]
+    pub protocol: Protocol,
 }
 
 /// How the handler calls the upstream (`--client`).
@@ -60,6 +71,7 @@ pub enum Client {
 }
 
 /// What every request needs to reach the upstream, shared by all workers.
+#[derive(Clone)]
 struct Upstream {
     api_url: String,
     timeout: Duration,
@@ -68,19 +80,33 @@ struct Upstream {
     agent: ureq::Agent,
 }
 
-/// `GET /?delay=S`
+/// `GET /?delay=S` over HTTP.
 async fn index(
     request: HttpRequest,
     upstream: web::Data<Upstream>,
     awc_client: web::Data<awc::Client>,
 ) -> actix_web::Result<HttpResponse> {
-    let delay = delay_from_query(request.query_string(), APP_MAX_DELAY)?;
+    let body = hi_there(request.query_string(), &upstream, &awc_client).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(body))
+}
+
+/// The handler both protocols share: parse `delay`, call the upstream the way
+/// `--client` says, answer `Hi there! ` + its body. Errors carry their status (400 for
+/// a bad delay, 502/504 for the upstream) and a one-line reason.
+async fn hi_there(
+    query: &str,
+    upstream: &Upstream,
+    awc_client: &awc::Client,
+) -> actix_web::Result<String> {
+    let delay = delay_from_query(query, APP_MAX_DELAY)?;
     let url = upstream_url(&upstream.api_url, delay);
     let timeout = upstream.timeout;
 
     let body = match upstream.client {
         // Yields while waiting: this thread serves other requests meanwhile.
-        Client::Async => get_async(&awc_client, &url, timeout).await?,
+        Client::Async => get_async(awc_client, &url, timeout).await?,
         // Holds this worker's only thread for the whole upstream call. On purpose.
         Client::Blocking => get_blocking(&upstream.agent, &url, timeout)?,
         // Blocks a pool thread instead; the event loop awaits the result.
@@ -89,9 +115,7 @@ async fn index(
             web::block(move || get_blocking(&agent, &url, timeout)).await??
         }
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .body(format!("Hi there! {body}")))
+    Ok(format!("Hi there! {body}"))
 }
 
 /// `GET /healthz`: ready as soon as the socket accepts.
@@ -121,35 +145,52 @@ pub async fn run(
     );
 
     let timeout = config.app.upstream_timeout;
-    let upstream = web::Data::new(Upstream {
+    let upstream = Upstream {
         api_url: config.app.api_url(),
         timeout,
         client: config.client,
         agent: blocking_agent(timeout, 1024),
-    });
+    };
+    // Runs once per worker thread: one awc client per event loop.
+    let new_client = move || async_client(timeout, budget.per_worker);
+    let shutdown_timeout_s = config.app.shutdown_timeout.as_secs().max(1);
 
     let address = listener.local_addr()?;
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(upstream.clone())
-            // The factory runs once per worker thread: one awc client per event loop.
-            .app_data(web::Data::new(async_client(timeout, budget.per_worker)))
-            .route("/", web::get().to(index))
-            .route("/healthz", web::get().to(healthz))
-    })
-    .workers(config.workers)
-    // Thousands of clients arrive at once: no connection cap below what the open-files
-    // limit allows (the deep accept queue is the listener's, see `main.rs`).
-    .max_connections(budget.per_worker)
-    // Requests queued behind a blocked loop (CLIENT=blocking) wait instead of a 408.
-    .client_request_timeout(common::server::CLIENT_REQUEST_TIMEOUT)
-    .shutdown_timeout(config.app.shutdown_timeout.as_secs().max(1))
-    .disable_signals()
-    .listen(listener)?
-    .run();
+    let server = match config.protocol {
+        Protocol::Http => {
+            let upstream = web::Data::new(upstream);
+            HttpServer::new(move || {
+                App::new()
+                    .app_data(upstream.clone())
+                    .app_data(web::Data::new(new_client()))
+                    .route("/", web::get().to(index))
+                    .route("/healthz", web::get().to(healthz))
+            })
+            .workers(config.workers)
+            // Thousands of clients arrive at once: no connection cap below what the
+            // open-files limit allows (the deep accept queue is the listener's).
+            .max_connections(budget.per_worker)
+            // Requests queued behind a blocked loop (CLIENT=blocking) wait, not a 408.
+            .client_request_timeout(common::server::CLIENT_REQUEST_TIMEOUT)
+            .shutdown_timeout(shutdown_timeout_s)
+            .disable_signals()
+            .listen(listener)?
+            .run()
+        }
+        // The same handler behind nginx's uwsgi_pass.
+        Protocol::Uwsgi => uwsgi::server(
+            listener,
+            config.workers,
+            budget.per_worker,
+            shutdown_timeout_s,
+            upstream,
+            new_client,
+        )?,
+    };
 
     tracing::info!(
-        "app_async listening on http://{address}/ ({} worker(s), client {:?}, upstream {}, open files {open_files}: up to {} requests in flight)",
+        "app_async listening on {address} ({:?}, {} worker(s), client {:?}, upstream {}, open files {open_files}: up to {} requests in flight)",
+        config.protocol,
         config.workers,
         config.client,
         config.app.api_url(),

@@ -40,7 +40,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::ValueEnum;
+
+pub use common::config::Protocol;
 use common::config::{parse_positive, parse_seconds, AppArgs};
 use common::upstream::blocking_agent;
 
@@ -66,7 +67,8 @@ pub struct Config {
     #[arg(long, env = "THREADS", default_value_t = 1)]
     pub threads: usize,
 
-    /// Wire protocol: http, or uwsgi (what nginx's uwsgi_pass speaks).
+    /// Wire protocol: http (1.0 and 1.1, keep-alive), or uwsgi (what nginx's
+    /// uwsgi_pass speaks, one request per connection).
     #[arg(long, env = "PROTOCOL", value_enum, default_value_t = Protocol::Http)]
     pub protocol: Protocol,
 
@@ -74,15 +76,6 @@ pub struct Config {
     /// to start the next one) before its thread drops it and serves someone else.
     #[arg(long, env = "READ_TIMEOUT", default_value = "5", value_parser = parse_seconds)]
     pub read_timeout: Duration,
-}
-
-/// The wire protocol (`--protocol`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Protocol {
-    /// HTTP/1.0 and HTTP/1.1 with keep-alive.
-    Http,
-    /// The uwsgi binary protocol, one request per connection.
-    Uwsgi,
 }
 
 /// The concurrency model `--workers` and `--threads` pick.

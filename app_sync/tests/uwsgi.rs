@@ -5,7 +5,6 @@ mod support;
 
 use std::time::Duration;
 
-use lab::scenarios::Front;
 use lab::testing::Nginx;
 use support::*;
 
@@ -19,7 +18,7 @@ fn topology(args: &[&str]) -> (Service, Service, Nginx) {
     all.extend_from_slice(args);
     let app = Service::spawn_with_env(APP, "--port-app", &all, &[]);
     // nginx/nginx-uwsgi.conf, as compose mounts it; ready once /healthz reaches the app.
-    let nginx = Nginx::start(Front::NginxUwsgi, app.port);
+    let nginx = Nginx::start(lab::nginx::UWSGI_SYNC, app.port);
     (api, app, nginx)
 }
 

@@ -145,3 +145,12 @@ mod tests {
         assert!(parse_positive("-2").is_err());
     }
 }
+
+/// The wire protocol an app speaks (`PROTOCOL`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Protocol {
+    /// HTTP/1.0 and HTTP/1.1.
+    Http,
+    /// The uwsgi binary protocol ([`crate::uwsgi`]), one request per connection.
+    Uwsgi,
+}

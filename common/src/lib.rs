@@ -7,6 +7,7 @@
 //! - [`limits`]: raising the open-files limit so thousands of sockets fit.
 //! - [`upstream`] (features `actix`, `blocking`): calling the slow API and mapping its
 //!   failures to 502/504.
+//! - [`uwsgi`]: reading the uwsgi wire protocol (nginx's `uwsgi_pass`).
 //! - [`server`] (feature `actix`): binding the listener, SIGTERM and SIGINT as one
 //!   shutdown signal, and stopping a server gracefully when a signal fires.
 
@@ -17,3 +18,4 @@ pub mod logging;
 #[cfg(feature = "actix")]
 pub mod server;
 pub mod upstream;
+pub mod uwsgi;

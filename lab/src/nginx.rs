@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::procs::{find_executable, Service};
-use crate::scenarios::Front;
+use crate::scenarios::{App, Front, Scenario};
 
 /// What to install when nginx is missing.
 pub const PACKAGE_HINT: &str =
@@ -20,17 +20,27 @@ pub fn find() -> Option<PathBuf> {
     find_executable("nginx", "NGINX", &["/usr/sbin", "/usr/local/sbin"])
 }
 
-/// The site configuration of `front`: the file its compose file mounts.
-pub fn site(front: Front) -> Option<&'static str> {
-    match front {
-        Front::Direct => None,
-        // One upstream connection per request: a thread-per-connection backend must not
-        // have its threads held by idle keep-alive sockets.
-        Front::NginxHttp => Some(include_str!("../../nginx/nginx-sync.conf")),
-        // A pool of keep-alive upstream connections: an event loop holds them for free.
-        Front::NginxHttpKeepAlive => Some(include_str!("../../nginx/nginx-async.conf")),
-        // The uwsgi wire protocol (`uwsgi_pass`).
-        Front::NginxUwsgi => Some(include_str!("../../nginx/nginx-uwsgi.conf")),
+/// nginx -> app_sync over HTTP, one upstream connection per request: a
+/// thread-per-connection backend must not have its threads held by idle keep-alive
+/// sockets (compose/nginx-sync.yml).
+pub const SYNC: &str = include_str!("../../nginx/nginx-sync.conf");
+/// nginx -> app_async over HTTP with a pool of keep-alive upstream connections: an event
+/// loop holds them for free (compose/nginx-async.yml).
+pub const ASYNC: &str = include_str!("../../nginx/nginx-async.conf");
+/// nginx `uwsgi_pass` -> app_async's event loop, the article's nginx -> uWSGI + gevent
+/// (compose/nginx-uwsgi.yml).
+pub const UWSGI: &str = include_str!("../../nginx/nginx-uwsgi.conf");
+/// nginx `uwsgi_pass` -> app_sync's threads (compose/nginx-uwsgi-sync.yml).
+pub const UWSGI_SYNC: &str = include_str!("../../nginx/nginx-uwsgi-sync.conf");
+
+/// The site configuration of `scenario`: the file its compose file mounts.
+pub fn site(scenario: &Scenario) -> Option<&'static str> {
+    match (scenario.front, scenario.app) {
+        (Front::Direct, _) => None,
+        (Front::NginxHttp, _) => Some(SYNC),
+        (Front::NginxHttpKeepAlive, _) => Some(ASYNC),
+        (Front::NginxUwsgi, App::Sync { .. }) => Some(UWSGI_SYNC),
+        (Front::NginxUwsgi, _) => Some(UWSGI),
     }
 }
 
@@ -63,10 +73,9 @@ pub fn rewrite_site(site: &str, listen_port: u16, app_port: u16) -> anyhow::Resu
     Ok(out)
 }
 
-/// A complete nginx configuration for `front`: the shared site, on loopback ports, with
-/// every path nginx writes under `dir`.
-pub fn config(front: Front, dir: &Path, listen_port: u16, app_port: u16) -> anyhow::Result<String> {
-    let site = site(front).ok_or_else(|| anyhow::anyhow!("no nginx in front of {front:?}"))?;
+/// A complete nginx configuration for `site` (one of this module's constants): the
+/// shared site, on loopback ports, with every path nginx writes under `dir`.
+pub fn config(site: &str, dir: &Path, listen_port: u16, app_port: u16) -> anyhow::Result<String> {
     let site = rewrite_site(site, listen_port, app_port)?;
     let dir = dir.display();
     Ok(format!(
@@ -94,12 +103,12 @@ http {{
     ))
 }
 
-/// Writes the configuration for `front` into `dir` and starts nginx on `listen_port`
-/// in front of the app on `app_port`. The caller waits for it to answer.
-pub fn start(front: Front, dir: &Path, listen_port: u16, app_port: u16) -> anyhow::Result<Service> {
+/// Writes the configuration for `site` into `dir` and starts nginx on `listen_port` in
+/// front of the app on `app_port`. The caller waits for it to answer.
+pub fn start(site: &str, dir: &Path, listen_port: u16, app_port: u16) -> anyhow::Result<Service> {
     let bin = find().ok_or_else(|| anyhow::anyhow!(PACKAGE_HINT))?;
     let conf = dir.join("nginx.conf");
-    std::fs::write(&conf, config(front, dir, listen_port, app_port)?)?;
+    std::fs::write(&conf, config(site, dir, listen_port, app_port)?)?;
     std::fs::write(dir.join("uwsgi_params"), UWSGI_PARAMS)?;
     let mut command = Command::new(bin);
     command
@@ -138,12 +147,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_front_uses_its_compose_file_on_loopback_ports() {
+    fn every_site_is_its_compose_file_on_loopback_ports() {
         let dir = Path::new("/tmp/x");
-        let sync = config(Front::NginxHttp, dir, 8080, 3000).expect("sync");
-        let keep = config(Front::NginxHttpKeepAlive, dir, 8080, 3000).expect("async");
-        let uwsgi = config(Front::NginxUwsgi, dir, 8080, 3000).expect("uwsgi");
-        for conf in [&sync, &keep, &uwsgi] {
+        let conf = |site| config(site, dir, 8080, 3000).expect("a valid site");
+        let (sync, keep, uwsgi, uwsgi_sync) =
+            (conf(SYNC), conf(ASYNC), conf(UWSGI), conf(UWSGI_SYNC));
+        for conf in [&sync, &keep, &uwsgi, &uwsgi_sync] {
             assert!(conf.contains("listen 127.0.0.1:8080 backlog=4096;"));
             assert!(conf.contains("server 127.0.0.1:3000;"));
             assert!(conf.contains("pid /tmp/x/nginx.pid"));
@@ -151,8 +160,24 @@ mod tests {
         }
         assert!(sync.contains("proxy_pass") && !sync.contains("keepalive "));
         assert!(keep.contains("keepalive 256") && keep.contains("Connection \"\""));
-        assert!(uwsgi.contains("uwsgi_pass app") && !uwsgi.contains("proxy_pass"));
-        assert!(config(Front::Direct, dir, 8080, 3000).is_err());
+        for conf in [&uwsgi, &uwsgi_sync] {
+            assert!(conf.contains("uwsgi_pass app") && !conf.contains("proxy_pass"));
+        }
+    }
+
+    #[test]
+    fn each_nginx_scenario_has_its_site() {
+        for scenario in crate::scenarios::SCENARIOS {
+            assert_eq!(
+                site(scenario).is_some(),
+                scenario.front.is_nginx(),
+                "{}",
+                scenario.id
+            );
+        }
+        let by_id = |id| crate::scenarios::by_id(id).and_then(site);
+        assert_eq!(by_id("nginx-uwsgi"), Some(UWSGI));
+        assert_eq!(by_id("nginx-uwsgi-sync"), Some(UWSGI_SYNC));
     }
 
     #[test]

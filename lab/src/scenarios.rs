@@ -14,7 +14,7 @@
 //! assert_eq!(async_row.ceiling_rps(), 200.0);
 //! // ab's lone first request caps the article's 2000/200 runs at 181.8 requests/s.
 //! assert!((async_row.ab_ceiling_rps() - 181.8).abs() < 0.1);
-//! assert_eq!(SCENARIOS.len(), 15);
+//! assert_eq!(SCENARIOS.len(), 19);
 //! ```
 
 use serde::Serialize;
@@ -31,7 +31,11 @@ pub enum App {
         protocol: Protocol,
     },
     /// `app_async`: `workers` event loops calling the upstream with `client`.
-    Async { workers: u32, client: Client },
+    Async {
+        workers: u32,
+        client: Client,
+        protocol: Protocol,
+    },
     /// `app_pg`: one event loop, the upstream call, then a query through `driver`.
     Pg { driver: Driver },
 }
@@ -64,9 +68,14 @@ impl App {
                 ("THREADS", threads.to_string()),
                 ("PROTOCOL", protocol.as_env().to_owned()),
             ],
-            App::Async { workers, client } => vec![
+            App::Async {
+                workers,
+                client,
+                protocol,
+            } => vec![
                 ("WORKERS", workers.to_string()),
                 ("CLIENT", client.as_env().to_owned()),
+                ("PROTOCOL", protocol.as_env().to_owned()),
             ],
             App::Pg { driver } => vec![
                 ("WORKERS", "1".to_owned()),
@@ -346,6 +355,7 @@ const SYNC_4X50: App = App::Sync {
 const ASYNC_1: App = App::Async {
     workers: 1,
     client: Client::Async,
+    protocol: Protocol::Http,
 };
 
 const SYNC_WORKERS: Scenario = Scenario {
@@ -382,6 +392,7 @@ const ASYNC_WORKERS: Scenario = Scenario {
     app: App::Async {
         workers: 2,
         client: Client::Async,
+        protocol: Protocol::Http,
     },
     front: Front::Direct,
     load: LARGE,
@@ -404,6 +415,70 @@ const DEVSERVER_THREADED: Scenario = Scenario {
     load: SMALL,
     bound: NO_CAP,
     article: article(Some(3.26), "3.26 rps, 3.069 s"),
+    extra: false,
+};
+
+/// Beyond the article: nginx in front of a 4 x 50 thread pool.
+const NGINX_SYNC: Scenario = Scenario {
+    id: "nginx-sync",
+    compose: compose("nginx-sync.yml", 8080),
+    article_analogue: "beyond the article: nginx -> a 4x50 thread pool",
+    topology: "nginx -> app_sync 4x50",
+    app: SYNC_4X50,
+    front: Front::NginxHttp,
+    load: LARGE,
+    bound: cap(200),
+    article: article(None, "none given"),
+    extra: false,
+};
+
+/// The article's nginx-gunicorn.yml: nginx -> Gunicorn with one gevent worker.
+const NGINX_ASYNC: Scenario = Scenario {
+    id: "nginx-async",
+    compose: compose("nginx-async.yml", 8080),
+    article_analogue: "nginx -> Gunicorn+gevent",
+    topology: "nginx -> app_async (upstream keep-alive)",
+    app: ASYNC_1,
+    front: Front::NginxHttpKeepAlive,
+    load: LARGE,
+    bound: NO_CAP,
+    article: article(None, "none given"),
+    extra: false,
+};
+
+/// The article's nginx-uwsgi.yml: nginx `uwsgi_pass` -> uWSGI `--gevent 2000`, one worker.
+const NGINX_UWSGI: Scenario = Scenario {
+    id: "nginx-uwsgi",
+    compose: compose("nginx-uwsgi.yml", 8080),
+    article_analogue: "nginx -> uWSGI+gevent (uwsgi protocol)",
+    topology: "nginx uwsgi_pass -> app_async 1 worker with PROTOCOL=uwsgi",
+    app: App::Async {
+        workers: 1,
+        client: Client::Async,
+        protocol: Protocol::Uwsgi,
+    },
+    front: Front::NginxUwsgi,
+    load: LARGE,
+    bound: NO_CAP,
+    article: article(None, "none given"),
+    extra: false,
+};
+
+/// Beyond the article: nginx `uwsgi_pass` -> uWSGI without gevent, 4 x 50 threads.
+const NGINX_UWSGI_SYNC: Scenario = Scenario {
+    id: "nginx-uwsgi-sync",
+    compose: compose("nginx-uwsgi-sync.yml", 8080),
+    article_analogue: "beyond the article: nginx -> uWSGI 4x50 (uwsgi protocol)",
+    topology: "nginx uwsgi_pass -> app_sync 4x50 with PROTOCOL=uwsgi",
+    app: App::Sync {
+        workers: 4,
+        threads: 50,
+        protocol: Protocol::Uwsgi,
+    },
+    front: Front::NginxUwsgi,
+    load: LARGE,
+    bound: cap(200),
+    article: article(None, "none given"),
     extra: false,
 };
 
@@ -436,6 +511,7 @@ pub const SCENARIOS: &[Scenario] = &[
         app: App::Async {
             workers: 1,
             client: Client::Blocking,
+            protocol: Protocol::Http,
         },
         front: Front::Direct,
         load: SMALL,
@@ -444,46 +520,10 @@ pub const SCENARIOS: &[Scenario] = &[
         extra: false,
     },
     ASYNC_WORKERS,
-    Scenario {
-        id: "nginx-sync",
-        compose: compose("nginx-sync.yml", 8080),
-        article_analogue: "nginx -> Gunicorn",
-        topology: "nginx -> app_sync 4x50",
-        app: SYNC_4X50,
-        front: Front::NginxHttp,
-        load: LARGE,
-        bound: cap(200),
-        article: article(None, "none given"),
-        extra: false,
-    },
-    Scenario {
-        id: "nginx-async",
-        compose: compose("nginx-async.yml", 8080),
-        article_analogue: "nginx -> Gunicorn+gevent",
-        topology: "nginx -> app_async (upstream keep-alive)",
-        app: ASYNC_1,
-        front: Front::NginxHttpKeepAlive,
-        load: LARGE,
-        bound: NO_CAP,
-        article: article(None, "none given"),
-        extra: false,
-    },
-    Scenario {
-        id: "nginx-uwsgi",
-        compose: compose("nginx-uwsgi.yml", 8080),
-        article_analogue: "nginx -> uWSGI (uwsgi protocol)",
-        topology: "nginx uwsgi_pass -> app_sync 4x50 with PROTOCOL=uwsgi",
-        app: App::Sync {
-            workers: 4,
-            threads: 50,
-            protocol: Protocol::Uwsgi,
-        },
-        front: Front::NginxUwsgi,
-        load: LARGE,
-        bound: cap(200),
-        article: article(None, "none given"),
-        extra: false,
-    },
+    NGINX_SYNC,
+    NGINX_ASYNC,
+    NGINX_UWSGI,
+    NGINX_UWSGI_SYNC,
     Scenario {
         id: "pg-blocking",
         compose: compose("bonus-postgres.yml", 3000),
@@ -517,6 +557,10 @@ pub const SCENARIOS: &[Scenario] = &[
     at_c1000(ASYNC_WORKERS, "async-workers-c1000", NO_CAP),
     // A thread per connection has no cap: 1000 clients, 1000 threads.
     at_c1000(DEVSERVER_THREADED, "devserver-threaded-c1000", NO_CAP),
+    // Behind nginx the thread cap and the event loop part ways as they do without it.
+    at_c1000(NGINX_SYNC, "nginx-sync-c1000", cap(200)),
+    at_c1000(NGINX_ASYNC, "nginx-async-c1000", NO_CAP),
+    at_c1000(NGINX_UWSGI, "nginx-uwsgi-c1000", NO_CAP),
 ];
 
 /// The scenario called `id`.
@@ -571,6 +615,10 @@ mod tests {
             ("async-c1000", 1000.0),
             ("async-workers-c1000", 1000.0),
             ("devserver-threaded-c1000", 1000.0),
+            ("nginx-uwsgi-sync", 200.0),
+            ("nginx-sync-c1000", 200.0),
+            ("nginx-async-c1000", 1000.0),
+            ("nginx-uwsgi-c1000", 1000.0),
         ];
         assert_eq!(expected.len(), SCENARIOS.len());
         for (id, ceiling) in expected {
@@ -607,13 +655,20 @@ mod tests {
 
     #[test]
     fn configuration_uses_design_names() {
-        let env = row("nginx-uwsgi").app.env();
+        let env = row("nginx-uwsgi-sync").app.env();
         assert!(env.contains(&("WORKERS", "4".to_string())));
         assert!(env.contains(&("THREADS", "50".to_string())));
         assert!(env.contains(&("PROTOCOL", "uwsgi".to_string())));
+        let env = row("nginx-uwsgi").app.env();
+        assert!(env.contains(&("PROTOCOL", "uwsgi".to_string())));
+        assert!(env.contains(&("CLIENT", "async".to_string())));
         assert_eq!(
             row("async-blocking").app.env(),
-            vec![("WORKERS", "1".into()), ("CLIENT", "blocking".into())]
+            vec![
+                ("WORKERS", "1".into()),
+                ("CLIENT", "blocking".into()),
+                ("PROTOCOL", "http".into())
+            ]
         );
         assert_eq!(
             row("pg-blocking").app.env(),

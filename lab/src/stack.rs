@@ -193,7 +193,9 @@ fn try_start(scenario: &Scenario, bin_dir: &Path) -> Result<Stack, StartError> {
         let nginx_dir = dir.path().join("nginx");
         std::fs::create_dir_all(&nginx_dir).map_err(anyhow::Error::from)?;
         let port = free_port()?;
-        let mut service = nginx::start(scenario.front, &nginx_dir, port, app_port)?;
+        let site = nginx::site(scenario)
+            .ok_or_else(|| StartError::Failed(format!("no nginx site for {}", scenario.id)))?;
+        let mut service = nginx::start(site, &nginx_dir, port, app_port)?;
         wait_http_ok(&mut service, port).map_err(|err| match err {
             StartError::Failed(reason) => StartError::Failed(format!(
                 "{reason} (nginx error log: {})",

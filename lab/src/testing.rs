@@ -13,7 +13,6 @@ use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use crate::procs::{self, ScratchDir};
-use crate::scenarios::Front;
 use crate::stack;
 
 pub use crate::stack::{get_status as raw_get_status, raw_exchange};
@@ -180,8 +179,8 @@ impl Service {
     }
 }
 
-/// nginx on a free port in front of the app on `app_port`, with the configuration the
-/// compose file of `front` mounts; stopped on drop.
+/// nginx on a free port in front of the app on `app_port`, with `site` (one of
+/// [`crate::nginx`]'s configurations, as the compose files mount them); stopped on drop.
 pub struct Nginx {
     process: procs::Service,
     dir: ScratchDir,
@@ -190,10 +189,10 @@ pub struct Nginx {
 
 impl Nginx {
     /// Starts nginx and waits until `GET /healthz` through it reaches the app (200).
-    pub fn start(front: Front, app_port: u16) -> Nginx {
+    pub fn start(site: &str, app_port: u16) -> Nginx {
         let dir = ScratchDir::new("nginx").expect("scratch directory");
         let port = free_port();
-        let process = crate::nginx::start(front, dir.path(), port, app_port)
+        let process = crate::nginx::start(site, dir.path(), port, app_port)
             .unwrap_or_else(|err| panic!("cannot start nginx: {err:#}"));
         let mut nginx = Nginx { process, dir, port };
         let deadline = Instant::now() + READY_WITHIN;

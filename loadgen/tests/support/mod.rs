@@ -42,12 +42,24 @@ impl TestServer {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
                 for_thread.connections.fetch_add(1, SeqCst);
-                let counters = Arc::clone(&for_thread);
-                // Small stacks: a test may hold 10,000 connections, one thread each.
-                let spawned = std::thread::Builder::new()
-                    .stack_size(128 * 1024)
-                    .spawn(move || serve(stream, &counters));
-                if spawned.is_err() {
+                // Small stacks: a test may hold 10,000 connections, one thread each. On a
+                // loaded machine a spawn can fail for a moment; the connection must not be
+                // dropped for it (the client would count a failure the server caused), so
+                // each try gets its own handle to the socket and the next try comes soon.
+                let spawned = (0..100).any(|attempt| {
+                    if attempt > 0 {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    let (Ok(stream), counters) = (stream.try_clone(), Arc::clone(&for_thread))
+                    else {
+                        return false;
+                    };
+                    std::thread::Builder::new()
+                        .stack_size(128 * 1024)
+                        .spawn(move || serve(stream, &counters))
+                        .is_ok()
+                });
+                if !spawned {
                     eprintln!("test server: cannot spawn a connection thread");
                 }
             }

@@ -1,0 +1,154 @@
+//! `PROTOCOL=uwsgi`: the same event loops and the same handler, reached over the uwsgi
+//! wire protocol that nginx's `uwsgi_pass` speaks, as the article's nginx -> uWSGI +
+//! gevent topology (uWSGI `--gevent`, one worker, `--protocol uwsgi`).
+//!
+//! actix-web only speaks HTTP, so this listener is actix-server's, the server actix-web
+//! itself runs on: the same worker threads (one event loop each), the same connection
+//! cap, the same graceful stop. Each connection carries one packet ([`common::uwsgi`]
+//! reads it), is answered with a plain HTTP response, and closes, as uWSGI does.
+//!
+//! Bounds, as on the HTTP side: the packet and body must arrive within
+//! [`CLIENT_REQUEST_TIMEOUT`](common::server::CLIENT_REQUEST_TIMEOUT) (else the
+//! connection is dropped), vars at most 65,535 bytes (the header's u16), a body at most
+//! [`MAX_BODY_BYTES`](common::uwsgi::MAX_BODY_BYTES) (else 413); a malformed packet is a
+//! 400 with the reason.
+
+use std::net::TcpListener;
+use std::rc::Rc;
+
+use actix_rt::net::TcpStream;
+use actix_service::{fn_factory, fn_service};
+use actix_web::dev::Server;
+use common::server::CLIENT_REQUEST_TIMEOUT;
+use common::uwsgi::{self, Rejection, HEADER_LEN};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::{hi_there, Upstream};
+
+/// An actix server speaking uwsgi on `listener`, with `workers` event loops of at most
+/// `max_connections` connections each; each loop makes its own upstream client.
+pub(crate) fn server(
+    listener: TcpListener,
+    workers: usize,
+    max_connections: usize,
+    shutdown_timeout_s: u64,
+    upstream: Upstream,
+    new_client: impl Fn() -> awc::Client + Send + Clone + 'static,
+) -> std::io::Result<Server> {
+    Ok(Server::build()
+        .workers(workers)
+        .max_concurrent_connections(max_connections)
+        .shutdown_timeout(shutdown_timeout_s)
+        .disable_signals()
+        .listen("uwsgi", listener, move || {
+            let upstream = upstream.clone();
+            let new_client = new_client.clone();
+            // Runs on the worker's own thread: one awc client per event loop.
+            fn_factory(move || {
+                let state = Rc::new((upstream.clone(), new_client()));
+                async move {
+                    Ok::<_, ()>(fn_service(move |stream: TcpStream| {
+                        let state = Rc::clone(&state);
+                        async move {
+                            let (upstream, client) = &*state;
+                            serve(stream, upstream, client).await;
+                            Ok::<_, ()>(())
+                        }
+                    }))
+                }
+            })
+        })?
+        .run())
+}
+
+/// Serves the one request on `stream`; drops the connection if the packet does not
+/// arrive in time.
+async fn serve(mut stream: TcpStream, upstream: &Upstream, client: &awc::Client) {
+    let answer = match tokio::time::timeout(CLIENT_REQUEST_TIMEOUT, read_packet(&mut stream)).await
+    {
+        Ok(Ok(packet)) => match packet {
+            Ok((vars, _body)) => respond(&vars, upstream, client).await,
+            Err(rejection) => (
+                rejection.status,
+                format!("{}\n", rejection.reason),
+                "HTTP/1.1",
+            ),
+        },
+        // Closed early, reset, or too slow: nobody to answer.
+        Ok(Err(_)) | Err(_) => return,
+    };
+    let (status, body, protocol) = answer;
+    let response = format!(
+        "{protocol} {status} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        reason_phrase(status),
+        body.len()
+    );
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+/// The request's vars block and body, or why it is refused (the outer error: I/O).
+async fn read_packet(
+    stream: &mut TcpStream,
+) -> std::io::Result<Result<(Vec<u8>, Vec<u8>), Rejection>> {
+    let mut header = [0u8; HEADER_LEN];
+    stream.read_exact(&mut header).await?;
+    let size = match uwsgi::vars_len(header) {
+        Ok(size) => size,
+        Err(rejection) => return Ok(Err(rejection)),
+    };
+    let mut vars = vec![0u8; size];
+    stream.read_exact(&mut vars).await?;
+    let content_length = match uwsgi::request(&vars) {
+        Ok(request) => request.content_length,
+        Err(rejection) => return Ok(Err(rejection)),
+    };
+    // The body is not used, but nginx must be done sending before we answer.
+    let mut body = vec![0u8; content_length];
+    stream.read_exact(&mut body).await?;
+    Ok(Ok((vars, body)))
+}
+
+/// Routes the request as the HTTP side does: `/` through the same handler, `/healthz`.
+async fn respond(
+    vars: &[u8],
+    upstream: &Upstream,
+    client: &awc::Client,
+) -> (u16, String, &'static str) {
+    let request = match uwsgi::request(vars) {
+        Ok(request) => request,
+        Err(rejection) => {
+            return (
+                rejection.status,
+                format!("{}\n", rejection.reason),
+                "HTTP/1.1",
+            )
+        }
+    };
+    let protocol = if request.protocol == "HTTP/1.0" {
+        "HTTP/1.0"
+    } else {
+        "HTTP/1.1"
+    };
+    if request.method != "GET" && request.method != "HEAD" {
+        return (405, "method not allowed: use GET\n".into(), protocol);
+    }
+    match request.path {
+        "/" => match hi_there(request.query, upstream, client).await {
+            Ok(body) => (200, body, protocol),
+            Err(err) => {
+                let status = err.as_response_error().status_code().as_u16();
+                (status, format!("{err}\n"), protocol)
+            }
+        },
+        "/healthz" => (200, "ok".into(), protocol),
+        _ => (404, "not found: try /?delay=1\n".into(), protocol),
+    }
+}
+
+fn reason_phrase(status: u16) -> &'static str {
+    actix_web::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|code| code.canonical_reason())
+        .unwrap_or("Unknown")
+}
