@@ -33,6 +33,10 @@ pub const UWSGI: &str = include_str!("../../nginx/nginx-uwsgi.conf");
 /// nginx `uwsgi_pass` -> app_sync's threads (compose/nginx-uwsgi-sync.yml).
 pub const UWSGI_SYNC: &str = include_str!("../../nginx/nginx-uwsgi-sync.conf");
 
+/// nginx straight to the slow API with a keep-alive pool: the yardstick a proxy in Rust
+/// is measured against (no compose file; a reference row).
+pub const PROXY: &str = include_str!("../../nginx/nginx-proxy.conf");
+
 /// The site configuration of `scenario`: the file its compose file mounts.
 pub fn site(scenario: &Scenario) -> Option<&'static str> {
     match (scenario.front, scenario.app) {
