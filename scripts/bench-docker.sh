@@ -47,8 +47,9 @@ for file in $(jq -r '.compose.file' <<<"$scenarios" | awk '!seen[$0]++'); do
     while read -r row; do
         id=$(jq -r .id <<<"$row"); port=$(jq -r .compose.port <<<"$row")
         n=$(jq -r .load.requests <<<"$row"); c=$(jq -r .load.concurrency <<<"$row"); delay=$(jq -r .load.delay <<<"$row")
+        keep=$(jq -r 'if .load.keep_alive then "-k" else "" end' <<<"$row")
         ceiling=$(jq -r .ceiling_rps <<<"$row")
-        report=$(flock /tmp/lab-bench.lock "$LOADGEN" --json -r -n "$n" -c "$c" "http://127.0.0.1:$port/?delay=$delay")
+        report=$(flock /tmp/lab-bench.lock "$LOADGEN" --json $keep -r -n "$n" -c "$c" "http://127.0.0.1:$port/?delay=$delay")
         line=$(jq -r --arg id "$id" --arg where "$file ($port)" --arg load "-n $n -c $c delay=$delay" --argjson ceiling "$ceiling" '
             "| \($id) | \($where) | \($load) | \(.complete) | \(.failed) | \(.non_2xx) | \(.requests_per_second * 100 | round / 100) | \($ceiling) | \((.complete - .non_2xx) / .time_taken_s / $ceiling * 100 | round)% | \(.latency_ms.p50 | round) | \(.latency_ms.p99 | round) |"' <<<"$report")
         echo "$line" | tee -a "$out"

@@ -106,10 +106,11 @@ fn is_blocking(row: &Row) -> bool {
 pub fn bench_chart(results: &Results) -> String {
     let rows = &results.scenarios;
     let width = 1180.0;
-    let top = 128.0;
+    let top = 140.0;
     let row_h = 50.0;
     let extra_gap = 26.0;
-    let has_extra = rows.iter().any(|row| row.id.contains("-c1000"));
+    let beyond = |row: &Row| row.load.concurrency >= 1000;
+    let has_extra = rows.iter().any(beyond);
     let height = top + row_h * rows.len() as f64 + if has_extra { extra_gap } else { 0.0 } + 70.0;
     let values = rows.iter().flat_map(|row| {
         [
@@ -152,7 +153,11 @@ pub fn bench_chart(results: &Results) -> String {
 <rect x="590" y="{y1}" width="30" height="10" fill="{ASYNC}"/><text x="626" y="{ty}" fill="{TEXT}">measured, event loop: capped by the load</text>
 <path d="M 940 {dy} l 6 -6 l 6 6 l -6 6 z" fill="{ARTICLE}"/><text x="958" y="{ty}" fill="{TEXT}">article</text>
 <line x1="1030" y1="{ly0}" x2="1030" y2="{ly1}" stroke="{ARTICLE}" stroke-width="2"/><text x="1038" y="{ty}" fill="{TEXT}">ab's ceiling</text>
+<line x1="1030" y1="{cy0}" x2="1030" y2="{cy1}" stroke="{TEXT}" stroke-width="2" stroke-dasharray="3 2"/><text x="1038" y="{cty}" fill="{TEXT}">CPU ceiling</text>
 "#,
+        cy0 = legend_y + 7.0,
+        cy1 = legend_y + 23.0,
+        cty = legend_y + 20.0,
         y0 = legend_y - 12.0,
         y1 = legend_y - 9.0,
         ty = legend_y,
@@ -201,11 +206,11 @@ pub fn bench_chart(results: &Results) -> String {
     let mut y = top;
     let mut extra_started = false;
     for row in rows {
-        if row.id.contains("-c1000") && !extra_started {
+        if beyond(row) && !extra_started {
             extra_started = true;
             let _ = write!(
                 svg,
-                r#"<text x="20" y="{ty}" font-style="italic" fill="{MUTED}">Beyond the article: 1000 clients at once (-n 5000 -c 1000)</text>
+                r#"<text x="20" y="{ty}" font-style="italic" fill="{MUTED}">Beyond the article: 1,000 and 5,000 clients at once, and the reference rows (no app; nginx as the proxy)</text>
 "#,
                 ty = y + 17.0,
             );
@@ -224,7 +229,7 @@ fn draw_row(svg: &mut String, row: &Row, axis: &LogAxis, y: f64, row_h: f64) {
         svg,
         r#"<text x="20" y="{t1}" font-weight="bold" fill="{TEXT}">{id}</text>
 <text x="20" y="{t2}" font-size="11" fill="{MUTED}">{topology}</text>
-<text x="20" y="{t3}" font-size="11" fill="{MUTED}">ab -n {n} -c {c}, delay {delay} s</text>
+<text x="20" y="{t3}" font-size="11" fill="{MUTED}">ab {k}-n {n} -c {c}, delay {delay} s</text>
 "#,
         t1 = mid - 8.0,
         t2 = mid + 6.0,
@@ -234,6 +239,7 @@ fn draw_row(svg: &mut String, row: &Row, axis: &LogAxis, y: f64, row_h: f64) {
         topology = esc(&row.topology),
         n = row.load.requests,
         c = row.load.concurrency,
+        k = if row.load.keep_alive { "-k " } else { "" },
     );
     // Ceiling: the room the topology has.
     let x0 = axis.p0;
@@ -249,6 +255,29 @@ fn draw_row(svg: &mut String, row: &Row, axis: &LogAxis, y: f64, row_h: f64) {
         ty = mid - 8.0,
         ceiling = rps(row.ceiling_rps),
     );
+    // The CPU's ceiling (cores / CPU time per request of everything), where it is on the
+    // axis; "binds" where it is below Little's.
+    if let Some(cpu) = row.cpu_ceiling_rps.filter(|cpu| *cpu < axis.hi) {
+        let xp = axis.map(cpu);
+        let binds = row.binds.as_deref() == Some("cpu");
+        let _ = write!(
+            svg,
+            r#"<line x1="{xp:.1}" y1="{t0:.1}" x2="{xp:.1}" y2="{t1:.1}" stroke="{TEXT}" stroke-width="2" stroke-dasharray="3 2"/>
+"#,
+            t0 = mid - 20.0,
+            t1 = mid + 8.0,
+        );
+        if binds {
+            let _ = write!(
+                svg,
+                r#"<text x="{tx:.1}" y="{ty:.1}" font-size="11" fill="{TEXT}">CPU binds: {cpu}</text>
+"#,
+                tx = xp + 4.0,
+                ty = mid + 18.0,
+                cpu = rps(cpu),
+            );
+        }
+    }
     if let Some(reason) = row.skipped.as_ref().or(row.error.as_ref()) {
         let word = if row.skipped.is_some() {
             "skipped"

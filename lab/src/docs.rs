@@ -231,13 +231,16 @@ fn scenarios_table() -> String {
             Bound::InFlight { capacity: None } => "none below the load".to_owned(),
             Bound::Serial { fraction } => format!("one at a time for {fraction} x delay"),
         };
+        let compose = scenario.compose.map_or_else(
+            || "none (a reference)".to_owned(),
+            |compose| format!("{} ({})", compose.file, compose.port),
+        );
         out.push_str(&format!(
-            "| {} | {} ({}) | {} | {} | -n {} -c {} | {bound} | {} | {} |\n",
+            "| {} | {compose} | {} | {} | {}-n {} -c {} | {bound} | {} | {} |\n",
             scenario.id,
-            scenario.compose.file,
-            scenario.compose.port,
             scenario.article_analogue,
             scenario.topology,
+            if scenario.load.keep_alive { "-k " } else { "" },
             scenario.load.requests,
             scenario.load.concurrency,
             fmt_rps(scenario.ceiling_rps()),

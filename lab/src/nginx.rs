@@ -41,6 +41,7 @@ pub const PROXY: &str = include_str!("../../nginx/nginx-proxy.conf");
 pub fn site(scenario: &Scenario) -> Option<&'static str> {
     match (scenario.front, scenario.app) {
         (Front::Direct, _) => None,
+        (_, App::Upstream) => Some(PROXY),
         (Front::NginxHttp, _) => Some(SYNC),
         (Front::NginxHttpKeepAlive, _) => Some(ASYNC),
         (Front::NginxUwsgi, App::Sync { .. }) => Some(UWSGI_SYNC),
@@ -77,14 +78,42 @@ pub fn rewrite_site(site: &str, listen_port: u16, app_port: u16) -> anyhow::Resu
     Ok(out)
 }
 
+/// How many worker processes: `auto` (one per core, as the official image runs) or a
+/// number (the reference row compares one nginx worker with one event loop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workers {
+    Auto,
+    Exactly(u32),
+}
+
+impl Workers {
+    /// The workers `scenario`'s nginx runs: one for the reference proxy, else auto.
+    pub fn of(scenario: &Scenario) -> Workers {
+        match scenario.app {
+            App::Upstream => Workers::Exactly(1),
+            _ => Workers::Auto,
+        }
+    }
+}
+
 /// A complete nginx configuration for `site` (one of this module's constants): the
 /// shared site, on loopback ports, with every path nginx writes under `dir`.
-pub fn config(site: &str, dir: &Path, listen_port: u16, app_port: u16) -> anyhow::Result<String> {
+pub fn config(
+    site: &str,
+    workers: Workers,
+    dir: &Path,
+    listen_port: u16,
+    app_port: u16,
+) -> anyhow::Result<String> {
     let site = rewrite_site(site, listen_port, app_port)?;
+    let workers = match workers {
+        Workers::Auto => "auto".to_owned(),
+        Workers::Exactly(count) => count.to_string(),
+    };
     let dir = dir.display();
     Ok(format!(
         r#"# Written by the lab for one run; every path is under this directory.
-worker_processes auto;
+worker_processes {workers};
 worker_rlimit_nofile 65536;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
@@ -109,10 +138,16 @@ http {{
 
 /// Writes the configuration for `site` into `dir` and starts nginx on `listen_port` in
 /// front of the app on `app_port`. The caller waits for it to answer.
-pub fn start(site: &str, dir: &Path, listen_port: u16, app_port: u16) -> anyhow::Result<Service> {
+pub fn start(
+    site: &str,
+    workers: Workers,
+    dir: &Path,
+    listen_port: u16,
+    app_port: u16,
+) -> anyhow::Result<Service> {
     let bin = find().ok_or_else(|| anyhow::anyhow!(PACKAGE_HINT))?;
     let conf = dir.join("nginx.conf");
-    std::fs::write(&conf, config(site, dir, listen_port, app_port)?)?;
+    std::fs::write(&conf, config(site, workers, dir, listen_port, app_port)?)?;
     std::fs::write(dir.join("uwsgi_params"), UWSGI_PARAMS)?;
     let mut command = Command::new(bin);
     command
@@ -153,7 +188,7 @@ mod tests {
     #[test]
     fn every_site_is_its_compose_file_on_loopback_ports() {
         let dir = Path::new("/tmp/x");
-        let conf = |site| config(site, dir, 8080, 3000).expect("a valid site");
+        let conf = |site| config(site, Workers::Auto, dir, 8080, 3000).expect("a valid site");
         let (sync, keep, uwsgi, uwsgi_sync) =
             (conf(SYNC), conf(ASYNC), conf(UWSGI), conf(UWSGI_SYNC));
         for conf in [&sync, &keep, &uwsgi, &uwsgi_sync] {
@@ -182,6 +217,9 @@ mod tests {
         let by_id = |id| crate::scenarios::by_id(id).and_then(site);
         assert_eq!(by_id("nginx-uwsgi"), Some(UWSGI));
         assert_eq!(by_id("nginx-uwsgi-sync"), Some(UWSGI_SYNC));
+        assert_eq!(by_id("nginx-proxy"), Some(PROXY));
+        let one = config(PROXY, Workers::Exactly(1), Path::new("/x"), 1, 2).expect("valid");
+        assert!(one.contains("worker_processes 1;"));
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub struct LoadRun {
     pub requests: u64,
     pub concurrency: u32,
     pub delay_s: f64,
+    /// `-k` (absent from files written before keep-alive rows existed: false).
+    #[serde(default)]
+    pub keep_alive: bool,
 }
 
 /// One scenario's outcome. A skipped row (nginx or PostgreSQL missing) has zeros and
@@ -65,6 +68,17 @@ pub struct Row {
     pub latency_ms: LatencyMs,
     /// CPU time of the app's whole process tree during the load, per complete request.
     pub cpu_ms_per_request: f64,
+    /// CPU time of everything the run started (slow API, app, nginx, PostgreSQL, and the
+    /// load generator itself), per complete request. Null in files from before it.
+    #[serde(default)]
+    pub cpu_ms_per_request_all: Option<f64>,
+    /// The second law beside Little's: this machine's cores / `cpu_ms_per_request_all`,
+    /// the most requests per second its CPUs could serve at this cost.
+    #[serde(default)]
+    pub cpu_ceiling_rps: Option<f64>,
+    /// Which ceiling is lower, and so binds: `concurrency` (Little's law) or `cpu`.
+    #[serde(default)]
+    pub binds: Option<String>,
     /// Largest resident memory of the app's whole process tree during the load.
     pub peak_rss_mb: f64,
     /// Largest thread count of the app's whole process tree during the load.
@@ -93,6 +107,7 @@ impl Row {
                 requests: scenario.load.requests,
                 concurrency: scenario.load.concurrency,
                 delay_s: scenario.load.delay,
+                keep_alive: scenario.load.keep_alive,
             },
             complete: 0,
             failed: 0,
@@ -107,6 +122,9 @@ impl Row {
             article_efficiency: scenario.article_efficiency().filter(|_| as_article),
             latency_ms: LatencyMs::default(),
             cpu_ms_per_request: 0.0,
+            cpu_ms_per_request_all: None,
+            cpu_ceiling_rps: None,
+            binds: None,
             peak_rss_mb: 0.0,
             peak_threads: 0,
             syn_retransmits: None,
@@ -115,9 +133,30 @@ impl Row {
         }
     }
 
+    /// Records what everything cost per request, and so the CPU ceiling (this machine's
+    /// cores / CPU time per request) and which of the two ceilings binds.
+    pub fn set_cpu_ceiling(&mut self, all_ms_per_request: f64) {
+        let (cpu_ceiling, binds) = cpu_ceiling(all_ms_per_request, self.ceiling_rps);
+        self.cpu_ms_per_request_all = Some(all_ms_per_request);
+        self.cpu_ceiling_rps = cpu_ceiling;
+        self.binds = Some(binds.to_owned());
+    }
+
     /// True when the row has a measurement.
     pub fn ran(&self) -> bool {
         self.skipped.is_none() && self.error.is_none()
+    }
+}
+
+/// The CPU ceiling for `all_ms_per_request` on this machine's cores (none when nothing
+/// was measured: too few clock ticks), and which ceiling binds beside Little's
+/// `little_rps`: `"cpu"` or `"concurrency"`.
+pub fn cpu_ceiling(all_ms_per_request: f64, little_rps: f64) -> (Option<f64>, &'static str) {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
+    let ceiling = (all_ms_per_request > 0.0).then(|| cores * 1000.0 / all_ms_per_request);
+    match ceiling {
+        Some(cpu) if cpu < little_rps => (Some(cpu), "cpu"),
+        _ => (ceiling, "concurrency"),
     }
 }
 
@@ -189,13 +228,16 @@ fn article_cell(row: &Row) -> String {
 /// The results as a Markdown table (what stdout and `bench-all.md` show).
 pub fn markdown_table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| scenario | topology | load | complete | failed | non-2xx | requests/s | ceiling | efficiency | p50 ms | p99 ms | CPU ms/req | peak RSS MB | threads | SYN resent | article (Python, ab) |\n\
-         |---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n",
+        "| scenario | topology | load | complete | failed | non-2xx | requests/s | ceiling | efficiency | p50 ms | p99 ms | CPU ms/req | peak RSS MB | threads | CPU ms/req, all | CPU ceiling | binds | SYN resent | article (Python, ab) |\n\
+         |---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|---|\n",
     );
     for row in rows {
         let load = format!(
-            "-n {} -c {} delay={}",
-            row.load.requests, row.load.concurrency, row.load.delay_s
+            "{}-n {} -c {} delay={}",
+            if row.load.keep_alive { "-k " } else { "" },
+            row.load.requests,
+            row.load.concurrency,
+            row.load.delay_s
         );
         if let Some(reason) = row.skipped.as_ref().or(row.error.as_ref()) {
             let word = if row.skipped.is_some() {
@@ -204,7 +246,7 @@ pub fn markdown_table(rows: &[Row]) -> String {
                 "error"
             };
             out.push_str(&format!(
-                "| {} | {} | {load} | {word}: {} | | | | {} | | | | | | | | {} |\n",
+                "| {} | {} | {load} | {word}: {} | | | | {} | | | | | | | | | | | {} |\n",
                 row.id,
                 row.topology,
                 reason.replace('|', "/"),
@@ -214,7 +256,7 @@ pub fn markdown_table(rows: &[Row]) -> String {
             continue;
         }
         out.push_str(&format!(
-            "| {} | {} | {load} | {} | {} | {} | {} | {} | {:.0}% | {} | {} | {:.2} | {:.1} | {} | {} | {} |\n",
+            "| {} | {} | {load} | {} | {} | {} | {} | {} | {:.0}% | {} | {} | {:.2} | {:.1} | {} | {} | {} | {} | {} | {} |\n",
             row.id,
             row.topology,
             row.complete,
@@ -228,6 +270,10 @@ pub fn markdown_table(rows: &[Row]) -> String {
             row.cpu_ms_per_request,
             row.peak_rss_mb,
             row.peak_threads,
+            row.cpu_ms_per_request_all
+                .map_or_else(|| "?".to_owned(), |ms| format!("{ms:.2}")),
+            row.cpu_ceiling_rps.map_or_else(|| "?".to_owned(), fmt_rps),
+            row.binds.as_deref().unwrap_or("?"),
             fmt_count(row.syn_retransmits),
             article_cell(row),
         ));
@@ -256,6 +302,10 @@ pub fn markdown_document(results: &Results, chart_file: &str) -> String {
          181.8 requests/s).\n\
          - **CPU ms/req**, **peak RSS**, **threads**: the app's whole process tree \
          (workers included, nginx, PostgreSQL and the slow API not), from /proc during the load.\n\
+         - **CPU ms/req, all**, **CPU ceiling**, **binds**: the CPU time of everything the \
+         run started (slow API, app, nginx, PostgreSQL, the load generator) per request; this \
+         machine's cores / that time, the second ceiling beside Little's law; and which of \
+         the two is lower, `concurrency` or `cpu`.\n\
          - **SYN resent**: connection attempts the kernel dropped during the load and the \
          client sent again a second or more later (a full accept queue or connection-tracking \
          table); anything but 0 means the row measured the kernel too.\n",

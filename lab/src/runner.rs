@@ -244,6 +244,7 @@ fn run_one(
     let spec = LoadSpec {
         requests: Some(load.requests),
         concurrency: load.concurrency as usize,
+        keep_alive: load.keep_alive,
         continue_on_socket_error: true,
         timeout: REQUEST_TIMEOUT,
         ..LoadSpec::new(stack.url(load.delay))
@@ -270,6 +271,7 @@ fn run_one(
     let Measured {
         outcome,
         cpu_ticks,
+        all_cpu_ticks,
         peaks,
         drops,
     } = measure(
@@ -295,6 +297,7 @@ fn run_one(
             row.efficiency = ok / report.time_taken_s.max(1e-9) / row.ceiling_rps;
             row.latency_ms = LatencyMs::from(&report.latency_ms);
             row.cpu_ms_per_request = procfs::ms_per_request(cpu_ticks, report.complete);
+            row.set_cpu_ceiling(procfs::ms_per_request(all_cpu_ticks, report.complete));
             row.peak_rss_mb = peaks.rss_bytes as f64 / 1024.0 / 1024.0;
             row.peak_threads = peaks.threads;
             if let Some(reason) = report.aborted {
@@ -311,6 +314,9 @@ pub(crate) struct Measured {
     pub outcome: Result<loadgen::Report, loadgen::LoadError>,
     /// CPU clock ticks of the app's tree during the load.
     pub cpu_ticks: u64,
+    /// CPU clock ticks of everything the run started, the load generator (this
+    /// process) included: what the CPU ceiling is computed from.
+    pub all_cpu_ticks: u64,
     pub peaks: procfs::Peaks,
     /// Connection attempts the kernel dropped during the load (`None`: unreadable).
     pub drops: Option<kernel::Drops>,
@@ -338,6 +344,8 @@ pub(crate) fn measure(
     let app = stack.app_pid();
     let sampler = procfs::Sampler::start(app, Duration::from_millis(100));
     let cpu_before = procfs::usage(app).cpu_ticks;
+    let runner = i32::try_from(std::process::id()).unwrap_or(i32::MAX);
+    let all_before = procfs::usage(runner).cpu_ticks;
     let drops_before = kernel::Drops::now();
     let outcome = {
         let _live = ui.live(status);
@@ -350,11 +358,13 @@ pub(crate) fn measure(
         ui.line(&format!("{label}: {note}"));
     }
     let cpu_ticks = procfs::usage(app).cpu_ticks.saturating_sub(cpu_before);
+    let all_cpu_ticks = procfs::usage(runner).cpu_ticks.saturating_sub(all_before);
     let peaks = sampler.finish();
     stack.stop();
     Measured {
         outcome,
         cpu_ticks,
+        all_cpu_ticks,
         peaks,
         drops,
     }

@@ -14,7 +14,7 @@
 //! assert_eq!(async_row.ceiling_rps(), 200.0);
 //! // ab's lone first request caps the article's 2000/200 runs at 181.8 requests/s.
 //! assert!((async_row.ab_ceiling_rps() - 181.8).abs() < 0.1);
-//! assert_eq!(SCENARIOS.len(), 19);
+//! assert_eq!(SCENARIOS.len(), 24);
 //! ```
 
 use serde::Serialize;
@@ -38,6 +38,9 @@ pub enum App {
     },
     /// `app_pg`: one event loop, the upstream call, then a query through `driver`.
     Pg { driver: Driver },
+    /// No app: the load goes to the slow API itself (through nginx where one stands in
+    /// front). The reference rows: what this machine allows without a proxy in Rust.
+    Upstream,
 }
 
 impl App {
@@ -47,6 +50,7 @@ impl App {
             App::Sync { .. } => "app_sync",
             App::Async { .. } => "app_async",
             App::Pg { .. } => "app_pg",
+            App::Upstream => "slow_api",
         }
     }
 
@@ -81,6 +85,7 @@ impl App {
                 ("WORKERS", "1".to_owned()),
                 ("DRIVER", driver.as_env().to_owned()),
             ],
+            App::Upstream => Vec::new(),
         }
     }
 }
@@ -181,14 +186,20 @@ pub struct Load {
     pub concurrency: u32,
     /// Seconds the slow API waits (`?delay=`).
     pub delay: f64,
+    /// `-k`: each client keeps its connection for all its requests (else a new
+    /// connection per request, as ab without `-k` and as the article ran it).
+    pub keep_alive: bool,
 }
 
 impl Load {
     /// The ab command line, for people.
     pub fn ab_flags(&self) -> String {
         format!(
-            "-r -n {} -c {} ?delay={}",
-            self.requests, self.concurrency, self.delay
+            "{}-r -n {} -c {} ?delay={}",
+            if self.keep_alive { "-k " } else { "" },
+            self.requests,
+            self.concurrency,
+            self.delay
         )
     }
 }
@@ -216,7 +227,9 @@ pub struct Compose {
 pub struct Scenario {
     /// Stable name: `make bench SCENARIO=id`, JSON, compose service names.
     pub id: &'static str,
-    pub compose: Compose,
+    /// Where the compose files run it; `None` for the reference rows, which are
+    /// yardsticks for this machine, not topologies of the article.
+    pub compose: Option<Compose>,
     /// What the article ran.
     pub article_analogue: &'static str,
     /// The topology in a few words.
@@ -300,6 +313,7 @@ const SMALL: Load = Load {
     requests: 10,
     concurrency: 5,
     delay: 1.0,
+    keep_alive: false,
 };
 
 /// The article's load for the production rows: `ab -r -n 2000 -c 200`.
@@ -307,6 +321,7 @@ const LARGE: Load = Load {
     requests: 2000,
     concurrency: 200,
     delay: 1.0,
+    keep_alive: false,
 };
 
 /// Beyond the article: where a thread cap shows plainly.
@@ -314,6 +329,16 @@ const HUGE: Load = Load {
     requests: 5000,
     concurrency: 1000,
     delay: 1.0,
+    keep_alive: false,
+};
+
+/// Beyond the article: 5,000 clients that keep their connections, 5 requests each, where
+/// the cost of a proxied request, not the handshakes, decides.
+const KEEPALIVE: Load = Load {
+    requests: 25_000,
+    concurrency: 5_000,
+    delay: 1.0,
+    keep_alive: true,
 };
 
 const NO_CAP: Bound = Bound::InFlight { capacity: None };
@@ -328,8 +353,20 @@ const fn article(rps: Option<f64>, text: &'static str) -> Article {
     Article { rps, text }
 }
 
-const fn compose(file: &'static str, port: u16) -> Compose {
-    Compose { file, port }
+const fn compose(file: &'static str, port: u16) -> Option<Compose> {
+    Some(Compose { file, port })
+}
+
+/// A keep-alive `c=5000` twin of a row (`-k -n 25000 -c 5000`).
+const fn at_keepalive(base: Scenario, id: &'static str) -> Scenario {
+    Scenario {
+        id,
+        load: KEEPALIVE,
+        bound: NO_CAP,
+        article: article(None, "none (beyond the article)"),
+        extra: true,
+        ..base
+    }
 }
 
 /// A `c=1000` twin of an article row.
@@ -482,6 +519,36 @@ const NGINX_UWSGI_SYNC: Scenario = Scenario {
     extra: false,
 };
 
+/// Reference: the load straight at the slow API, no proxy: this machine's limit for the
+/// load's shape, which no proxy in front of it can beat.
+const DIRECT: Scenario = Scenario {
+    id: "direct",
+    compose: None,
+    article_analogue: "reference: no app, the slow API itself",
+    topology: "slow_api alone",
+    app: App::Upstream,
+    front: Front::Direct,
+    load: HUGE,
+    bound: NO_CAP,
+    article: article(None, "none (a reference)"),
+    extra: true,
+};
+
+/// Reference: nginx (one worker, a keep-alive upstream pool) straight to the slow API:
+/// what a proxy written in C costs, the yardstick for app_async.
+const NGINX_PROXY: Scenario = Scenario {
+    id: "nginx-proxy",
+    compose: None,
+    article_analogue: "reference: nginx as the proxy, no app",
+    topology: "nginx (1 worker, upstream keep-alive) -> slow_api",
+    app: App::Upstream,
+    front: Front::NginxHttpKeepAlive,
+    load: HUGE,
+    bound: NO_CAP,
+    article: article(None, "none (a reference)"),
+    extra: true,
+};
+
 /// Every scenario, in the order `make bench-all` runs and prints them.
 pub const SCENARIOS: &[Scenario] = &[
     Scenario {
@@ -561,6 +628,12 @@ pub const SCENARIOS: &[Scenario] = &[
     at_c1000(NGINX_SYNC, "nginx-sync-c1000", cap(200)),
     at_c1000(NGINX_ASYNC, "nginx-async-c1000", NO_CAP),
     at_c1000(NGINX_UWSGI, "nginx-uwsgi-c1000", NO_CAP),
+    // app_async beside its yardsticks: the slow API alone, and nginx as the proxy.
+    DIRECT,
+    NGINX_PROXY,
+    at_keepalive(DIRECT, "direct-keepalive"),
+    at_keepalive(NGINX_PROXY, "nginx-proxy-keepalive"),
+    at_keepalive(ASYNC, "async-keepalive"),
 ];
 
 /// The scenario called `id`.
@@ -619,6 +692,11 @@ mod tests {
             ("nginx-sync-c1000", 200.0),
             ("nginx-async-c1000", 1000.0),
             ("nginx-uwsgi-c1000", 1000.0),
+            ("direct", 1000.0),
+            ("nginx-proxy", 1000.0),
+            ("direct-keepalive", 5000.0),
+            ("nginx-proxy-keepalive", 5000.0),
+            ("async-keepalive", 5000.0),
         ];
         assert_eq!(expected.len(), SCENARIOS.len());
         for (id, ceiling) in expected {

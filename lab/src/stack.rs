@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::procs::{ScratchDir, Service};
-use crate::scenarios::{Front, Scenario};
+use crate::scenarios::{App, Front, Scenario};
 use crate::{nginx, postgres};
 
 /// How long a service may take to answer `/healthz` after it starts.
@@ -40,7 +40,8 @@ impl From<anyhow::Error> for StartError {
 /// A running topology. Fields drop in order: front to back, then the scratch directory.
 pub struct Stack {
     nginx: Option<Service>,
-    app: Service,
+    /// `None` for the reference rows, where the load goes to the slow API.
+    app: Option<Service>,
     slow_api: Service,
     postgres: Option<postgres::Postgres>,
     dir: ScratchDir,
@@ -54,9 +55,14 @@ impl Stack {
         format!("http://127.0.0.1:{}/?delay={delay}", self.port)
     }
 
-    /// The app's process id (its process group holds its workers).
+    /// The process id of what serves the load (its process group holds its workers):
+    /// the app; in the reference rows nginx (the proxy), else the slow API.
     pub fn app_pid(&self) -> i32 {
-        self.app.pid()
+        self.app
+            .as_ref()
+            .or(self.nginx.as_ref())
+            .unwrap_or(&self.slow_api)
+            .pid()
     }
 
     /// The scratch directory (logs of every service).
@@ -70,7 +76,9 @@ impl Stack {
         if let Some(nginx) = self.nginx.as_mut() {
             nginx.stop(grace);
         }
-        self.app.stop(grace);
+        if let Some(app) = self.app.as_mut() {
+            app.stop(grace);
+        }
         self.slow_api.stop(grace);
         if let Some(postgres) = self.postgres.as_mut() {
             postgres.stop();
@@ -168,25 +176,31 @@ fn try_start(scenario: &Scenario, bin_dir: &Path) -> Result<Stack, StartError> {
         None
     };
 
-    // The app, configured with the lab's variables (docs/reference.md).
-    let app_port = free_port()?;
-    let mut command = bench_command(bin_dir.join(scenario.app.binary()));
-    command
-        .envs(scenario.app.env())
-        .env("PORT_APP", app_port.to_string())
-        .env("PORT_API", api_port.to_string());
-    if let Some(postgres) = &postgres {
-        command.env("DATABASE_URL", postgres.url());
-    }
-    let app_log = dir.path().join(format!("{}.log", scenario.app.binary()));
-    let mut app = Service::spawn(scenario.app.binary(), command, &app_log, libc::SIGTERM)?;
-    if scenario.front == Front::NginxUwsgi {
-        // It speaks uwsgi, not HTTP: accepting connections is all we can ask directly;
-        // nginx's /healthz below goes through it.
-        wait_accepting(&mut app, app_port)?;
+    // The app, configured with the lab's variables (docs/reference.md); the reference
+    // rows have none, and the load (or nginx) goes to the slow API.
+    let (app, app_port) = if scenario.app == App::Upstream {
+        (None, api_port)
     } else {
-        wait_http_ok(&mut app, app_port)?;
-    }
+        let app_port = free_port()?;
+        let mut command = bench_command(bin_dir.join(scenario.app.binary()));
+        command
+            .envs(scenario.app.env())
+            .env("PORT_APP", app_port.to_string())
+            .env("PORT_API", api_port.to_string());
+        if let Some(postgres) = &postgres {
+            command.env("DATABASE_URL", postgres.url());
+        }
+        let app_log = dir.path().join(format!("{}.log", scenario.app.binary()));
+        let mut app = Service::spawn(scenario.app.binary(), command, &app_log, libc::SIGTERM)?;
+        if scenario.front == Front::NginxUwsgi {
+            // It speaks uwsgi, not HTTP: accepting connections is all we can ask
+            // directly; nginx's /healthz below goes through it.
+            wait_accepting(&mut app, app_port)?;
+        } else {
+            wait_http_ok(&mut app, app_port)?;
+        }
+        (Some(app), app_port)
+    };
 
     // nginx in front, with the compose file's configuration on loopback ports.
     let (nginx, port) = if scenario.front.is_nginx() {
@@ -195,7 +209,8 @@ fn try_start(scenario: &Scenario, bin_dir: &Path) -> Result<Stack, StartError> {
         let port = free_port()?;
         let site = nginx::site(scenario)
             .ok_or_else(|| StartError::Failed(format!("no nginx site for {}", scenario.id)))?;
-        let mut service = nginx::start(site, &nginx_dir, port, app_port)?;
+        let workers = nginx::Workers::of(scenario);
+        let mut service = nginx::start(site, workers, &nginx_dir, port, app_port)?;
         wait_http_ok(&mut service, port).map_err(|err| match err {
             StartError::Failed(reason) => StartError::Failed(format!(
                 "{reason} (nginx error log: {})",

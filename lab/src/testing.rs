@@ -192,8 +192,14 @@ impl Nginx {
     pub fn start(site: &str, app_port: u16) -> Nginx {
         let dir = ScratchDir::new("nginx").expect("scratch directory");
         let port = free_port();
-        let process = crate::nginx::start(site, dir.path(), port, app_port)
-            .unwrap_or_else(|err| panic!("cannot start nginx: {err:#}"));
+        let process = crate::nginx::start(
+            site,
+            crate::nginx::Workers::Auto,
+            dir.path(),
+            port,
+            app_port,
+        )
+        .unwrap_or_else(|err| panic!("cannot start nginx: {err:#}"));
         let mut nginx = Nginx { process, dir, port };
         let deadline = Instant::now() + READY_WITHIN;
         while stack::healthz_status(port) != Some(200) {

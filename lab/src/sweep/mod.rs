@@ -35,7 +35,14 @@ use crate::stack::{self, StartError};
 use loadgen::{LoadSpec, Progress};
 
 /// The sweep's scenarios: a thread-capped topology and the event loops.
-pub const DEFAULT_IDS: &[&str] = &["sync-workers", "async", "async-workers"];
+pub const DEFAULT_IDS: &[&str] = &[
+    "sync-workers",
+    "async",
+    "async-workers",
+    // The yardsticks: the slow API alone, and nginx as the proxy.
+    "direct",
+    "nginx-proxy",
+];
 
 /// 1 to 10,000 clients, about three points a decade.
 pub const DEFAULT_CONCURRENCY: &[u32] = &[1, 3, 10, 30, 100, 300, 1000, 3000, 10000];
@@ -77,6 +84,17 @@ pub struct SweepPoint {
     /// Latency of the requests that completed.
     pub latency_ms: LatencyMs,
     pub cpu_ms_per_request: f64,
+    /// As bench-all's fields of the same names: everything's CPU per request, the CPU
+    /// ceiling it allows on this machine, and which ceiling binds (null in older files).
+    #[serde(default)]
+    pub cpu_ms_per_request_all: Option<f64>,
+    #[serde(default)]
+    pub cpu_ceiling_rps: Option<f64>,
+    #[serde(default)]
+    pub binds: Option<String>,
+    /// `requests_per_second` / the lower of Little's and the CPU's ceilings.
+    #[serde(default)]
+    pub fraction_of_lower_ceiling: Option<f64>,
     pub peak_rss_mb: f64,
     pub peak_threads: u64,
     /// SYNs the kernel sent again during the point (see bench-all's field).
@@ -183,6 +201,10 @@ pub fn run_sweep(options: &SweepOptions) -> anyhow::Result<SweepResults> {
                         unfinished: 0,
                         latency_ms: LatencyMs::default(),
                         cpu_ms_per_request: 0.0,
+                        cpu_ms_per_request_all: None,
+                        cpu_ceiling_rps: None,
+                        binds: None,
+                        fraction_of_lower_ceiling: None,
                         peak_rss_mb: 0.0,
                         peak_threads: 0,
                         syn_retransmits: None,
@@ -312,6 +334,7 @@ fn run_point(
     let Measured {
         outcome,
         cpu_ticks,
+        all_cpu_ticks,
         peaks,
         drops,
     } = measure(
@@ -349,6 +372,16 @@ fn run_point(
         report.complete.saturating_sub(at_warmup) as f64 * share / window
     };
     let offered = f64::from(concurrency) / options.delay;
+    // Little's law at this c (a thread cap caps it), then the CPU's ceiling beside it.
+    let little = {
+        let mut at_c = *scenario;
+        at_c.load.concurrency = concurrency;
+        at_c.load.delay = options.delay;
+        at_c.ceiling_rps()
+    };
+    let all_ms = procfs::ms_per_request(all_cpu_ticks, report.complete);
+    let (cpu_ceiling, binds) = crate::results::cpu_ceiling(all_ms, little);
+    let lower = cpu_ceiling.map_or(little, |cpu| cpu.min(little));
     Ok(SweepPoint {
         concurrency,
         method: if plan.requests.is_some() {
@@ -364,6 +397,10 @@ fn run_point(
         unfinished: report.unfinished,
         latency_ms: LatencyMs::from(&report.latency_ms),
         cpu_ms_per_request: procfs::ms_per_request(cpu_ticks, report.complete),
+        cpu_ms_per_request_all: Some(all_ms),
+        cpu_ceiling_rps: cpu_ceiling,
+        binds: Some(binds.to_owned()),
+        fraction_of_lower_ceiling: Some(rps / lower),
         peak_rss_mb: peaks.rss_bytes as f64 / 1024.0 / 1024.0,
         peak_threads: peaks.threads,
         syn_retransmits: drops.map(|drops| drops.syn_retransmits),
@@ -389,13 +426,13 @@ fn after_warmup(samples: &[(f64, u64)], warmup: u64, ok: u64, time_taken_s: f64)
 /// The sweep as a Markdown table: one line per point.
 pub fn markdown_table(sweep: &SweepResults) -> String {
     let mut out = String::from(
-        "| scenario | c | method | requests/s | of c/delay | complete | failed | unfinished | p50 ms | p99 ms | CPU ms/req | peak RSS MiB | threads | SYN resent |\n\
-         |---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+        "| scenario | c | method | requests/s | of c/delay | CPU ceiling | binds | of the lower ceiling | complete | failed | unfinished | p50 ms | p99 ms | CPU ms/req | CPU ms/req, all | peak RSS MiB | threads | SYN resent |\n\
+         |---|--:|---|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     for series in &sweep.series {
         if let Some(reason) = &series.skipped {
             out.push_str(&format!(
-                "| {} | | | skipped: {reason} | | | | | | | | | | |\n",
+                "| {} | | | skipped: {reason} | | | | | | | | | | | | | | |\n",
                 series.id
             ));
         }
@@ -403,7 +440,7 @@ pub fn markdown_table(sweep: &SweepResults) -> String {
             if let Some(reason) = &p.error {
                 if p.complete == 0 {
                     out.push_str(&format!(
-                        "| {} | {} | | error: {} | | | | | | | | | | |\n",
+                        "| {} | {} | | error: {} | | | | | | | | | | | | | | |\n",
                         series.id,
                         p.concurrency,
                         reason.replace('|', "/")
@@ -412,18 +449,25 @@ pub fn markdown_table(sweep: &SweepResults) -> String {
                 }
             }
             out.push_str(&format!(
-                "| {} | {} | {} | {:.1} | {:.0}% | {} | {} | {} | {:.0} | {:.0} | {:.3} | {:.1} | {} | {} |\n",
+                "| {} | {} | {} | {:.1} | {:.0}% | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {:.3} | {} | {:.1} | {} | {} |\n",
                 series.id,
                 p.concurrency,
                 p.method,
                 p.requests_per_second,
                 p.fraction_of_load * 100.0,
+                p.cpu_ceiling_rps
+                    .map_or_else(|| "?".to_owned(), |rps| format!("{rps:.0}")),
+                p.binds.as_deref().unwrap_or("?"),
+                p.fraction_of_lower_ceiling
+                    .map_or_else(|| "?".to_owned(), |f| format!("{:.0}%", f * 100.0)),
                 p.complete,
                 p.failed,
                 p.unfinished,
                 p.latency_ms.p50,
                 p.latency_ms.p99,
                 p.cpu_ms_per_request,
+                p.cpu_ms_per_request_all
+                    .map_or_else(|| "?".to_owned(), |ms| format!("{ms:.3}")),
                 p.peak_rss_mb,
                 p.peak_threads,
                 crate::results::fmt_count(p.syn_retransmits),
