@@ -118,11 +118,6 @@ async fn hi_there(
     Ok(format!("Hi there! {body}"))
 }
 
-/// `GET /healthz`: ready as soon as the socket accepts.
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().body("ok")
-}
-
 /// Serves on `listener` until `shutdown` completes, then lets in-flight requests finish
 /// (up to the configured shutdown timeout) and returns. Call it inside an actix system.
 pub async fn run(
@@ -164,7 +159,7 @@ pub async fn run(
                     .app_data(upstream.clone())
                     .app_data(web::Data::new(new_client()))
                     .route("/", web::get().to(index))
-                    .route("/healthz", web::get().to(healthz))
+                    .route("/healthz", web::get().to(common::server::healthz))
             })
             .workers(config.workers)
             // Thousands of clients arrive at once: no connection cap below what the

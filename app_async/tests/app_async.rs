@@ -224,20 +224,10 @@ fn offloaded_blocking_client_does_not_serialise() {
 fn the_shutdown_signal_lets_in_flight_requests_finish() {
     let (_api, app) = topology(&[]);
     let url = app.url("/?delay=1");
-    let in_flight = std::thread::spawn(move || get(&url));
-    // Give the request time to arrive; nothing observable marks "accepted" from outside.
-    std::thread::sleep(Duration::from_millis(300));
-    let stopping = Instant::now();
-    // `stop` fires the signal and returns once `run` has: after the drain.
-    assert_eq!(app.stop(), Ok(()));
-    assert!(
-        stopping.elapsed() >= Duration::from_millis(500),
-        "run returned {:?} after the signal, before the request was answered",
-        stopping.elapsed()
-    );
-    let reply = in_flight.join().expect("request thread");
-    assert_eq!(reply.status, 200);
-    assert_eq!(reply.body, "Hi there! slow api response");
+    for reply in app.stop_during(&url, 1, Duration::from_millis(500)) {
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.body, "Hi there! slow api response");
+    }
 }
 
 /// The binary: SIGTERM and SIGINT are the shutdown signal, and it exits 0 after the drain.

@@ -167,24 +167,9 @@ fn the_shutdown_flag_drains_a_pool_of_threads() {
     let api = slow_api();
     let app = app_sync_in_process(&api, &["--threads", "2"]);
     let url = app.url("/?delay=1");
-    let requests: Vec<_> = (0..2)
-        .map(|_| {
-            let url = url.clone();
-            std::thread::spawn(move || get(&url))
-        })
-        .collect();
-    // Not readiness: the requests need a moment to reach a thread before the flag.
-    std::thread::sleep(Duration::from_millis(400));
-    let stopping = Instant::now();
-    // `stop` raises the flag and returns once `run` has: after the drain.
-    assert_eq!(app.stop(), Ok(()));
-    assert!(
-        stopping.elapsed() >= Duration::from_millis(400),
-        "run returned {:?} after the flag, before the requests were answered",
-        stopping.elapsed()
-    );
-    for request in requests {
-        let reply = request.join().expect("request thread");
+    let replies = app.stop_during(&url, 2, Duration::from_millis(400));
+    assert_eq!(replies.len(), 2);
+    for reply in replies {
         assert_eq!((reply.status, reply.body.as_str()), (200, HI));
     }
 }

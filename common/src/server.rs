@@ -32,6 +32,11 @@ pub async fn serve_until(
     Ok(())
 }
 
+/// `GET /healthz` of a service that is ready as soon as its socket accepts.
+pub async fn healthz() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().body("ok")
+}
+
 /// A future that completes on the first SIGTERM or SIGINT, after logging which.
 ///
 /// The handlers are installed now, so call it inside the runtime (in `main`, before

@@ -257,9 +257,9 @@ fn draw_row(svg: &mut String, row: &Row, axis: &LogAxis, y: f64, row_h: f64) {
     );
     // The CPU's ceiling (cores / CPU time per request of everything), where it is on the
     // axis; "binds" where it is below Little's.
-    if let Some(cpu) = row.cpu_ceiling_rps.filter(|cpu| *cpu < axis.hi) {
+    if let Some(cpu) = row.cpu.cpu_ceiling_rps.filter(|cpu| *cpu < axis.hi) {
         let xp = axis.map(cpu);
-        let binds = row.binds.as_deref() == Some("cpu");
+        let binds = row.cpu.binds.as_deref() == Some("cpu");
         let _ = write!(
             svg,
             r#"<line x1="{xp:.1}" y1="{t0:.1}" x2="{xp:.1}" y2="{t1:.1}" stroke="{TEXT}" stroke-width="2" stroke-dasharray="3 2"/>

@@ -68,17 +68,9 @@ pub struct Row {
     pub latency_ms: LatencyMs,
     /// CPU time of the app's whole process tree during the load, per complete request.
     pub cpu_ms_per_request: f64,
-    /// CPU time of everything the run started (slow API, app, nginx, PostgreSQL, and the
-    /// load generator itself), per complete request. Null in files from before it.
-    #[serde(default)]
-    pub cpu_ms_per_request_all: Option<f64>,
-    /// The second law beside Little's: this machine's cores / `cpu_ms_per_request_all`,
-    /// the most requests per second its CPUs could serve at this cost.
-    #[serde(default)]
-    pub cpu_ceiling_rps: Option<f64>,
-    /// Which ceiling is lower, and so binds: `concurrency` (Little's law) or `cpu`.
-    #[serde(default)]
-    pub binds: Option<String>,
+    /// What everything cost, and the CPU's ceiling beside Little's.
+    #[serde(flatten)]
+    pub cpu: CpuCeiling,
     /// Largest resident memory of the app's whole process tree during the load.
     pub peak_rss_mb: f64,
     /// Largest thread count of the app's whole process tree during the load.
@@ -122,9 +114,7 @@ impl Row {
             article_efficiency: scenario.article_efficiency().filter(|_| as_article),
             latency_ms: LatencyMs::default(),
             cpu_ms_per_request: 0.0,
-            cpu_ms_per_request_all: None,
-            cpu_ceiling_rps: None,
-            binds: None,
+            cpu: CpuCeiling::default(),
             peak_rss_mb: 0.0,
             peak_threads: 0,
             syn_retransmits: None,
@@ -133,30 +123,50 @@ impl Row {
         }
     }
 
-    /// Records what everything cost per request, and so the CPU ceiling (this machine's
-    /// cores / CPU time per request) and which of the two ceilings binds.
-    pub fn set_cpu_ceiling(&mut self, all_ms_per_request: f64) {
-        let (cpu_ceiling, binds) = cpu_ceiling(all_ms_per_request, self.ceiling_rps);
-        self.cpu_ms_per_request_all = Some(all_ms_per_request);
-        self.cpu_ceiling_rps = cpu_ceiling;
-        self.binds = Some(binds.to_owned());
-    }
-
     /// True when the row has a measurement.
     pub fn ran(&self) -> bool {
         self.skipped.is_none() && self.error.is_none()
     }
 }
 
-/// The CPU ceiling for `all_ms_per_request` on this machine's cores (none when nothing
-/// was measured: too few clock ticks), and which ceiling binds beside Little's
-/// `little_rps`: `"cpu"` or `"concurrency"`.
-pub fn cpu_ceiling(all_ms_per_request: f64, little_rps: f64) -> (Option<f64>, &'static str) {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
-    let ceiling = (all_ms_per_request > 0.0).then(|| cores * 1000.0 / all_ms_per_request);
-    match ceiling {
-        Some(cpu) if cpu < little_rps => (Some(cpu), "cpu"),
-        _ => (ceiling, "concurrency"),
+/// The second law beside Little's, for one row or sweep point. Every field is null in
+/// files written before it was measured.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CpuCeiling {
+    /// CPU time of everything the run started (slow API, app, nginx, PostgreSQL, and the
+    /// load generator itself), per complete request.
+    #[serde(default)]
+    pub cpu_ms_per_request_all: Option<f64>,
+    /// This machine's cores / `cpu_ms_per_request_all`: the most requests per second
+    /// its CPUs could serve at this cost.
+    #[serde(default)]
+    pub cpu_ceiling_rps: Option<f64>,
+    /// Which ceiling is lower, and so binds: `concurrency` (Little's law) or `cpu`.
+    #[serde(default)]
+    pub binds: Option<String>,
+}
+
+impl CpuCeiling {
+    /// The CPU ceiling for `all_ms_per_request` on this machine's cores (none when
+    /// nothing was measured: too few clock ticks), beside Little's `little_rps`.
+    pub fn new(all_ms_per_request: f64, little_rps: f64) -> CpuCeiling {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
+        let ceiling = (all_ms_per_request > 0.0).then(|| cores * 1000.0 / all_ms_per_request);
+        let binds = match ceiling {
+            Some(cpu) if cpu < little_rps => "cpu",
+            _ => "concurrency",
+        };
+        CpuCeiling {
+            cpu_ms_per_request_all: Some(all_ms_per_request),
+            cpu_ceiling_rps: ceiling,
+            binds: Some(binds.to_owned()),
+        }
+    }
+
+    /// The lower of the two ceilings.
+    pub fn lower(&self, little_rps: f64) -> f64 {
+        self.cpu_ceiling_rps
+            .map_or(little_rps, |cpu| cpu.min(little_rps))
     }
 }
 
@@ -270,10 +280,11 @@ pub fn markdown_table(rows: &[Row]) -> String {
             row.cpu_ms_per_request,
             row.peak_rss_mb,
             row.peak_threads,
-            row.cpu_ms_per_request_all
+            row.cpu
+                .cpu_ms_per_request_all
                 .map_or_else(|| "?".to_owned(), |ms| format!("{ms:.2}")),
-            row.cpu_ceiling_rps.map_or_else(|| "?".to_owned(), fmt_rps),
-            row.binds.as_deref().unwrap_or("?"),
+            row.cpu.cpu_ceiling_rps.map_or_else(|| "?".to_owned(), fmt_rps),
+            row.cpu.binds.as_deref().unwrap_or("?"),
             fmt_count(row.syn_retransmits),
             article_cell(row),
         ));

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::results::{self, LatencyMs, Results, Row};
+use crate::results::{self, CpuCeiling, LatencyMs, Results, Row};
 use crate::scenarios::Scenario;
 use crate::stack::{self, StartError};
 use crate::{chart, kernel, machine, procfs};
@@ -297,7 +297,8 @@ fn run_one(
             row.efficiency = ok / report.time_taken_s.max(1e-9) / row.ceiling_rps;
             row.latency_ms = LatencyMs::from(&report.latency_ms);
             row.cpu_ms_per_request = procfs::ms_per_request(cpu_ticks, report.complete);
-            row.set_cpu_ceiling(procfs::ms_per_request(all_cpu_ticks, report.complete));
+            let all_ms = procfs::ms_per_request(all_cpu_ticks, report.complete);
+            row.cpu = CpuCeiling::new(all_ms, row.ceiling_rps);
             row.peak_rss_mb = peaks.rss_bytes as f64 / 1024.0 / 1024.0;
             row.peak_threads = peaks.threads;
             if let Some(reason) = report.aborted {

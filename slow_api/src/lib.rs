@@ -63,11 +63,6 @@ async fn slow_response(request: HttpRequest, max_delay: web::Data<f64>) -> HttpR
     }
 }
 
-/// `GET /healthz`: ready as soon as the socket accepts.
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().body("ok")
-}
-
 /// Serves on `listener` until `shutdown` completes, then lets in-flight requests finish
 /// (up to `config.shutdown_timeout`) and returns. Call it inside an actix system.
 pub async fn run(
@@ -94,7 +89,7 @@ pub async fn run(
         App::new()
             .app_data(max_delay.clone())
             .route("/", web::get().to(slow_response))
-            .route("/healthz", web::get().to(healthz))
+            .route("/healthz", web::get().to(common::server::healthz))
     })
     // Thousands of clients connect at once in the benchmarks: no per-worker connection
     // cap below what the open-files limit allows; past it clients queue (the listener's

@@ -109,20 +109,10 @@ fn sleeps_on_a_timer_not_a_thread() {
 fn the_shutdown_signal_lets_in_flight_requests_finish() {
     let api = start();
     let url = api.url("/?delay=1");
-    let in_flight = std::thread::spawn(move || get(&url));
-    // Give the request time to arrive; nothing observable marks "accepted" from outside.
-    std::thread::sleep(Duration::from_millis(300));
-    let stopping = Instant::now();
-    // `stop` fires the signal and returns once `run` has: after the drain.
-    assert_eq!(api.stop(), Ok(()));
-    assert!(
-        stopping.elapsed() >= Duration::from_millis(500),
-        "run returned {:?} after the signal, before the request was answered",
-        stopping.elapsed()
-    );
-    let reply = in_flight.join().expect("request thread");
-    assert_eq!(reply.status, 200);
-    assert_eq!(reply.body, "slow api response");
+    for reply in api.stop_during(&url, 1, Duration::from_millis(500)) {
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.body, "slow api response");
+    }
 }
 
 /// The binary: SIGTERM and SIGINT are the shutdown signal, and it exits 0 after the drain.

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::procfs;
-use crate::results::{LatencyMs, Machine};
+use crate::results::{CpuCeiling, LatencyMs, Machine};
 use crate::runner::{fmt_duration, measure, Measured, Options, Ui};
 use crate::scenarios::{by_id, Scenario};
 use crate::stack::{self, StartError};
@@ -85,13 +85,9 @@ pub struct SweepPoint {
     pub latency_ms: LatencyMs,
     pub cpu_ms_per_request: f64,
     /// As bench-all's fields of the same names: everything's CPU per request, the CPU
-    /// ceiling it allows on this machine, and which ceiling binds (null in older files).
-    #[serde(default)]
-    pub cpu_ms_per_request_all: Option<f64>,
-    #[serde(default)]
-    pub cpu_ceiling_rps: Option<f64>,
-    #[serde(default)]
-    pub binds: Option<String>,
+    /// ceiling it allows on this machine, and which ceiling binds.
+    #[serde(flatten)]
+    pub cpu: CpuCeiling,
     /// `requests_per_second` / the lower of Little's and the CPU's ceilings.
     #[serde(default)]
     pub fraction_of_lower_ceiling: Option<f64>,
@@ -201,9 +197,7 @@ pub fn run_sweep(options: &SweepOptions) -> anyhow::Result<SweepResults> {
                         unfinished: 0,
                         latency_ms: LatencyMs::default(),
                         cpu_ms_per_request: 0.0,
-                        cpu_ms_per_request_all: None,
-                        cpu_ceiling_rps: None,
-                        binds: None,
+                        cpu: CpuCeiling::default(),
                         fraction_of_lower_ceiling: None,
                         peak_rss_mb: 0.0,
                         peak_threads: 0,
@@ -379,9 +373,11 @@ fn run_point(
         at_c.load.delay = options.delay;
         at_c.ceiling_rps()
     };
-    let all_ms = procfs::ms_per_request(all_cpu_ticks, report.complete);
-    let (cpu_ceiling, binds) = crate::results::cpu_ceiling(all_ms, little);
-    let lower = cpu_ceiling.map_or(little, |cpu| cpu.min(little));
+    let cpu = CpuCeiling::new(
+        procfs::ms_per_request(all_cpu_ticks, report.complete),
+        little,
+    );
+    let lower = cpu.lower(little);
     Ok(SweepPoint {
         concurrency,
         method: if plan.requests.is_some() {
@@ -397,9 +393,7 @@ fn run_point(
         unfinished: report.unfinished,
         latency_ms: LatencyMs::from(&report.latency_ms),
         cpu_ms_per_request: procfs::ms_per_request(cpu_ticks, report.complete),
-        cpu_ms_per_request_all: Some(all_ms),
-        cpu_ceiling_rps: cpu_ceiling,
-        binds: Some(binds.to_owned()),
+        cpu,
         fraction_of_lower_ceiling: Some(rps / lower),
         peak_rss_mb: peaks.rss_bytes as f64 / 1024.0 / 1024.0,
         peak_threads: peaks.threads,
@@ -455,9 +449,10 @@ pub fn markdown_table(sweep: &SweepResults) -> String {
                 p.method,
                 p.requests_per_second,
                 p.fraction_of_load * 100.0,
-                p.cpu_ceiling_rps
+                p.cpu
+                    .cpu_ceiling_rps
                     .map_or_else(|| "?".to_owned(), |rps| format!("{rps:.0}")),
-                p.binds.as_deref().unwrap_or("?"),
+                p.cpu.binds.as_deref().unwrap_or("?"),
                 p.fraction_of_lower_ceiling
                     .map_or_else(|| "?".to_owned(), |f| format!("{:.0}%", f * 100.0)),
                 p.complete,
@@ -466,7 +461,8 @@ pub fn markdown_table(sweep: &SweepResults) -> String {
                 p.latency_ms.p50,
                 p.latency_ms.p99,
                 p.cpu_ms_per_request,
-                p.cpu_ms_per_request_all
+                p.cpu
+                    .cpu_ms_per_request_all
                     .map_or_else(|| "?".to_owned(), |ms| format!("{ms:.3}")),
                 p.peak_rss_mb,
                 p.peak_threads,

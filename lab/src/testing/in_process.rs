@@ -10,7 +10,8 @@
 //! Spawn the binary ([`super::Service`]) instead where the process is the point:
 //! signals, exit codes, resource limits, prefork workers.
 //!
-//! This module depends on nothing else in the harness but [`super::raw_get_status`].
+//! This module depends on nothing else in the harness but [`super::raw_get_status`] and
+//! [`super::get`].
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -193,6 +194,35 @@ impl InProcess {
             std::thread::sleep(Duration::from_millis(10));
         }
         self.join()
+    }
+
+    /// Sends `count` GETs of `url` (each on its own thread), fires the shutdown signal
+    /// while they are in flight, and checks that `run` returned only after the drain
+    /// (at least `drain` after the signal); returns the replies for the test to check.
+    ///
+    /// The requests get 300 ms to reach the server first: nothing observable from
+    /// outside marks a request as accepted.
+    pub fn stop_during(self, url: &str, count: usize, drain: Duration) -> Vec<super::Reply> {
+        let requests: Vec<_> = (0..count)
+            .map(|_| {
+                let url = url.to_owned();
+                std::thread::spawn(move || super::get(&url))
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        let stopping = Instant::now();
+        let name = self.name.clone();
+        // `stop` fires the signal and returns once `run` has: after the drain.
+        assert_eq!(self.stop(), Ok(()), "{name} stopped with an error");
+        assert!(
+            stopping.elapsed() >= drain,
+            "{name}'s run returned {:?} after the signal, before its requests were answered",
+            stopping.elapsed()
+        );
+        requests
+            .into_iter()
+            .map(|request| request.join().expect("request thread"))
+            .collect()
     }
 
     /// What the server thread returned (a panic counts as an error).
