@@ -363,7 +363,11 @@ const fn at_keepalive(base: Scenario, id: &'static str) -> Scenario {
         id,
         load: KEEPALIVE,
         bound: NO_CAP,
-        article: article(None, "none (beyond the article)"),
+        article: match base.compose {
+            // A reference row stays a reference.
+            None => base.article,
+            Some(_) => article(None, "none (beyond the article)"),
+        },
         extra: true,
         ..base
     }
