@@ -23,8 +23,21 @@ test-deps: ## Install what the tests need: nginx, PostgreSQL server binaries (ro
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 		|| scripts/ensure-packages.sh /usr/lib/postgresql/15/bin/initdb:postgresql-15
 
+# The Python side of make bench-python: what pip needs to build uWSGI and psycopg2.
+PYTHON_DEPS := /usr/bin/python3:python3 /usr/share/doc/python3-venv:python3-venv \
+	/usr/share/doc/python3-dev:python3-dev /usr/share/doc/build-essential:build-essential \
+	/usr/bin/pg_config:libpq-dev
+
+.PHONY: python-deps
+python-deps: ## Install what the Python venv needs to build (python3-venv, python3-dev, build-essential, libpq-dev)
+	@scripts/ensure-packages.sh $(PYTHON_DEPS)
+
+.PHONY: python-env
+python-env: python-deps ## Make target/python-venv from python/requirements.lock (pip; once, then only when the lock changes)
+	$(CARGO) run --quiet -p lab --bin compare -- --prepare
+
 .PHONY: test
-test: test-deps check-compose ## Run the whole test suite (real binaries, nginx and PostgreSQL on loopback ports)
+test: test-deps python-env check-compose ## Run the whole test suite (real binaries, nginx and PostgreSQL on loopback ports)
 	@if command -v cargo-nextest >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
@@ -110,6 +123,14 @@ bench: bench-deps ## Run one scenario: make bench SCENARIO=id (make bench-list s
 	@if [ -z "$(SCENARIO)" ]; then echo "usage: make bench SCENARIO=id (see make bench-list)" >&2; exit 2; fi
 	$(CARGO) build --release --workspace
 	flock $(BENCH_LOCK) $(RELEASE_DIR)/bench-all --results results --scenario $(SCENARIO)
+
+.PHONY: bench-python
+bench-python: bench-deps ## Python beside Rust in one run: results/compare.{md,json,svg} (the venv is built first, outside the lock)
+	@scripts/ensure-packages.sh $(PYTHON_DEPS) || echo "(the Python rows will be skipped)"
+	$(CARGO) build --release --workspace
+	$(RELEASE_DIR)/compare --prepare || echo "(the Python rows will be skipped)"
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/compare --results results
+	$(RELEASE_DIR)/lab docs
 
 .PHONY: bench-list
 bench-list: ## List the scenarios (docs/design.md's table) with their load and ceiling

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the commands the lab needs are installed: ensure-packages.sh CMD:DEBIAN_PACKAGE ...
+# (CMD may be an absolute path instead: a file the package installs).
 # As root on Debian it installs what is missing with apt-get; elsewhere it stops with the
 # exact command to run.
 set -euo pipefail
@@ -8,7 +9,10 @@ missing_packages=()
 for pair in "$@"; do
     command_name=${pair%%:*}
     package=${pair#*:}
-    if ! command -v "$command_name" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$command_name" ]; then
+    # A name that starts with / is a file the package installs (headers, a doc dir).
+    if [[ $command_name == /* ]]; then
+        [ -e "$command_name" ] || missing_packages+=("$package")
+    elif ! command -v "$command_name" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$command_name" ]; then
         missing_packages+=("$package")
     fi
 done

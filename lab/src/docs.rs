@@ -9,7 +9,9 @@
 //!
 //! Blocks: `bench-all-table`, `bench-all-short`, `bench-all-run` (results/bench-all.json),
 //! `sweep-table`, `sweep-run` (results/sweep.json), `bench-docker-table`
-//! (results/bench-docker.json), `scenarios` (the table in [`crate::scenarios`]).
+//! (results/bench-docker.json), `scenarios` (the table in [`crate::scenarios`]),
+//! `compare-table`, `compare-commands`, `compare-run` (results/compare.json, rendered by
+//! [`crate::compare`]).
 
 use std::path::{Path, PathBuf};
 
@@ -41,10 +43,12 @@ pub struct Sources {
     pub bench_all: Results,
     pub sweep: SweepResults,
     pub bench_docker: BenchDocker,
+    pub compare: crate::compare::CompareResults,
 }
 
 impl Sources {
-    /// Reads `results/bench-all.json`, `results/sweep.json` and `results/bench-docker.json`.
+    /// Reads `results/bench-all.json`, `results/sweep.json`, `results/bench-docker.json`
+    /// and `results/compare.json`.
     pub fn read(results_dir: &Path) -> anyhow::Result<Sources> {
         Ok(Sources {
             bench_all: results::read_json(
@@ -56,6 +60,7 @@ impl Sources {
                 &results_dir.join("bench-docker.json"),
                 "a bench-docker result",
             )?,
+            compare: results::read_json(&results_dir.join("compare.json"), "a compare result")?,
         })
     }
 }
@@ -157,6 +162,9 @@ fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<Str
         ),
         "bench-docker-table" => bench_docker_table(&sources.bench_docker),
         "scenarios" => scenarios_table(),
+        "compare-table" => crate::compare::markdown_table(&sources.compare),
+        "compare-commands" => crate::compare::commands_table(&sources.compare),
+        "compare-run" => crate::compare::run_line(&sources.compare),
         _ => anyhow::bail!("unknown generated block `{name}`"),
     })
 }

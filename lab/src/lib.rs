@@ -7,9 +7,11 @@
 //! ([`sweep`]) does the same over a range of client counts; [`docs`] writes the tables
 //! that README.md and docs/ show from the committed results. [`procs`] supervises every
 //! child process, so nothing outlives a run, and [`testing`] is the same machinery for
-//! the services' integration tests.
+//! the services' integration tests. [`compare`] runs the article's Python servers
+//! beside the Rust rows in one run, from the pinned venv of [`python`].
 
 pub mod chart;
+pub mod compare;
 pub mod docs;
 pub mod kernel;
 pub mod machine;
@@ -17,6 +19,7 @@ pub mod nginx;
 pub mod postgres;
 pub mod procfs;
 pub mod procs;
+pub mod python;
 pub mod results;
 pub mod runner;
 pub mod scenarios;

@@ -238,7 +238,7 @@ fn article_cell(row: &Row) -> String {
 /// The results as a Markdown table (what stdout and `bench-all.md` show).
 pub fn markdown_table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| scenario | topology | load | complete | failed | non-2xx | requests/s | ceiling | efficiency | p50 ms | p99 ms | CPU ms/req | peak RSS MB | threads | CPU ms/req, all | CPU ceiling | binds | SYN resent | article (Python, ab) |\n\
+        "| scenario | topology | load | complete | failed | non-2xx | requests/s | ceiling | efficiency | p50 ms | p99 ms | CPU ms/req | peak RSS MB | threads | CPU ms/req, all | CPU ceiling | binds | SYN resent | the article's own figures (2020, Python, ab) |\n\
          |---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|---|\n",
     );
     for row in rows {

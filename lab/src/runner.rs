@@ -61,7 +61,7 @@ impl Options {
 }
 
 /// Seconds a scenario is expected to take: its ideal time plus starting the services.
-fn expected_s(scenario: &Scenario) -> f64 {
+pub(crate) fn expected_s(scenario: &Scenario) -> f64 {
     let mut startup = 0.4;
     if scenario.app.needs_postgres() {
         startup += 1.5;
@@ -227,8 +227,24 @@ fn run_one(
     expected: f64,
     after: f64,
 ) -> Row {
+    let started = stack::start(scenario, &options.bin_dir);
+    load_and_measure(runtime, scenario, started, ui, label, expected, after)
+}
+
+/// Sends `scenario`'s load to a started topology (or records why it did not start),
+/// measures, stops it, and returns the row. `expected` is this row's expected seconds,
+/// `after` the rest of the run's, for the live counter.
+pub(crate) fn load_and_measure(
+    runtime: &tokio::runtime::Runtime,
+    scenario: &Scenario,
+    started: Result<stack::Stack, StartError>,
+    ui: &Ui,
+    label: &str,
+    expected: f64,
+    after: f64,
+) -> Row {
     let mut row = Row::new(scenario);
-    let stack = match stack::start(scenario, &options.bin_dir) {
+    let stack = match started {
         Ok(stack) => stack,
         Err(StartError::Skipped(reason)) => {
             row.skipped = Some(reason);

@@ -1,5 +1,7 @@
 //! One scenario's topology, started on free loopback ports and stopped on drop:
 //! the slow API, PostgreSQL if the app needs it, the app, nginx if it stands in front.
+//! The app is the scenario's Rust service, or another program in its place
+//! ([`start_with`]: the Python servers of `make bench-python`).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -86,15 +88,40 @@ impl Stack {
     }
 }
 
+/// A program started in the place of the scenario's Rust app: the Python servers of
+/// `make bench-python`, or a slow API loaded directly. Everything else (the slow API
+/// upstream, PostgreSQL, nginx, health checks, supervision) is the scenario's stack.
+pub struct AppCommand<'a> {
+    /// A short name for messages and the log file (`gunicorn`, `uwsgi`, ...).
+    pub name: &'a str,
+    /// The command for the ports of this start.
+    pub command: &'a dyn Fn(&AppPorts) -> Command,
+    /// What asks it to stop (SIGINT for uWSGI, whose master reloads on SIGTERM).
+    pub stop_signal: i32,
+}
+
+/// Where the app of one start listens and what it talks to.
+pub struct AppPorts {
+    pub app: u16,
+    pub api: u16,
+    /// The throwaway PostgreSQL's URL, for the apps that need it.
+    pub database_url: Option<String>,
+}
+
 /// What must be installed for `scenario`, or what to install.
 pub fn check_requirements(scenario: &Scenario, bin_dir: &Path) -> Result<(), StartError> {
+    check(scenario, bin_dir, false)
+}
+
+fn check(scenario: &Scenario, bin_dir: &Path, custom_app: bool) -> Result<(), StartError> {
     if scenario.front.is_nginx() && nginx::find().is_none() {
         return Err(StartError::Skipped(nginx::PACKAGE_HINT.to_owned()));
     }
     if scenario.app.needs_postgres() && postgres::find_bin_dir().is_none() {
         return Err(StartError::Skipped(postgres::PACKAGE_HINT.to_owned()));
     }
-    for binary in ["slow_api", scenario.app.binary()] {
+    let app = (!custom_app).then_some(scenario.app.binary());
+    for binary in std::iter::once("slow_api").chain(app) {
         if !crate::procs::is_executable(&bin_dir.join(binary)) {
             return Err(StartError::Skipped(format!(
                 "{binary} not built in {}: run `cargo build --release --workspace`",
@@ -136,10 +163,19 @@ fn bench_command(bin: PathBuf) -> Command {
 /// Starts `scenario`'s topology. Ports are picked free just before use; a service
 /// that loses the race for its port is retried on another.
 pub fn start(scenario: &Scenario, bin_dir: &Path) -> Result<Stack, StartError> {
-    check_requirements(scenario, bin_dir)?;
+    start_with(scenario, bin_dir, None)
+}
+
+/// [`start`], with `app` started in the place of the scenario's Rust app when given.
+pub fn start_with(
+    scenario: &Scenario,
+    bin_dir: &Path,
+    app: Option<&AppCommand>,
+) -> Result<Stack, StartError> {
+    check(scenario, bin_dir, app.is_some())?;
     let mut last = None;
     for _attempt in 0..3 {
-        match try_start(scenario, bin_dir) {
+        match try_start(scenario, bin_dir, app) {
             Ok(stack) => return Ok(stack),
             Err(StartError::Failed(reason)) if reason.contains("in use") => {
                 last = Some(StartError::Failed(reason));
@@ -150,7 +186,11 @@ pub fn start(scenario: &Scenario, bin_dir: &Path) -> Result<Stack, StartError> {
     Err(last.unwrap_or_else(|| StartError::Failed("cannot start".into())))
 }
 
-fn try_start(scenario: &Scenario, bin_dir: &Path) -> Result<Stack, StartError> {
+fn try_start(
+    scenario: &Scenario,
+    bin_dir: &Path,
+    custom: Option<&AppCommand>,
+) -> Result<Stack, StartError> {
     let dir = ScratchDir::new(scenario.id)?;
 
     // The slow API: every scenario's upstream.
@@ -176,22 +216,36 @@ fn try_start(scenario: &Scenario, bin_dir: &Path) -> Result<Stack, StartError> {
         None
     };
 
-    // The app, configured with the lab's variables (docs/reference.md); the reference
-    // rows have none, and the load (or nginx) goes to the slow API.
-    let (app, app_port) = if scenario.app == App::Upstream {
+    // The app, configured with the lab's variables (docs/reference.md), or the one the
+    // caller starts in its place; the reference rows have none, and the load (or nginx)
+    // goes to the slow API.
+    let (app, app_port) = if scenario.app == App::Upstream && custom.is_none() {
         (None, api_port)
     } else {
         let app_port = free_port()?;
-        let mut command = bench_command(bin_dir.join(scenario.app.binary()));
-        command
-            .envs(scenario.app.env())
-            .env("PORT_APP", app_port.to_string())
-            .env("PORT_API", api_port.to_string());
-        if let Some(postgres) = &postgres {
-            command.env("DATABASE_URL", postgres.url());
-        }
-        let app_log = dir.path().join(format!("{}.log", scenario.app.binary()));
-        let mut app = Service::spawn(scenario.app.binary(), command, &app_log, libc::SIGTERM)?;
+        let (name, command, stop_signal) = match custom {
+            Some(custom) => {
+                let ports = AppPorts {
+                    app: app_port,
+                    api: api_port,
+                    database_url: postgres.as_ref().map(postgres::Postgres::url),
+                };
+                (custom.name, (custom.command)(&ports), custom.stop_signal)
+            }
+            None => {
+                let mut command = bench_command(bin_dir.join(scenario.app.binary()));
+                command
+                    .envs(scenario.app.env())
+                    .env("PORT_APP", app_port.to_string())
+                    .env("PORT_API", api_port.to_string());
+                if let Some(postgres) = &postgres {
+                    command.env("DATABASE_URL", postgres.url());
+                }
+                (scenario.app.binary(), command, libc::SIGTERM)
+            }
+        };
+        let app_log = dir.path().join(format!("{name}.log"));
+        let mut app = Service::spawn(name, command, &app_log, stop_signal)?;
         if scenario.front == Front::NginxUwsgi {
             // It speaks uwsgi, not HTTP: accepting connections is all we can ask
             // directly; nginx's /healthz below goes through it.

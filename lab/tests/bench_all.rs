@@ -4,16 +4,15 @@
 //! starts (from /proc), so the tests can check that none outlives a run, finished or
 //! interrupted.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
-use lab::procfs;
 use lab::testing::workspace_bin;
 use serde_json::Value;
+
+mod support;
+use support::{read_json, run_watched, scratch, survivors, wait_for, Watcher};
 
 /// Where the service binaries are (built on demand for a single-package test run).
 fn bin_dir() -> PathBuf {
@@ -27,17 +26,6 @@ fn bin_dir() -> PathBuf {
         .to_owned()
 }
 
-fn scratch(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "bench-all-test-{label}-{}-{}",
-        std::process::id(),
-        Instant::now().elapsed().as_nanos()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
 fn bench_all(results: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_bench-all"));
     command
@@ -48,122 +36,6 @@ fn bench_all(results: &Path, args: &[&str]) -> Command {
         .args(args)
         .stdin(Stdio::null());
     command
-}
-
-/// Every process descended from `root` while the watcher ran: (pid, start time).
-struct Watcher {
-    seen: Arc<Mutex<BTreeSet<(i32, u64)>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Watcher {
-    fn start(root: u32) -> Watcher {
-        let root = i32::try_from(root).expect("pid fits");
-        let seen = Arc::new(Mutex::new(BTreeSet::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let (seen, stop) = (Arc::clone(&seen), Arc::clone(&stop));
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let all = procfs::processes();
-                    let mut tree = descendants(&all, root);
-                    // Once the runner has started a group, its members count too.
-                    let groups: BTreeSet<i32> = tree.iter().map(|p| p.pid).collect();
-                    tree.extend(all.iter().filter(|p| groups.contains(&p.pgrp)).copied());
-                    let mut seen = seen.lock().expect("watcher lock");
-                    for process in tree {
-                        seen.insert((process.pid, process.start_time));
-                    }
-                    drop(seen);
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-            })
-        };
-        Watcher {
-            seen,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    /// Stops watching and returns what it saw.
-    fn finish(mut self) -> BTreeSet<(i32, u64)> {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            thread.join().expect("watcher thread");
-        }
-        self.seen.lock().expect("watcher lock").clone()
-    }
-
-    fn count(&self) -> usize {
-        self.seen.lock().expect("watcher lock").len()
-    }
-
-    fn saw_command(&self, name: &str) -> bool {
-        self.seen
-            .lock()
-            .expect("watcher lock")
-            .iter()
-            .any(|(pid, _)| {
-                std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                    .is_ok_and(|comm| comm.trim() == name)
-            })
-    }
-}
-
-fn descendants(all: &[procfs::Process], root: i32) -> Vec<procfs::Process> {
-    let mut members: Vec<procfs::Process> = Vec::new();
-    let mut parents = vec![root];
-    while let Some(parent) = parents.pop() {
-        for process in all.iter().filter(|p| p.ppid == parent) {
-            if !members.iter().any(|m| m.pid == process.pid) {
-                members.push(*process);
-                parents.push(process.pid);
-            }
-        }
-    }
-    members
-}
-
-/// The processes of `seen` still running (same pid and start time, not a zombie).
-fn survivors(seen: &BTreeSet<(i32, u64)>) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let alive: Vec<String> = seen
-            .iter()
-            .filter_map(|(pid, start)| {
-                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-                let process = procfs::parse_stat(&stat)?;
-                (process.start_time == *start && process.state != 'Z').then(|| {
-                    let comm =
-                        std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-                    format!("{pid} {}", comm.trim())
-                })
-            })
-            .collect();
-        if alive.is_empty() || Instant::now() > deadline {
-            return alive;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn run_watched(mut command: Command) -> (Output, BTreeSet<(i32, u64)>) {
-    let child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start bench-all");
-    let watcher = Watcher::start(child.id());
-    let output = child.wait_with_output().expect("bench-all output");
-    (output, watcher.finish())
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
 
 fn row<'a>(json: &'a Value, id: &str) -> &'a Value {
@@ -311,18 +183,6 @@ fn missing_nginx_and_postgres_are_skipped_rows_not_failures() {
     let md = std::fs::read_to_string(results.join("skipped.md")).expect("skipped.md");
     assert!(md.contains("skipped: nginx not found"), "{md}");
     let _ = std::fs::remove_dir_all(&results);
-}
-
-/// Waits until `check` holds or `limit` passes.
-fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
 }
 
 fn interrupt_mid_load(scenario: &str, wait_for_command: &str, extra_env: &[(&str, &str)]) {

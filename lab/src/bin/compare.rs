@@ -1,0 +1,161 @@
+//! compare: the article's Python servers beside the Rust rows, in one run.
+//!
+//! Prepares the pinned venv (`python/requirements.lock`, under `target/`), then for each
+//! pair of `lab::compare::PAIRS` runs the Rust row and the Python server in its place
+//! with the same load, upstream and measurements, and writes `results/NAME.md`,
+//! `results/NAME.json` and `results/NAME.svg`. `make bench-python` runs it under the
+//! bench lock (after `compare --prepare`, which builds the venv outside it).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use lab::compare::{self, Pair, PAIRS};
+use lab::out;
+use lab::runner::{Options, Ui};
+
+// The load runs in this process: the same allocator as the `loadgen` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Runs the article's Python servers beside the Rust rows and writes the comparison.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// Run only this pair (repeatable); default: all of them.
+    #[arg(long = "pair", short = 'p', value_name = "ID")]
+    pairs: Vec<String>,
+
+    /// Directory for the results files.
+    #[arg(long, default_value = "results")]
+    results: PathBuf,
+
+    /// Base name of the results files.
+    #[arg(long, default_value = "compare")]
+    name: String,
+
+    /// Directory holding slow_api, app_sync, app_async and app_pg [default: this
+    /// program's own directory].
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+
+    /// Replace every pair's delay (seconds), for a quick run.
+    #[arg(long, value_parser = parse_delay)]
+    delay: Option<f64>,
+
+    /// Divide -n and -c of the large loads by this, for a quick run.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    scale: u32,
+
+    /// List the pairs and their Python command lines, and exit.
+    #[arg(long)]
+    list: bool,
+
+    /// Only prepare the Python venv (exit 1 if it cannot be made), without a run.
+    #[arg(long)]
+    prepare: bool,
+
+    /// Redraw NAME.md and NAME.svg from an earlier run's JSON file, without running.
+    #[arg(long, value_name = "JSON")]
+    redraw: Option<PathBuf>,
+}
+
+fn parse_delay(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(delay) if delay.is_finite() && delay > 0.0 && delay <= 60.0 => Ok(delay),
+        _ => Err(format!("{raw:?} is not a delay between 0 and 60 seconds")),
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("compare: error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.list {
+        for pair in PAIRS {
+            let rust = pair.rust_scenario();
+            out!(
+                "{:<38} {:<20} ab {:<28} {}",
+                pair.id,
+                pair.rust,
+                rust.load.ab_flags(),
+                pair.python.command_line()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.name.is_empty() || args.name.contains(['/', '\\']) {
+        anyhow::bail!("--name {:?} must be a plain file name", args.name);
+    }
+    if let Some(json) = &args.redraw {
+        let results: compare::CompareResults = lab::results::read_json(json, "a compare result")?;
+        compare::write_results(&results, &args.results, &args.name)?;
+        out!("{}", compare::markdown_table(&results));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let selected: Vec<Pair> = if args.pairs.is_empty() {
+        PAIRS.to_vec()
+    } else {
+        args.pairs
+            .iter()
+            .map(|id| {
+                compare::by_id(id)
+                    .copied()
+                    .ok_or_else(|| anyhow::anyhow!("no pair {id:?}; known: {}", compare::ids()))
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    compare::setup_process()?;
+    let ui = Ui::default();
+    let (venv, python) = compare::prepare_python(&ui);
+    if args.prepare {
+        return Ok(match (&venv, &python.skipped) {
+            (Some(venv), _) => {
+                eprintln!(
+                    "compare: the Python venv is ready: {} ({})",
+                    venv.dir.display(),
+                    venv.version
+                );
+                ExitCode::SUCCESS
+            }
+            (None, reason) => {
+                eprintln!(
+                    "compare: error: no Python venv: {}",
+                    reason.as_deref().unwrap_or("unknown")
+                );
+                ExitCode::from(1)
+            }
+        });
+    }
+    let options = Options {
+        bin_dir: args.bin_dir.unwrap_or_else(compare::default_bin_dir),
+        delay: args.delay,
+        scale: args.scale,
+    };
+    let results = compare::run_all(&selected, &options, venv.as_ref(), python, &ui)?;
+    compare::write_results(&results, &args.results, &args.name)?;
+    out!("{}", compare::markdown_table(&results));
+    let files = ["md", "json", "svg"].map(|ext| args.results.join(format!("{}.{ext}", args.name)));
+    eprintln!(
+        "wrote {} in {:.0} s",
+        files.map(|file| file.display().to_string()).join(", "),
+        results.wall_time_s
+    );
+    let errors = results
+        .pairs
+        .iter()
+        .filter(|pair| pair.rust.error.is_some() || pair.python.error.is_some())
+        .count();
+    if errors > 0 {
+        eprintln!("compare: {errors} pair(s) could not run; see the notes under the table");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,345 @@
+//! What `make bench-python` writes and the docs show: the side-by-side table, the
+//! command lines, the run's provenance line, and the chart.
+
+// SVG elements are written as raw-string lines, each ending in its newline.
+#![allow(clippy::write_with_newline)]
+
+use std::fmt::Write;
+
+use super::{served_rps, CompareResults, PairRow};
+use crate::chart::{
+    esc, rps, short, LogAxis, ARTICLE, ASYNC, BLOCKING, FONT, GRID, MUTED, PALE, TEXT,
+};
+use crate::results::{fmt_count, fmt_ms, fmt_rps, machine_line, Row};
+
+/// Rust's colour in the chart, and Python's.
+const RUST: &str = ASYNC;
+const PYTHON: &str = BLOCKING;
+
+fn side<T>(row: &Row, value: impl Fn(&Row) -> T, show: impl Fn(T) -> String) -> String {
+    if row.skipped.is_some() {
+        "skipped".to_owned()
+    } else if row.error.is_some() {
+        "error".to_owned()
+    } else {
+        show(value(row))
+    }
+}
+
+fn both<T>(
+    pair: &PairRow,
+    value: impl Fn(&Row) -> T + Copy,
+    show: impl Fn(T) -> String + Copy,
+) -> String {
+    format!(
+        "{} / {}",
+        side(&pair.rust, value, show),
+        side(&pair.python, value, show)
+    )
+}
+
+fn ratio(value: Option<f64>) -> String {
+    value.map_or_else(String::new, |value| {
+        if value >= 10.0 {
+            format!("{value:.0}x")
+        } else {
+            format!("{value:.2}x")
+        }
+    })
+}
+
+fn load(row: &Row) -> String {
+    format!(
+        "-n {} -c {} delay={}",
+        row.load.requests, row.load.concurrency, row.load.delay_s
+    )
+}
+
+fn ceiling(pair: &PairRow) -> String {
+    let (rust, python) = (pair.rust.ceiling_rps, pair.python.ceiling_rps);
+    if (rust - python).abs() < 1e-9 {
+        fmt_rps(rust)
+    } else {
+        format!("{} / {}", fmt_rps(rust), fmt_rps(python))
+    }
+}
+
+/// The article's figure and its share of ab's ceiling, where this run's load is the
+/// article's.
+fn article(pair: &PairRow) -> String {
+    let row = &pair.rust;
+    match (row.article_rps, row.article_efficiency) {
+        (Some(_), Some(efficiency)) => format!(
+            "{} ({:.0}% of ab's {})",
+            row.article_text,
+            efficiency * 100.0,
+            fmt_rps(row.ab_ceiling_rps)
+        ),
+        (Some(_), None) => format!("{} (other load)", row.article_text),
+        _ => row.article_text.clone(),
+    }
+}
+
+/// The side-by-side table (stdout, `compare.md`, the `compare-table` block), with a note
+/// per row that did not run.
+pub fn markdown_table(results: &CompareResults) -> String {
+    let mut out = String::from(
+        "| pair | load | ceiling | 2xx/s Rust / Python | Rust/Python | of ceiling Rust / Python | CPU ms/req Rust / Python | Python/Rust | p50 ms Rust / Python | p99 ms Rust / Python | p99 Python/Rust | peak RSS MB Rust / Python | RSS Python/Rust | threads Rust / Python | SYN resent Rust / Python | the article (2020, Python, ab) |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n",
+    );
+    let mut notes = Vec::new();
+    for pair in &results.pairs {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            pair.id,
+            load(&pair.rust),
+            ceiling(pair),
+            both(pair, served_rps, fmt_rps),
+            ratio(pair.ratios.throughput_rust_over_python),
+            both(
+                pair,
+                |row| row.efficiency,
+                |eff| format!("{:.0}%", eff * 100.0)
+            ),
+            both(pair, |row| row.cpu_ms_per_request, |ms| format!("{ms:.2}")),
+            ratio(pair.ratios.cpu_python_over_rust),
+            both(pair, |row| row.latency_ms.p50, fmt_ms),
+            both(pair, |row| row.latency_ms.p99, fmt_ms),
+            ratio(pair.ratios.p99_python_over_rust),
+            both(pair, |row| row.peak_rss_mb, |mb| format!("{mb:.1}")),
+            ratio(pair.ratios.rss_python_over_rust),
+            both(pair, |row| row.peak_threads, |threads| threads.to_string()),
+            both(pair, |row| row.syn_retransmits, fmt_count),
+            article(pair),
+        );
+        for (name, row) in [("Rust", &pair.rust), ("Python", &pair.python)] {
+            let errors = row.failed + row.non_2xx;
+            if row.skipped.is_some() && row.skipped == results.python.skipped {
+                // Said once, below.
+            } else if let Some(reason) = &row.skipped {
+                notes.push(format!("- {} {name}: skipped: {reason}", pair.id));
+            } else if let Some(reason) = &row.error {
+                notes.push(format!("- {} {name}: error: {reason}", pair.id));
+            } else if errors > 0 {
+                notes.push(format!(
+                    "- {} {name}: {} failed and {} non-2xx of {} requests",
+                    pair.id, row.failed, row.non_2xx, row.load.requests
+                ));
+            }
+        }
+    }
+    if let Some(reason) = &results.python.skipped {
+        notes.insert(0, format!("- every Python row: skipped: {reason}"));
+    }
+    if !notes.is_empty() {
+        out.push('\n');
+        out.push_str(&notes.join("\n").replace('|', "/"));
+        out.push('\n');
+    }
+    out
+}
+
+/// Which Rust row and which Python command each pair runs (the `compare-commands` block).
+pub fn commands_table(results: &CompareResults) -> String {
+    let mut out = String::from(
+        "| pair | Rust: scenario, topology | Python: server | its command line (in `python/`, from the venv) |\n\
+         |---|---|---|---|\n",
+    );
+    for pair in &results.pairs {
+        let _ = writeln!(
+            out,
+            "| {} | {}: {} | {} | `{}` |",
+            pair.id,
+            pair.rust_scenario,
+            pair.rust.topology,
+            pair.python_server,
+            pair.python_command
+        );
+    }
+    out
+}
+
+/// One line: when, on what, with which Python (the `compare-run` block).
+pub fn run_line(results: &CompareResults) -> String {
+    let python = match (&results.python.skipped, &results.python.version) {
+        (Some(reason), _) => format!("the Python rows were skipped: {reason}"),
+        (None, version) => format!(
+            "{}, {} packages pinned in `{}`",
+            version.as_deref().unwrap_or("Python"),
+            results.python.packages.len(),
+            results.python.lock_file
+        ),
+    };
+    format!(
+        "Measured by `make bench-python` on {}: {}; {python} ({:.0} s for the whole run).\n",
+        results.started_at,
+        machine_line(&results.machine),
+        results.wall_time_s
+    )
+}
+
+/// `compare.md`: the provenance, the table, the command lines, the chart.
+pub fn markdown_document(results: &CompareResults, chart_file: &str) -> String {
+    format!(
+        "# Rust beside Python, one run\n\n{}\n{}\n![Rust and Python against the ceiling]({chart_file})\n\n\
+         ## What ran\n\n{}\n\
+         - **ceiling**: Little's law for the load loadgen sends, min(c, what the server holds in \
+         flight) / delay; two figures where the Python server caps lower than the Rust one.\n\
+         - **2xx/s**: responses served right per second; **of ceiling**: that over the ceiling.\n\
+         - **CPU ms/req**, **peak RSS**, **threads**: the app's whole process tree (workers \
+         included; nginx, PostgreSQL and the slow API not), from /proc during the load.\n\
+         - **SYN resent**: connection attempts the kernel dropped and the clients sent again.\n\
+         - **the article**: its Python figure from 2020, on another machine, against what ab \
+         could reach at best with the same flags.\n",
+        run_line(results),
+        markdown_table(results),
+        commands_table(results),
+    )
+}
+
+/// The chart: per pair, Rust's bar and Python's, each on its ceiling (log scale).
+pub fn chart(results: &CompareResults) -> String {
+    let pairs = &results.pairs;
+    let width = 1180.0;
+    let top = 120.0;
+    let row_h = 54.0;
+    let gap = 26.0;
+    let has_extra = pairs.iter().any(|pair| pair.extra);
+    let height = top + row_h * pairs.len() as f64 + if has_extra { gap } else { 0.0 } + 70.0;
+    let max = pairs
+        .iter()
+        .flat_map(|pair| [pair.rust.ceiling_rps, pair.python.ceiling_rps])
+        .fold(1.0f64, f64::max)
+        * 1.6;
+    let decade = 10f64.powf(max.log10().floor());
+    let hi = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|step| step * decade)
+        .find(|top| *top >= max)
+        .unwrap_or(decade * 10.0)
+        .max(10.0);
+    let axis = LogAxis {
+        lo: 0.5,
+        hi,
+        p0: 330.0,
+        p1: 1010.0,
+    };
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" {FONT} font-size="13">
+<rect width="100%" height="100%" fill="white"/>
+<text x="20" y="30" font-size="20" font-weight="bold" fill="{TEXT}">Rust beside Python, one run: 2xx responses per second against the ceiling</text>
+<text x="20" y="52" fill="{MUTED}">Log scale. Same load, same upstream (the Rust slow_api), same machine. Ceiling = requests the server holds in flight / delay.</text>
+<rect x="20" y="64" width="30" height="16" fill="{PALE}" stroke="{GRID}"/><text x="56" y="77" fill="{TEXT}">ceiling (Little's law)</text>
+<rect x="230" y="67" width="30" height="10" fill="{RUST}"/><text x="266" y="77" fill="{TEXT}">Rust</text>
+<rect x="330" y="67" width="30" height="10" fill="{PYTHON}"/><text x="366" y="77" fill="{TEXT}">Python (the article's server command)</text>
+<text x="1100" y="{hy}" font-weight="bold" fill="{TEXT}" text-anchor="middle">Rust/Python</text>
+"#,
+        hy = top - 6.0,
+    );
+    let plot_bottom = height - 56.0;
+    for tick in axis.ticks() {
+        let x = axis.map(tick);
+        let _ = write!(
+            svg,
+            r#"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{plot_bottom}" stroke="{GRID}" stroke-width="1"/>
+<text x="{x:.1}" y="{ly}" fill="{MUTED}" text-anchor="middle">{label}</text>
+"#,
+            ly = plot_bottom + 16.0,
+            label = short(tick),
+        );
+    }
+    let _ = write!(
+        svg,
+        r#"<text x="{x}" y="{y}" fill="{TEXT}" text-anchor="middle">2xx responses per second (log scale)</text>
+"#,
+        x = (axis.p0 + axis.p1) / 2.0,
+        y = plot_bottom + 36.0,
+    );
+    let mut y = top;
+    let mut extra_started = false;
+    for pair in pairs {
+        if pair.extra && !extra_started {
+            extra_started = true;
+            let _ = write!(
+                svg,
+                r#"<text x="20" y="{ty}" font-style="italic" fill="{MUTED}">Beyond the article: 1000 and 3000 clients at once (-n 5 x c), and the slow APIs themselves</text>
+"#,
+                ty = y + 17.0,
+            );
+            y += gap;
+        }
+        let mid = y + row_h / 2.0;
+        let _ = write!(
+            svg,
+            r#"<text x="20" y="{t1}" font-weight="bold" fill="{TEXT}">{id}</text>
+<text x="20" y="{t2}" font-size="11" fill="{RUST}">{rust}</text>
+<text x="20" y="{t3}" font-size="11" fill="{PYTHON}">{python}</text>
+<text x="1100" y="{cy}" font-weight="bold" fill="{TEXT}" text-anchor="middle">{ratio}</text>
+"#,
+            t1 = mid - 12.0,
+            t2 = mid + 2.0,
+            t3 = mid + 15.0,
+            cy = mid + 4.0,
+            id = esc(&format!("{} (-c {})", pair.id, pair.rust.load.concurrency)),
+            rust = esc(&format!("Rust: {}", pair.rust.topology)),
+            python = esc(&format!("Python: {}", pair.python_server)),
+            ratio = esc(&ratio(pair.ratios.throughput_rust_over_python)),
+        );
+        draw_bar(&mut svg, &pair.rust, &axis, mid - 19.0, RUST);
+        draw_bar(&mut svg, &pair.python, &axis, mid + 2.0, PYTHON);
+        y += row_h;
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// One side: its ceiling (pale) and what it served (solid), 16 px tall from `y`.
+fn draw_bar(svg: &mut String, row: &Row, axis: &LogAxis, y: f64, color: &str) {
+    let x0 = axis.p0;
+    let xc = axis.map(row.ceiling_rps);
+    let _ = write!(
+        svg,
+        r#"<rect x="{x0}" y="{y:.1}" width="{w:.1}" height="16" fill="{PALE}" stroke="{GRID}"/>
+"#,
+        w = (xc - x0).max(1.0),
+    );
+    if let Some(reason) = row.skipped.as_ref().or(row.error.as_ref()) {
+        let word = if row.skipped.is_some() {
+            "skipped"
+        } else {
+            "error"
+        };
+        let reason: String = reason.chars().take(100).collect();
+        let _ = write!(
+            svg,
+            r#"<text x="{x:.1}" y="{ty:.1}" font-size="11" font-style="italic" fill="{ARTICLE}">{word}: {reason}</text>
+"#,
+            x = x0 + 4.0,
+            ty = y + 12.0,
+            reason = esc(&reason),
+        );
+        return;
+    }
+    let served = served_rps(row);
+    let xm = axis.map(served.max(axis.lo));
+    let label = format!(
+        "{} of {} ({:.0}%)",
+        rps(served),
+        rps(row.ceiling_rps),
+        row.efficiency * 100.0
+    );
+    let _ = write!(
+        svg,
+        r#"<rect x="{x0}" y="{by:.1}" width="{w:.1}" height="10" fill="{color}"/>
+<text x="{tx:.1}" y="{ty:.1}" font-size="11" font-weight="bold" fill="{color}">{label}</text>
+"#,
+        by = y + 3.0,
+        w = (xm - x0).max(1.0),
+        tx = xm.max(xc) + 4.0,
+        ty = y + 12.0,
+        label = esc(&label),
+    );
+}
