@@ -283,9 +283,11 @@ fn sweep_writes_its_files_and_says_how_its_clients_started() {
             assert!(point["error"].is_null(), "{point}");
             assert_eq!(point["failed"], 0, "{point}");
             assert!(point["syn_retransmits"].is_u64(), "{point}");
-            // 8 clients at 0.2 s: 40 requests/s offered; generous for a noisy machine.
+            // 8 clients at 0.2 s: 40 requests/s offered. How much of it a point serves
+            // is a measurement (a busy machine serves less); that it served some, and never
+            // more than was offered, is behaviour.
             let fraction = point["fraction_of_load"].as_f64().expect("fraction");
-            assert!((0.5..1.2).contains(&fraction), "{point}");
+            assert!(fraction > 0.0 && fraction < 1.2, "{point}");
         }
     }
     let md = std::fs::read_to_string(results.join("sweep.md")).expect("sweep.md");
