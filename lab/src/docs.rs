@@ -9,7 +9,8 @@
 //!
 //! Blocks: `bench-all-table`, `bench-all-short`, `bench-all-run` (results/bench-all.json),
 //! `sweep-table`, `sweep-run` (results/sweep.json), `bench-docker-table`
-//! (results/bench-docker.json), `scenarios` (the table in [`crate::scenarios`]).
+//! (results/bench-docker.json), `scenarios` (the table in [`crate::scenarios`]),
+//! and `callgrind-table` (results/callgrind.json, rendered by [`crate::cost`]).
 
 use std::path::{Path, PathBuf};
 
@@ -41,6 +42,7 @@ pub struct Sources {
     pub bench_all: Results,
     pub sweep: SweepResults,
     pub bench_docker: BenchDocker,
+    pub callgrind: crate::cost::CallgrindResults,
 }
 
 impl Sources {
@@ -55,6 +57,10 @@ impl Sources {
             bench_docker: results::read_json(
                 &results_dir.join("bench-docker.json"),
                 "a bench-docker result",
+            )?,
+            callgrind: results::read_json(
+                &results_dir.join("callgrind.json"),
+                "a callgrind result",
             )?,
         })
     }
@@ -157,6 +163,7 @@ fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<Str
         ),
         "bench-docker-table" => bench_docker_table(&sources.bench_docker),
         "scenarios" => scenarios_table(),
+        "callgrind-table" => crate::cost::callgrind_table(&sources.callgrind),
         _ => anyhow::bail!("unknown generated block `{name}`"),
     })
 }

@@ -10,6 +10,7 @@
 //! the services' integration tests.
 
 pub mod chart;
+pub mod cost;
 pub mod docs;
 pub mod kernel;
 pub mod machine;
