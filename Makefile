@@ -142,6 +142,20 @@ sweep: ## Throughput/p99/RSS/threads vs clients (1..10,000): results/sweep.{svg,
 	flock $(BENCH_LOCK) $(RELEASE_DIR)/sweep --results results
 	$(RELEASE_DIR)/lab docs
 
+.PHONY: callgrind
+callgrind: ## Instructions per proxied request, app_async vs nginx-proxy, under callgrind (LABEL=current): results/callgrind.{md,json}
+	@scripts/ensure-packages.sh valgrind:valgrind nginx:nginx-light
+	$(CARGO) build --release -p slow_api -p app_async -p lab
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab callgrind --label $(or $(LABEL),current)
+	$(RELEASE_DIR)/lab docs
+
+.PHONY: proxy-bench
+proxy-bench: ## app_async vs nginx-proxy vs direct, requests/s and CPU per request, side by side (ROUNDS=3): results/proxy-bench.{md,json}
+	@scripts/ensure-packages.sh nginx:nginx-light
+	$(CARGO) build --release -p slow_api -p app_async -p lab
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab proxy-bench --rounds $(or $(ROUNDS),3)
+	$(RELEASE_DIR)/lab docs
+
 .PHONY: docs
 docs: ## Rewrite the generated tables of README.md and docs/ from results/*.json
 	$(CARGO) run --quiet -p lab --bin lab -- docs

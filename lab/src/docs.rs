@@ -11,7 +11,8 @@
 //! `sweep-table`, `sweep-run` (results/sweep.json), `bench-docker-table`
 //! (results/bench-docker.json), `scenarios` (the table in [`crate::scenarios`]),
 //! `compare-table`, `compare-commands`, `compare-run` (results/compare.json, rendered by
-//! [`crate::compare`]).
+//! [`crate::compare`]), and `callgrind-table` (results/callgrind.json, rendered by
+//! [`crate::cost`]).
 
 use std::path::{Path, PathBuf};
 
@@ -44,6 +45,7 @@ pub struct Sources {
     pub sweep: SweepResults,
     pub bench_docker: BenchDocker,
     pub compare: crate::compare::CompareResults,
+    pub callgrind: crate::cost::CallgrindResults,
 }
 
 impl Sources {
@@ -61,6 +63,10 @@ impl Sources {
                 "a bench-docker result",
             )?,
             compare: results::read_json(&results_dir.join("compare.json"), "a compare result")?,
+            callgrind: results::read_json(
+                &results_dir.join("callgrind.json"),
+                "a callgrind result",
+            )?,
         })
     }
 }
@@ -165,6 +171,7 @@ fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<Str
         "compare-table" => crate::compare::markdown_table(&sources.compare),
         "compare-commands" => crate::compare::commands_table(&sources.compare),
         "compare-run" => crate::compare::run_line(&sources.compare),
+        "callgrind-table" => crate::cost::callgrind_table(&sources.callgrind),
         _ => anyhow::bail!("unknown generated block `{name}`"),
     })
 }

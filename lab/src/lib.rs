@@ -12,6 +12,7 @@
 
 pub mod chart;
 pub mod compare;
+pub mod cost;
 pub mod docs;
 pub mod kernel;
 pub mod machine;
