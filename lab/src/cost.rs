@@ -293,8 +293,13 @@ fn start_proxy(
             let program = nginx::find().ok_or_else(|| anyhow::anyhow!(nginx::PACKAGE_HINT))?;
             let conf = dir.join("nginx.conf");
             // One worker, as app_async runs one event loop.
-            let text = nginx::config(nginx::PROXY, dir, port, api_port)?
-                .replace("worker_processes auto;", "worker_processes 1;");
+            let text = nginx::config(
+                nginx::PROXY,
+                nginx::Workers::Exactly(1),
+                dir,
+                port,
+                api_port,
+            )?;
             std::fs::write(&conf, text)?;
             let mut command = command(&program, wrap)?;
             command
