@@ -20,8 +20,8 @@ use crate::conn::Conn;
 
 /// `modifier1` for a WSGI request, what nginx sends unless `uwsgi_modifier1` says otherwise.
 const MODIFIER1_WSGI: u8 = 0;
-/// Largest request body read (and thrown away).
-const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Largest request body read (and thrown away); more is a 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Serves the one request on `conn`.
 pub fn serve(mut conn: Conn, app: &App) {
@@ -38,53 +38,25 @@ pub fn serve(mut conn: Conn, app: &App) {
     if !header_read {
         return;
     }
-    let (modifier1, size) = (buf[0], usize::from(u16::from_le_bytes([buf[1], buf[2]])));
-    if modifier1 != MODIFIER1_WSGI {
-        let reason = format!("bad request: uwsgi modifier1 {modifier1} is not supported (only 0)");
-        return reject(conn, Response::error(400, reason));
-    }
-    if conn.read_to_len(&mut buf, 4 + size, since).is_err() {
+    let len = match packet_len(&buf) {
+        Ok(len) => len,
+        Err(err) => return reject(conn, err.response()),
+    };
+    if conn.read_to_len(&mut buf, len, since).is_err() {
         return;
     }
     // Whatever followed the vars is the start of the request body.
-    let mut body = buf.split_off(4 + size);
-    let vars = match parse_vars(&buf[4..]) {
-        Ok(vars) => vars,
-        Err(reason) => return reject(conn, Response::error(400, format!("bad request: {reason}"))),
+    let mut body = buf.split_off(len);
+    let Packet {
+        method,
+        path,
+        query,
+        protocol,
+        content_length,
+    } = match parse_packet(&buf) {
+        Ok(packet) => packet,
+        Err(err) => return reject(conn, err.response()),
     };
-    let var = |name: &str| {
-        vars.iter()
-            .find(|(key, _)| *key == name)
-            .map(|(_, value)| *value)
-    };
-
-    let content_length = match var("CONTENT_LENGTH").filter(|v| !v.is_empty()) {
-        None => 0,
-        Some(raw) => match raw.parse::<usize>() {
-            Ok(n) if n <= MAX_BODY_BYTES => n,
-            Ok(_) => return reject(conn, Response::error(413, "request body too large")),
-            Err(_) => {
-                let reason = format!("bad request: CONTENT_LENGTH {raw:?} is not a number");
-                return reject(conn, Response::error(400, reason));
-            }
-        },
-    };
-    let Some(method) = var("REQUEST_METHOD") else {
-        return reject(
-            conn,
-            Response::error(400, "bad request: no REQUEST_METHOD var"),
-        );
-    };
-    // nginx's stock uwsgi_params send PATH_INFO as $document_uri; fall back on
-    // REQUEST_URI for configurations that only pass that.
-    let request_uri = var("REQUEST_URI").unwrap_or("/");
-    let path = var("PATH_INFO")
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| request_uri.split('?').next().unwrap_or("/"));
-    let query = var("QUERY_STRING").unwrap_or("");
-    let protocol = var("SERVER_PROTOCOL")
-        .filter(|p| matches!(*p, "HTTP/1.0" | "HTTP/1.1"))
-        .unwrap_or("HTTP/1.1");
 
     // The body is not used, but nginx must be done sending before we answer.
     if conn.read_to_len(&mut body, content_length, since).is_err() {
@@ -98,6 +70,97 @@ pub fn serve(mut conn: Conn, app: &App) {
     let response = app.handle(&request);
     tracing::debug!("uwsgi {method} {path}?{query} -> {}", response.status);
     let _ = conn.write_response(protocol, &response, false, method == "HEAD");
+}
+
+/// Why a uwsgi packet is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PacketError {
+    /// 400, with the reason.
+    Malformed(String),
+    /// 413: a `CONTENT_LENGTH` over [`MAX_BODY_BYTES`].
+    BodyTooLarge,
+}
+
+impl PacketError {
+    fn response(&self) -> Response {
+        match self {
+            PacketError::Malformed(reason) => {
+                Response::error(400, format!("bad request: {reason}"))
+            }
+            PacketError::BodyTooLarge => Response::error(413, "request body too large"),
+        }
+    }
+}
+
+/// What the request needs of a packet's vars.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: &'a str,
+    /// `HTTP/1.0` or `HTTP/1.1`: the status line's version.
+    pub protocol: &'a str,
+    pub content_length: usize,
+}
+
+/// The whole packet's length (4-byte header + vars) from its header (at least 4 bytes).
+pub fn packet_len(header: &[u8]) -> Result<usize, PacketError> {
+    let [modifier1, low, high, _modifier2, ..] = *header else {
+        return Err(PacketError::Malformed("truncated uwsgi header".to_owned()));
+    };
+    if modifier1 != MODIFIER1_WSGI {
+        return Err(PacketError::Malformed(format!(
+            "uwsgi modifier1 {modifier1} is not supported (only 0)"
+        )));
+    }
+    Ok(4 + usize::from(u16::from_le_bytes([low, high])))
+}
+
+/// Parses one complete packet (header and vars; what follows is body) into a request.
+pub fn parse_packet(packet: &[u8]) -> Result<Packet<'_>, PacketError> {
+    let len = packet_len(packet)?;
+    let block = packet
+        .get(4..len)
+        .ok_or_else(|| PacketError::Malformed("truncated uwsgi packet".to_owned()))?;
+    let vars = parse_vars(block).map_err(PacketError::Malformed)?;
+    let var = |name: &str| {
+        vars.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| *value)
+    };
+
+    let content_length = match var("CONTENT_LENGTH").filter(|v| !v.is_empty()) {
+        None => 0,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if n <= MAX_BODY_BYTES => n,
+            Ok(_) => return Err(PacketError::BodyTooLarge),
+            Err(_) => {
+                return Err(PacketError::Malformed(format!(
+                    "CONTENT_LENGTH {raw:?} is not a number"
+                )))
+            }
+        },
+    };
+    let Some(method) = var("REQUEST_METHOD") else {
+        return Err(PacketError::Malformed("no REQUEST_METHOD var".to_owned()));
+    };
+    // nginx's stock uwsgi_params send PATH_INFO as $document_uri; fall back on
+    // REQUEST_URI for configurations that only pass that.
+    let request_uri = var("REQUEST_URI").unwrap_or("/");
+    let path = var("PATH_INFO")
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| request_uri.split('?').next().unwrap_or("/"));
+    let query = var("QUERY_STRING").unwrap_or("");
+    let protocol = var("SERVER_PROTOCOL")
+        .filter(|p| matches!(*p, "HTTP/1.0" | "HTTP/1.1"))
+        .unwrap_or("HTTP/1.1");
+    Ok(Packet {
+        method,
+        path,
+        query,
+        protocol,
+        content_length,
+    })
 }
 
 /// Answers a request we will not serve, and closes the connection.
