@@ -9,7 +9,9 @@
 //!
 //! Blocks: `bench-all-table`, `bench-all-short`, `bench-all-run` (results/bench-all.json),
 //! `sweep-table`, `sweep-run` (results/sweep.json), `bench-docker-table`
-//! (results/bench-docker.json), `scenarios` (the table in [`crate::scenarios`]).
+//! (results/bench-docker.json), `scenarios` (the table in [`crate::scenarios`]), and
+//! [`crate::faults::BLOCKS`] (`chaos-table`, `slowloris-table`, `soak-table`, ...:
+//! results/chaos.json, slowloris.json, soak.json), rendered by [`crate::faults`].
 
 use std::path::{Path, PathBuf};
 
@@ -41,6 +43,7 @@ pub struct Sources {
     pub bench_all: Results,
     pub sweep: SweepResults,
     pub bench_docker: BenchDocker,
+    pub faults: crate::faults::Sources,
 }
 
 impl Sources {
@@ -56,6 +59,7 @@ impl Sources {
                 &results_dir.join("bench-docker.json"),
                 "a bench-docker result",
             )?,
+            faults: crate::faults::Sources::read(results_dir)?,
         })
     }
 }
@@ -117,6 +121,10 @@ pub fn render_page(text: &str, sources: &Sources) -> anyhow::Result<String> {
 
 /// The contents of one block.
 fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<String> {
+    if let Some(block) = crate::faults::render_block(name, &sources.faults) {
+        anyhow::ensure!(args.is_empty(), "block `{name}` takes no arguments");
+        return block;
+    }
     let ids: Option<Vec<&str>> = match args.strip_prefix("ids=") {
         Some(list) => Some(list.split(',').map(str::trim).collect()),
         None if args.is_empty() => None,

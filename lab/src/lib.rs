@@ -7,10 +7,12 @@
 //! ([`sweep`]) does the same over a range of client counts; [`docs`] writes the tables
 //! that README.md and docs/ show from the committed results. [`procs`] supervises every
 //! child process, so nothing outlives a run, and [`testing`] is the same machinery for
-//! the services' integration tests.
+//! the services' integration tests. [`faults`] breaks things during loads (`make chaos`,
+//! `make slowloris`, `make soak`).
 
 pub mod chart;
 pub mod docs;
+pub mod faults;
 pub mod kernel;
 pub mod machine;
 pub mod nginx;
