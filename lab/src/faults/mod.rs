@@ -216,22 +216,23 @@ pub fn sample_at(samples: &[Sample], at: Instant) -> Option<Sample> {
     samples.get(index.saturating_sub(1)).copied()
 }
 
-/// The longest stretch between `from` and the last sample during which no request
-/// finished, seconds (to the sampling interval).
-pub fn longest_stall(samples: &[Sample], from: Instant) -> f64 {
+/// The longest stretch between `from` and `until` during which no request finished,
+/// seconds (to the sampling interval).
+pub fn longest_stall(samples: &[Sample], from: Instant, until: Instant) -> f64 {
     let mut longest = Duration::ZERO;
     let mut last_change = from;
     let mut last_done = sample_at(samples, from).map_or(0, |sample| sample.done);
-    for sample in samples.iter().filter(|sample| sample.at > from) {
+    let within = samples
+        .iter()
+        .filter(|sample| sample.at > from && sample.at <= until);
+    for sample in within {
         if sample.done != last_done {
             longest = longest.max(sample.at - last_change);
             last_change = sample.at;
             last_done = sample.done;
         }
     }
-    if let Some(last) = samples.last() {
-        longest = longest.max(last.at.saturating_duration_since(last_change));
-    }
+    longest = longest.max(until.saturating_duration_since(last_change));
     longest.as_secs_f64()
 }
 
@@ -285,7 +286,10 @@ mod tests {
         ];
         assert_eq!(sample_at(&samples, at(15)).map(|s| s.done), Some(5));
         assert_eq!(sample_at(&samples, at(600)).map(|s| s.done), Some(10));
-        let stall = longest_stall(&samples, at(0));
+        let stall = longest_stall(&samples, at(0), at(520));
         assert!((stall - 0.5).abs() < 1e-9, "{stall}");
+        // A quiet tail after the load ended is not a stall.
+        let early = longest_stall(&samples, at(0), at(100));
+        assert!((early - 0.09).abs() < 1e-9, "{early}");
     }
 }

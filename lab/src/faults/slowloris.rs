@@ -245,7 +245,8 @@ fn run_one(runtime: &tokio::runtime::Runtime, id: &str, options: &Options) -> Sl
         .as_secs_f64()
         .max(1e-3);
     row.rps_with_slow = row.ok_2xx.saturating_sub(ok_alone) as f64 / with_slow;
-    row.longest_stall_s = longest_stall(&samples, arrived);
+    let load_end = ended.min(started + Duration::from_secs_f64(options.duration));
+    row.longest_stall_s = longest_stall(&samples, arrived, load_end);
     let mut closed: Vec<f64> = held.iter().flatten().copied().collect();
     closed.sort_by(f64::total_cmp);
     row.slow_closed = u32::try_from(closed.len()).unwrap_or(u32::MAX);

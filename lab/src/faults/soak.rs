@@ -68,8 +68,13 @@ pub struct SoakResults {
     pub open_files_idle: u64,
     pub open_files_peak: u64,
     pub open_files_after: u64,
-    /// Seconds after the load until the descriptors were back to their idle count.
+    /// Seconds after the load until the descriptors were back to their idle count
+    /// (`None`: not within 10 s without traffic).
     pub open_files_back_after_s: Option<f64>,
+    /// Descriptors after one more request, sent once those 10 s passed: awc closes the
+    /// upstream connections its pool kept past their keep-alive only when a request
+    /// next looks at the pool (it has no timer of its own).
+    pub open_files_after_next_request: u64,
 }
 
 const MB: f64 = 1024.0 * 1024.0;
@@ -163,6 +168,18 @@ pub fn run(options: &Options) -> anyhow::Result<SoakResults> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let mut files_next = files_after;
+    if back_after.is_none() {
+        let _ = stack::get_status(stack.port, "/?delay=0");
+        let asked = Instant::now();
+        while asked.elapsed() < Duration::from_secs(5) {
+            files_next = procfs::open_files(app);
+            if files_next <= files_idle {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
     std::thread::sleep(Duration::from_millis(500));
     let rss_after = procfs::usage(app).rss_bytes;
     stack.stop();
@@ -193,6 +210,7 @@ pub fn run(options: &Options) -> anyhow::Result<SoakResults> {
         open_files_peak: files_peak,
         open_files_after: files_after,
         open_files_back_after_s: back_after,
+        open_files_after_next_request: files_next,
     };
     Ok(soak)
 }
@@ -200,7 +218,7 @@ pub fn run(options: &Options) -> anyhow::Result<SoakResults> {
 /// One line about the soak.
 pub fn summary(soak: &SoakResults) -> String {
     format!(
-        "{} complete, {} errors, {} requests/s; RSS {:.1} MB idle, {:.1} MB after {} requests, {:.1} MB after the run ({:+.1}%); descriptors {} idle, {} peak, {} after",
+        "{} complete, {} errors, {} requests/s; RSS {:.1} MB idle, {:.1} MB after {} requests, {:.1} MB after the run ({:+.1}%); descriptors {} idle, {} peak, {} after 10 s quiet, {} after one more request",
         soak.complete,
         soak.errors,
         fmt_rps(soak.requests_per_second),
@@ -211,7 +229,8 @@ pub fn summary(soak: &SoakResults) -> String {
         soak.rss_growth * 100.0,
         soak.open_files_idle,
         soak.open_files_peak,
-        soak.open_files_after
+        soak.open_files_after,
+        soak.open_files_after_next_request
     )
 }
 
@@ -223,9 +242,9 @@ pub fn markdown_table(soak: &SoakResults) -> String {
     );
     format!(
         "Measured by `make soak` on {}: {}.\n\n\
-         | topology | load | complete | errors | requests/s | p99 ms | RSS idle MB | RSS after {} requests MB | RSS peak MB | RSS after the run MB | growth | descriptors idle / peak / after | back to idle |\n\
+         | topology | load | complete | errors | requests/s | p99 ms | RSS idle MB | RSS after {} requests MB | RSS peak MB | RSS after the run MB | growth | descriptors idle / peak | back to idle |\n\
          |---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n\
-         | {} | -n {} -c {} delay={} | {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:+.1}% | {} / {} / {} | {back} |\n",
+         | {} | -n {} -c {} delay={} | {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:+.1}% | {} / {} | {back} |\n",
         soak.started_at,
         results::machine_line(&soak.machine),
         soak.warm_requests,
@@ -244,6 +263,5 @@ pub fn markdown_table(soak: &SoakResults) -> String {
         soak.rss_growth * 100.0,
         soak.open_files_idle,
         soak.open_files_peak,
-        soak.open_files_after,
     )
 }
