@@ -237,8 +237,13 @@ pub fn summary(soak: &SoakResults) -> String {
 /// The table of docs/09-faults.md.
 pub fn markdown_table(soak: &SoakResults) -> String {
     let back = soak.open_files_back_after_s.map_or_else(
-        || "not within 10 s".to_owned(),
-        |s| format!("{s:.1} s after"),
+        || {
+            format!(
+                "not within 10 s without traffic ({}); {} after one more request",
+                soak.open_files_after, soak.open_files_after_next_request
+            )
+        },
+        |s| format!("{s:.1} s after the run"),
     );
     format!(
         "Measured by `make soak` on {}: {}.\n\n\
