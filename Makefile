@@ -164,3 +164,35 @@ docs: ## Rewrite the generated tables of README.md and docs/ from results/*.json
 bench-docker: ## make bench-all's scenarios through the compose files (results/bench-docker.{md,json}; EXTRA=1 adds c=1000 rows)
 	scripts/bench-docker.sh
 	$(CARGO) run --quiet -p lab --bin lab -- docs
+
+# --- faults, hostile bytes and slow clients (docs/09-faults.md) ----------------------
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := http_head uwsgi_packet uwsgi_vars delay loadgen_response
+
+.PHONY: chaos
+chaos: bench-deps ## Faults during loads (upstream/PostgreSQL restart, worker kill, nginx reload): results/chaos.{md,json}
+	$(CARGO) build --release --workspace
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/chaos --results results faults
+	$(RELEASE_DIR)/lab docs
+
+.PHONY: slowloris
+slowloris: bench-deps ## Slow clients trickling heads beside a normal load: results/slowloris.{md,json}
+	$(CARGO) build --release --workspace
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/chaos --results results slowloris
+	$(RELEASE_DIR)/lab docs
+
+.PHONY: soak
+soak: ## 1,000,000 requests through app_async at c=1000: memory and descriptors after, results/soak.{md,json}
+	$(CARGO) build --release --workspace
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/chaos --results results soak
+	$(RELEASE_DIR)/lab docs
+
+.PHONY: fuzz
+fuzz: ## cargo fuzz every parser for FUZZ_SECONDS each (default 60; nightly and cargo-fuzz)
+	@command -v cargo-fuzz >/dev/null 2>&1 || { echo "cargo-fuzz not found: cargo install cargo-fuzz" >&2; exit 2; }
+	@for target in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$target; \
+		echo "== fuzz $$target for $(FUZZ_SECONDS) s"; \
+		(cd fuzz && flock $(BENCH_LOCK) $(CARGO) +nightly fuzz run $$target corpus/$$target seeds/$$target -- \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1) || exit 1; \
+	done

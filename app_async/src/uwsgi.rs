@@ -67,7 +67,7 @@ async fn serve(mut stream: TcpStream, upstream: &Upstream, client: &awc::Client)
     let answer = match tokio::time::timeout(CLIENT_REQUEST_TIMEOUT, read_packet(&mut stream)).await
     {
         Ok(Ok(packet)) => match packet {
-            Ok((vars, _body)) => respond(&vars, upstream, client).await,
+            Ok((packet, _body)) => respond(&packet, upstream, client).await,
             Err(rejection) => (
                 rejection.status,
                 format!("{}\n", rejection.reason),
@@ -87,35 +87,35 @@ async fn serve(mut stream: TcpStream, upstream: &Upstream, client: &awc::Client)
     let _ = stream.shutdown().await;
 }
 
-/// The request's vars block and body, or why it is refused (the outer error: I/O).
+/// The request's packet and body, or why it is refused (the outer error: I/O).
 async fn read_packet(
     stream: &mut TcpStream,
 ) -> std::io::Result<Result<(Vec<u8>, Vec<u8>), Rejection>> {
-    let mut header = [0u8; HEADER_LEN];
-    stream.read_exact(&mut header).await?;
-    let size = match uwsgi::vars_len(header) {
-        Ok(size) => size,
+    let mut packet = vec![0u8; HEADER_LEN];
+    stream.read_exact(&mut packet).await?;
+    let len = match uwsgi::packet_len(&packet) {
+        Ok(len) => len,
         Err(rejection) => return Ok(Err(rejection)),
     };
-    let mut vars = vec![0u8; size];
-    stream.read_exact(&mut vars).await?;
-    let content_length = match uwsgi::request(&vars) {
+    packet.resize(len, 0);
+    stream.read_exact(&mut packet[HEADER_LEN..]).await?;
+    let content_length = match uwsgi::parse_packet(&packet) {
         Ok(request) => request.content_length,
         Err(rejection) => return Ok(Err(rejection)),
     };
     // The body is not used, but nginx must be done sending before we answer.
     let mut body = vec![0u8; content_length];
     stream.read_exact(&mut body).await?;
-    Ok(Ok((vars, body)))
+    Ok(Ok((packet, body)))
 }
 
 /// Routes the request as the HTTP side does: `/` through the same handler, `/healthz`.
 async fn respond(
-    vars: &[u8],
+    packet: &[u8],
     upstream: &Upstream,
     client: &awc::Client,
 ) -> (u16, String, &'static str) {
-    let request = match uwsgi::request(vars) {
+    let request = match uwsgi::parse_packet(packet) {
         Ok(request) => request,
         Err(rejection) => {
             return (

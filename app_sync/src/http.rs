@@ -13,24 +13,27 @@ use crate::conn::{Conn, ReadEnd};
 /// Largest request head (request line + headers) accepted; more is a 431.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
 /// Most header lines accepted; more is a 431.
-const MAX_HEADERS: usize = 64;
+pub const MAX_HEADERS: usize = 64;
 /// Largest request body read (and thrown away); a GET has none, so this is generous.
-const MAX_BODY_BYTES: usize = 64 * 1024;
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What we keep of a parsed request head once the buffer it borrowed from moves on.
-struct Head {
-    method: String,
-    target: String,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub method: String,
+    pub target: String,
     /// `httparse`'s minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
-    minor_version: u8,
-    keep_alive: bool,
-    content_length: usize,
-    chunked: bool,
-    len: usize,
+    pub minor_version: u8,
+    pub keep_alive: bool,
+    pub content_length: usize,
+    pub chunked: bool,
+    /// Bytes of the buffer the head took (the body, or the next request, follows).
+    pub len: usize,
 }
 
 /// Why a request head could not be used; each is answered, then the connection closed.
-enum HeadError {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadError {
     End,
     /// A partial request and then silence: 408.
     TimedOutMidRequest,
@@ -140,8 +143,8 @@ fn read_head(conn: &mut Conn, buf: &mut Vec<u8>) -> Result<Head, HeadError> {
     }
 }
 
-/// `Ok(None)` while the head is incomplete.
-fn parse_head(buf: &[u8]) -> Result<Option<Head>, HeadError> {
+/// Parses the request head at the start of `buf`; `Ok(None)` while it is incomplete.
+pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, HeadError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut headers);
     let len = match request.parse(buf) {

@@ -51,6 +51,20 @@ pub use crate::models::bind;
 use crate::models::Serving;
 pub use crate::shutdown::Shutdown;
 
+/// The request parsers the serving code runs, reachable for fuzzing (`fuzz/`) and
+/// property tests: an HTTP request head, a uwsgi packet and its vars block, with the
+/// bounds they enforce.
+pub mod parse {
+    pub use crate::http::{
+        parse_head, Head, HeadError, MAX_BODY_BYTES, MAX_HEADERS, MAX_HEAD_BYTES,
+    };
+    // The uwsgi reader is common's: app_async's uwsgi listener runs the same one.
+    pub use common::uwsgi::{
+        packet_len, parse_packet, parse_vars, Rejection, Request,
+        MAX_BODY_BYTES as UWSGI_MAX_BODY_BYTES,
+    };
+}
+
 /// The blocking proxy: dev server, thread per connection, or prefork workers x threads.
 #[derive(clap::Parser, Debug, Clone)]
 #[command(version, about)]

@@ -24,19 +24,16 @@ pub fn serve(mut conn: Conn, app: &App) {
     if !header_read {
         return;
     }
-    let size = match uwsgi::vars_len([buf[0], buf[1], buf[2], buf[3]]) {
-        Ok(size) => size,
+    let len = match uwsgi::packet_len(&buf) {
+        Ok(len) => len,
         Err(rejection) => return reject(conn, rejection),
     };
-    if conn
-        .read_to_len(&mut buf, HEADER_LEN + size, since)
-        .is_err()
-    {
+    if conn.read_to_len(&mut buf, len, since).is_err() {
         return;
     }
     // Whatever followed the vars is the start of the request body.
-    let mut body = buf.split_off(HEADER_LEN + size);
-    let request = match uwsgi::request(&buf[HEADER_LEN..]) {
+    let mut body = buf.split_off(len);
+    let request = match uwsgi::parse_packet(&buf) {
         Ok(request) => request,
         Err(rejection) => return reject(conn, rejection),
     };

@@ -43,15 +43,28 @@ impl Rejection {
     }
 }
 
-/// Reads the 4-byte header: how many bytes of vars follow.
-pub fn vars_len(header: [u8; HEADER_LEN]) -> Result<usize, Rejection> {
-    let [modifier1, low, high, _modifier2] = header;
+/// The whole packet's length (header and vars), from the first [`HEADER_LEN`] bytes of
+/// `buf`: how much to read before [`parse_packet`].
+pub fn packet_len(buf: &[u8]) -> Result<usize, Rejection> {
+    let [modifier1, low, high, _modifier2, ..] = *buf else {
+        return Err(Rejection::bad("truncated uwsgi header"));
+    };
     if modifier1 != MODIFIER1_WSGI {
         return Err(Rejection::bad(format!(
             "uwsgi modifier1 {modifier1} is not supported (only 0)"
         )));
     }
-    Ok(usize::from(u16::from_le_bytes([low, high])))
+    Ok(HEADER_LEN + usize::from(u16::from_le_bytes([low, high])))
+}
+
+/// Parses a whole packet (what [`packet_len`] covers) into the request the app serves,
+/// or the answer to refuse it with.
+pub fn parse_packet(packet: &[u8]) -> Result<Request<'_>, Rejection> {
+    let len = packet_len(packet)?;
+    let block = packet
+        .get(HEADER_LEN..len)
+        .ok_or_else(|| Rejection::bad("truncated uwsgi packet"))?;
+    request(block)
 }
 
 /// Splits the vars block into (key, value) pairs.
@@ -91,7 +104,7 @@ pub struct Request<'a> {
 }
 
 /// Parses a vars block into the request the app serves, or the answer to refuse it with.
-pub fn request(block: &[u8]) -> Result<Request<'_>, Rejection> {
+fn request(block: &[u8]) -> Result<Request<'_>, Rejection> {
     let vars = parse_vars(block).map_err(Rejection::bad)?;
     let var = |name: &str| {
         vars.iter()
@@ -170,8 +183,9 @@ mod tests {
         assert_eq!(parse_vars(&block(&vars)).unwrap(), vars.to_vec());
         assert_eq!(parse_vars(&[]).unwrap(), vec![]);
         let packet = encode_packet(&vars);
-        let header = [packet[0], packet[1], packet[2], packet[3]];
-        assert_eq!(vars_len(header).unwrap(), packet.len() - HEADER_LEN);
+        assert_eq!(packet_len(&packet).unwrap(), packet.len());
+        assert_eq!(parse_packet(&packet).unwrap().path, "/");
+        assert!(parse_packet(&packet[..packet.len() - 1]).is_err());
     }
 
     #[test]
@@ -186,7 +200,7 @@ mod tests {
 
     #[test]
     fn a_request_takes_what_nginx_sends() {
-        let block = block(&[
+        let packet = encode_packet(&[
             ("REQUEST_METHOD", "GET"),
             ("REQUEST_URI", "/?delay=1"),
             ("PATH_INFO", ""),
@@ -194,7 +208,7 @@ mod tests {
             ("SERVER_PROTOCOL", "HTTP/1.0"),
             ("CONTENT_LENGTH", ""),
         ]);
-        let request = request(&block).unwrap();
+        let request = parse_packet(&packet).unwrap();
         assert_eq!(request.method, "GET");
         assert_eq!(request.path, "/");
         assert_eq!(request.query, "delay=1");
@@ -204,13 +218,14 @@ mod tests {
 
     #[test]
     fn bad_requests_are_refused_with_a_status_and_a_reason() {
-        let no_method = request(&block(&[("PATH_INFO", "/")])).unwrap_err();
+        let no_method = parse_packet(&encode_packet(&[("PATH_INFO", "/")])).unwrap_err();
         assert_eq!(no_method.status, 400);
         assert!(no_method.reason.contains("REQUEST_METHOD"));
-        let too_big = block(&[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "999999")]);
-        assert_eq!(request(&too_big).unwrap_err().status, 413);
-        let not_a_number = block(&[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "x")]);
-        assert_eq!(request(&not_a_number).unwrap_err().status, 400);
-        assert_eq!(vars_len([5, 0, 0, 0]).unwrap_err().status, 400);
+        let too_big = encode_packet(&[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "999999")]);
+        assert_eq!(parse_packet(&too_big).unwrap_err().status, 413);
+        let not_a_number = encode_packet(&[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "x")]);
+        assert_eq!(parse_packet(&not_a_number).unwrap_err().status, 400);
+        assert_eq!(packet_len(&[5, 0, 0, 0]).unwrap_err().status, 400);
+        assert_eq!(packet_len(&[0, 0]).unwrap_err().status, 400);
     }
 }

@@ -11,8 +11,10 @@
 //! `sweep-table`, `sweep-run` (results/sweep.json), `bench-docker-table`
 //! (results/bench-docker.json), `scenarios` (the table in [`crate::scenarios`]),
 //! `compare-table`, `compare-commands`, `compare-run` (results/compare.json, rendered by
-//! [`crate::compare`]), and `callgrind-table` (results/callgrind.json, rendered by
-//! [`crate::cost`]).
+//! [`crate::compare`]), `callgrind-table` (results/callgrind.json, rendered by
+//! [`crate::cost`]), and [`crate::faults::BLOCKS`] (`chaos-table`, `slowloris-table`,
+//! `soak-table`, ...: results/chaos.json, slowloris.json, soak.json), rendered by
+//! [`crate::faults`].
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +48,7 @@ pub struct Sources {
     pub bench_docker: BenchDocker,
     pub compare: crate::compare::CompareResults,
     pub callgrind: crate::cost::CallgrindResults,
+    pub faults: crate::faults::Sources,
 }
 
 impl Sources {
@@ -67,6 +70,7 @@ impl Sources {
                 &results_dir.join("callgrind.json"),
                 "a callgrind result",
             )?,
+            faults: crate::faults::Sources::read(results_dir)?,
         })
     }
 }
@@ -128,6 +132,10 @@ pub fn render_page(text: &str, sources: &Sources) -> anyhow::Result<String> {
 
 /// The contents of one block.
 fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<String> {
+    if let Some(block) = crate::faults::render_block(name, &sources.faults) {
+        anyhow::ensure!(args.is_empty(), "block `{name}` takes no arguments");
+        return block;
+    }
     let ids: Option<Vec<&str>> = match args.strip_prefix("ids=") {
         Some(list) => Some(list.split(',').map(str::trim).collect()),
         None if args.is_empty() => None,

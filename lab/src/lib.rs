@@ -9,11 +9,14 @@
 //! child process, so nothing outlives a run, and [`testing`] is the same machinery for
 //! the services' integration tests. [`compare`] runs the article's Python servers
 //! beside the Rust rows in one run, from the pinned venv of [`python`].
+//! the services' integration tests. [`faults`] breaks things during loads (`make chaos`,
+//! `make slowloris`, `make soak`).
 
 pub mod chart;
 pub mod compare;
 pub mod cost;
 pub mod docs;
+pub mod faults;
 pub mod kernel;
 pub mod machine;
 pub mod nginx;

@@ -135,6 +135,16 @@ pub fn usage(root: i32) -> Usage {
     usage
 }
 
+/// Open file descriptors of the tree rooted at `root` (sockets, listeners, pipes, logs).
+pub fn open_files(root: i32) -> u64 {
+    tree(&processes(), root)
+        .iter()
+        .filter(|process| process.state != 'Z')
+        .filter_map(|process| std::fs::read_dir(format!("/proc/{}/fd", process.pid)).ok())
+        .map(|entries| entries.count() as u64)
+        .sum()
+}
+
 /// Peak figures over a run.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct Peaks {

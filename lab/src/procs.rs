@@ -266,6 +266,13 @@ impl Service {
         log_tail(&self.log, lines)
     }
 
+    /// Sends `signal` (SIGKILL, say) to the whole group instead of its stop signal,
+    /// and reaps it as [`Service::stop`] does: a crash, for the chaos runner.
+    pub fn kill(&mut self, signal: i32) {
+        self.stop_signal = signal;
+        self.stop(Duration::from_secs(5));
+    }
+
     /// Asks the group to stop, waits up to `grace`, then kills what is left and reaps
     /// the leader.
     pub fn stop(&mut self, grace: Duration) {

@@ -49,6 +49,11 @@ pub struct Stack {
     dir: ScratchDir,
     /// The port clients load (nginx's, or the app's).
     pub port: u16,
+    /// The app's own port (behind nginx, where there is one).
+    pub app_port: u16,
+    /// The slow API's port, kept for [`Stack::restart_slow_api`].
+    api_port: u16,
+    bin_dir: PathBuf,
 }
 
 impl Stack {
@@ -70,6 +75,24 @@ impl Stack {
     /// The scratch directory (logs of every service).
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// nginx's master process id, where nginx stands in front.
+    pub fn nginx_pid(&self) -> Option<i32> {
+        self.nginx.as_ref().map(Service::pid)
+    }
+
+    /// The throwaway PostgreSQL behind the app, where it has one (to stop and restart).
+    pub fn postgres_mut(&mut self) -> Option<&mut postgres::Postgres> {
+        self.postgres.as_mut()
+    }
+
+    /// Kills the slow API with `signal` and starts it again at once on the same port;
+    /// returns when the new one answers `/healthz` (the chaos runner's upstream fault).
+    pub fn restart_slow_api(&mut self, signal: i32) -> Result<(), StartError> {
+        self.slow_api.kill(signal);
+        self.slow_api = spawn_slow_api(&self.bin_dir, self.dir.path(), self.api_port)?;
+        wait_http_ok(&mut self.slow_api, self.api_port)
     }
 
     /// Stops everything, front to back.
@@ -195,14 +218,7 @@ fn try_start(
 
     // The slow API: every scenario's upstream.
     let api_port = free_port()?;
-    let mut command = bench_command(bin_dir.join("slow_api"));
-    command.env("PORT", api_port.to_string());
-    let mut slow_api = Service::spawn(
-        "slow_api",
-        command,
-        &dir.path().join("slow_api.log"),
-        libc::SIGTERM,
-    )?;
+    let mut slow_api = spawn_slow_api(bin_dir, dir.path(), api_port)?;
     wait_http_ok(&mut slow_api, api_port)?;
 
     // PostgreSQL, for app_pg.
@@ -284,7 +300,22 @@ fn try_start(
         postgres,
         dir,
         port,
+        app_port,
+        api_port,
+        bin_dir: bin_dir.to_owned(),
     })
+}
+
+/// The slow API on `port`, logging (appending) into `dir`.
+fn spawn_slow_api(bin_dir: &Path, dir: &Path, port: u16) -> Result<Service, StartError> {
+    let mut command = bench_command(bin_dir.join("slow_api"));
+    command.env("PORT", port.to_string());
+    Ok(Service::spawn(
+        "slow_api",
+        command,
+        &dir.join("slow_api.log"),
+        libc::SIGTERM,
+    )?)
 }
 
 /// Waits until `GET /healthz` on `port` answers 200, or the service exits, or 30 s pass.

@@ -34,6 +34,7 @@ const CONNECT_FAILURES_BEFORE_ABORT: u64 = 10;
 pub struct Progress {
     done: AtomicU64,
     failed: AtomicU64,
+    non_2xx: AtomicU64,
 }
 
 impl Progress {
@@ -45,6 +46,11 @@ impl Progress {
     /// Requests failed so far.
     pub fn failed(&self) -> u64 {
         self.failed.load(Relaxed)
+    }
+
+    /// Complete responses whose status was not 2xx, so far.
+    pub fn non_2xx(&self) -> u64 {
+        self.non_2xx.load(Relaxed)
     }
 }
 
@@ -234,12 +240,16 @@ impl Shared {
     }
 }
 
-type Driver = Pin<Box<http1::Connection<TokioIo<TcpStream>, Full<Bytes>>>>;
+type Driver<IO> = Pin<Box<http1::Connection<IO, Full<Bytes>>>>;
 
-/// An open connection: the handle to send on and the future that does the I/O.
-struct Conn {
+/// An open connection: the handle to send on and the future that does the I/O (a TCP
+/// socket in a load; an in-memory pipe in [`read_response`]).
+struct Conn<IO = TokioIo<TcpStream>>
+where
+    IO: hyper::rt::Read + hyper::rt::Write,
+{
     sender: http1::SendRequest<Full<Bytes>>,
-    driver: Driver,
+    driver: Driver<IO>,
 }
 
 /// Why one request failed.
@@ -355,6 +365,7 @@ async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
                 let code = ex.status.as_u16();
                 if !ex.status.is_success() {
                     stats.non_2xx += 1;
+                    shared.progress.non_2xx.fetch_add(1, Relaxed);
                 }
                 *stats.status_codes.entry(code).or_default() += 1;
                 stats.connections_opened += u64::from(ex.opened);
@@ -471,44 +482,7 @@ async fn exchange(slot: &mut Option<Conn>, plan: &Plan) -> Result<Exchange, Fail
     *request.headers_mut() = plan.headers.clone();
 
     let sent = Instant::now();
-    let (result, closed) = {
-        let Conn { sender, driver } = conn;
-        // Queued now, so that the driver, polled first below, writes it at once.
-        let pending = sender.send_request(request);
-        let response = async {
-            let response = pending.await?;
-            let head_at = Instant::now();
-            let status = response.status();
-            let header_bytes = head_size(&response);
-            let server = response
-                .headers()
-                .get(http::header::SERVER)
-                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
-            let mut body = response.into_body();
-            let mut body_bytes = 0u64;
-            while let Some(frame) = body.frame().await {
-                if let Some(data) = frame?.data_ref() {
-                    body_bytes += data.len() as u64;
-                }
-            }
-            Ok::<_, hyper::Error>((status, head_at, header_bytes, body_bytes, server))
-        };
-        tokio::pin!(response);
-        // Drive the connection and the request together in this task. If the connection
-        // finishes first (the server closed it after answering, say), the response may
-        // still be complete in hyper's buffers: finish reading it, then reconnect next time.
-        let mut closed = false;
-        // The driver first: it does the I/O that completes the response.
-        let result = tokio::select! {
-            biased;
-            _ = driver.as_mut() => {
-                closed = true;
-                response.await
-            }
-            result = &mut response => result,
-        };
-        (result, closed)
-    };
+    let (result, closed) = round_trip(conn, request).await;
     let done = Instant::now();
     if closed {
         *slot = None;
@@ -529,6 +503,137 @@ async fn exchange(slot: &mut Option<Conn>, plan: &Plan) -> Result<Exchange, Fail
             *slot = None;
             Err(classify(&err))
         }
+    }
+}
+
+/// What a complete response measured: status, when its head was parsed, head and body
+/// sizes, its `Server` header.
+type Received = (StatusCode, Instant, u64, u64, Option<String>);
+
+/// Sends `request` on `conn` and reads the whole response, driving the connection in
+/// this task. Also says whether the connection finished (closed) meanwhile.
+async fn round_trip<IO>(
+    conn: &mut Conn<IO>,
+    request: Request<Full<Bytes>>,
+) -> (Result<Received, hyper::Error>, bool)
+where
+    IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let Conn { sender, driver } = conn;
+    // Queued now, so that the driver, polled first below, writes it at once.
+    let pending = sender.send_request(request);
+    let response = async {
+        let response = pending.await?;
+        let head_at = Instant::now();
+        let status = response.status();
+        let header_bytes = head_size(&response);
+        let server = response
+            .headers()
+            .get(http::header::SERVER)
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+        let mut body = response.into_body();
+        let mut body_bytes = 0u64;
+        while let Some(frame) = body.frame().await {
+            if let Some(data) = frame?.data_ref() {
+                body_bytes += data.len() as u64;
+            }
+        }
+        Ok::<_, hyper::Error>((status, head_at, header_bytes, body_bytes, server))
+    };
+    tokio::pin!(response);
+    // Drive the connection and the request together in this task. If the connection
+    // finishes first (the server closed it after answering, say), the response may
+    // still be complete in hyper's buffers: finish reading it, then reconnect next time.
+    let mut closed = false;
+    // The driver first: it does the I/O that completes the response.
+    let result = tokio::select! {
+        biased;
+        _ = driver.as_mut() => {
+            closed = true;
+            response.await
+        }
+        result = &mut response => result,
+    };
+    (result, closed)
+}
+
+/// What a load makes of one response, given as the raw bytes a server sent before
+/// closing: [`read_response`]'s answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResponseOutcome {
+    /// Counted as complete, with this status (non-2xx counted apart) and sizes.
+    Complete {
+        status: u16,
+        header_bytes: u64,
+        body_bytes: u64,
+    },
+    /// Counted as failed: `receive` (broken or cut short) or `exception` (unparsable).
+    Failed { kind: &'static str, message: String },
+    /// Nothing came to an end within a second of the server closing: a load would count
+    /// a timeout. Never expected; a fuzz target treats it as a bug.
+    Hung,
+}
+
+/// Sends `GET /` over an in-memory connection whose server answers `raw` and then
+/// closes, and says how a load would count the exchange, through the same code a load
+/// runs (hyper's HTTP/1 client, loadgen's body reading and failure classification).
+/// For fuzzing and property tests of loadgen's response handling. Call it inside a
+/// tokio runtime with time enabled.
+pub async fn read_response(raw: &[u8]) -> ResponseOutcome {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (client, mut server) = tokio::io::duplex(64 * 1024);
+    let (sender, driver) = match http1::handshake(TokioIo::new(client)).await {
+        Ok(parts) => parts,
+        Err(err) => {
+            return ResponseOutcome::Failed {
+                kind: "connect",
+                message: err.to_string(),
+            }
+        }
+    };
+    let mut conn = Conn {
+        sender,
+        driver: Box::pin(driver),
+    };
+    let mut request = Request::new(Full::new(Bytes::new()));
+    *request.uri_mut() = http::Uri::from_static("/");
+    // As a server does: read the request head, then answer and close.
+    let serve = async {
+        let mut request = Vec::new();
+        let mut chunk = [0u8; 1024];
+        while !request.ends_with(b"\r\n\r\n") {
+            match server.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => request.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let _ = server.write_all(raw).await;
+        let _ = server.shutdown().await;
+        server
+    };
+    let exchange = tokio::time::timeout(Duration::from_secs(1), round_trip(&mut conn, request));
+    let (_server, result) = tokio::join!(serve, exchange);
+    match result {
+        Err(_elapsed) => ResponseOutcome::Hung,
+        Ok((Ok((status, _, header_bytes, body_bytes, _)), _)) => ResponseOutcome::Complete {
+            status: status.as_u16(),
+            header_bytes,
+            body_bytes,
+        },
+        Ok((Err(err), _)) => match classify(&err) {
+            Failure::Receive(message) => ResponseOutcome::Failed {
+                kind: "receive",
+                message,
+            },
+            Failure::Exception(message) => ResponseOutcome::Failed {
+                kind: "exception",
+                message,
+            },
+            Failure::Connect(message) => ResponseOutcome::Failed {
+                kind: "connect",
+                message,
+            },
+        },
     }
 }
 

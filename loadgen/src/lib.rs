@@ -44,7 +44,7 @@ mod spec;
 mod stats;
 pub mod text;
 
-pub use engine::{run, run_blocking, run_with_progress, Progress};
+pub use engine::{read_response, run, run_blocking, run_with_progress, Progress, ResponseOutcome};
 pub use report::{ConnectionTimes, Latency, LittlesLaw, Percentile, Phase, RateReport, Report};
 pub use spec::{LoadError, LoadSpec, DEFAULT_TIMEOUT};
 pub use stats::Failures;

@@ -1,0 +1,580 @@
+//! `make chaos`: a fault injected in the middle of a load, one row per fault and
+//! topology, each saying how many requests failed, with what, and how long it took
+//! until a new client was served again.
+//!
+//! Every row starts its scenario's topology ([`crate::stack`]), sends a time-limited
+//! closed-loop load with [`loadgen`], and meanwhile probes the front port with one
+//! `GET /?delay=0` at a time on a fresh connection. At `fault_at` the fault strikes:
+//!
+//! - **upstream restart**: the slow API is SIGKILLed and started again on its port at once;
+//! - **PostgreSQL restart**: the server is stopped (fast shutdown) for `down`, then started;
+//! - **worker kill**: one of app_sync's worker processes is SIGKILLed; the master replaces it;
+//! - **nginx reload**: nginx's master gets SIGHUP (`nginx -s reload`).
+//!
+//! The load's counters are sampled every few milliseconds ([`super::Timeline`]), so a
+//! row can say how many errors came before the fault (none expected), and after the
+//! topology recovered (none expected): recovery is when the first probe succeeded after
+//! the last one that failed, or the moment the broken piece was back if no probe failed.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::{sample_at, Sample, Timeline};
+use crate::results::{self, Machine};
+use crate::runner::{fmt_duration, Ui, REQUEST_TIMEOUT};
+use crate::scenarios::{self, App, Scenario};
+use crate::stack::{self, Stack, StartError};
+use crate::{kernel, machine, procfs};
+
+/// What breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// The slow API is SIGKILLed and restarted at once on the same port.
+    UpstreamRestart,
+    /// PostgreSQL stops (fast shutdown) for a while, then starts again.
+    PostgresRestart,
+    /// One app_sync worker process is SIGKILLed.
+    WorkerKill,
+    /// nginx's master gets SIGHUP: new configuration, new workers, old ones drain.
+    NginxReload,
+}
+
+impl Fault {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Fault::UpstreamRestart => "slow_api SIGKILLed, restarted at once",
+            Fault::PostgresRestart => "PostgreSQL stopped, started again",
+            Fault::WorkerKill => "one worker SIGKILLed",
+            Fault::NginxReload => "nginx reloaded (SIGHUP)",
+        }
+    }
+}
+
+/// One row: a fault, the scenario whose topology it strikes, and the load meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Case {
+    pub id: &'static str,
+    pub scenario: &'static str,
+    pub fault: Fault,
+    pub concurrency: u32,
+    pub delay: f64,
+}
+
+const fn case(id: &'static str, scenario: &'static str, fault: Fault, c: u32, delay: f64) -> Case {
+    Case {
+        id,
+        scenario,
+        fault,
+        concurrency: c,
+        delay,
+    }
+}
+
+/// The rows of `make chaos`.
+pub const CASES: &[Case] = &[
+    case(
+        "upstream-restart-async",
+        "async-c1000",
+        Fault::UpstreamRestart,
+        1000,
+        1.0,
+    ),
+    case(
+        "upstream-restart-sync",
+        "sync-workers",
+        Fault::UpstreamRestart,
+        200,
+        1.0,
+    ),
+    case(
+        "postgres-restart-async",
+        "pg-async",
+        Fault::PostgresRestart,
+        50,
+        0.2,
+    ),
+    case(
+        "postgres-restart-blocking",
+        "pg-blocking",
+        Fault::PostgresRestart,
+        5,
+        0.2,
+    ),
+    case(
+        "worker-kill-sync",
+        "sync-workers",
+        Fault::WorkerKill,
+        200,
+        1.0,
+    ),
+    case(
+        "nginx-reload-async",
+        "nginx-async",
+        Fault::NginxReload,
+        200,
+        1.0,
+    ),
+    case(
+        "nginx-reload-sync",
+        "nginx-sync",
+        Fault::NginxReload,
+        200,
+        1.0,
+    ),
+];
+
+/// The row `id`.
+pub fn case_by_id(id: &str) -> Option<&'static Case> {
+    CASES.iter().find(|case| case.id == id)
+}
+
+/// How long after recovery the answers to requests caught in flight may still be
+/// arriving (1,000 resets answered by one event loop take a while).
+pub const GRACE: Duration = Duration::from_millis(500);
+
+/// How a run is shaped.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub bin_dir: PathBuf,
+    /// Seconds each load lasts.
+    pub duration: f64,
+    /// Seconds into the load when the fault strikes.
+    pub fault_at: f64,
+    /// Seconds PostgreSQL stays down.
+    pub down: f64,
+    /// Replaces every row's delay (shortened runs, tests).
+    pub delay: Option<f64>,
+    /// Divides every row's clients (shortened runs, tests); 1 = as the table.
+    pub scale: u32,
+}
+
+impl Options {
+    /// `make chaos`'s shape.
+    pub fn full(bin_dir: PathBuf) -> Options {
+        Options {
+            bin_dir,
+            duration: 10.0,
+            fault_at: 4.0,
+            down: 2.0,
+            delay: None,
+            scale: 1,
+        }
+    }
+}
+
+/// One row of `results/chaos.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChaosRow {
+    pub id: String,
+    pub scenario: String,
+    pub topology: String,
+    pub fault: Fault,
+    pub concurrency: u32,
+    pub delay_s: f64,
+    pub duration_s: f64,
+    /// Requests sent that ended (complete or failed) within the load's time.
+    pub sent: u64,
+    pub ok_2xx: u64,
+    /// Errors by status code (`502`, `503`) or failure (`receive`, `connect`, `timeout`).
+    pub errors: BTreeMap<String, u64>,
+    pub errors_total: u64,
+    /// The most requests the fault can catch in flight: the clients (closed loop), or
+    /// the killed worker's threads.
+    pub in_flight_bound: u64,
+    pub errors_before_fault: u64,
+    /// Errors that ended more than [`GRACE`] after the topology had recovered (none
+    /// expected).
+    pub errors_after_recovery: u64,
+    /// From the fault until the broken piece was back (restarted, replaced, reloaded).
+    pub down_ms: f64,
+    /// From the fault until a new client was served again (0: no probe ever failed).
+    pub recover_ms: f64,
+    /// From the fault until the last error the load saw (0: none after the fault).
+    pub last_error_ms: f64,
+    pub probes: u64,
+    pub probes_failed: u64,
+    /// Requests still in flight when the load's time ran out (neither ok nor failed).
+    pub unfinished: u64,
+    pub error: Option<String>,
+    pub skipped: Option<String>,
+}
+
+/// The whole file `results/chaos.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChaosResults {
+    pub started_at: String,
+    pub machine: Machine,
+    pub wall_time_s: f64,
+    pub duration_s: f64,
+    pub fault_at_s: f64,
+    pub postgres_down_s: f64,
+    pub rows: Vec<ChaosRow>,
+}
+
+impl ChaosRow {
+    fn new(case: &Case, scenario: &Scenario, options: &Options) -> ChaosRow {
+        ChaosRow {
+            id: case.id.to_owned(),
+            scenario: case.scenario.to_owned(),
+            topology: scenario.topology.to_owned(),
+            fault: case.fault,
+            concurrency: scaled(case.concurrency, options.scale),
+            delay_s: options.delay.unwrap_or(case.delay),
+            duration_s: options.duration,
+            sent: 0,
+            ok_2xx: 0,
+            errors: BTreeMap::new(),
+            errors_total: 0,
+            in_flight_bound: 0,
+            errors_before_fault: 0,
+            errors_after_recovery: 0,
+            down_ms: 0.0,
+            recover_ms: 0.0,
+            last_error_ms: 0.0,
+            probes: 0,
+            probes_failed: 0,
+            unfinished: 0,
+            error: None,
+            skipped: None,
+        }
+    }
+
+    /// Whether the row ran to the end.
+    pub fn ran(&self) -> bool {
+        self.error.is_none() && self.skipped.is_none()
+    }
+}
+
+fn scaled(concurrency: u32, scale: u32) -> u32 {
+    concurrency.div_ceil(scale.max(1)).max(1)
+}
+
+/// Runs `cases` one after another.
+pub fn run_all(cases: &[Case], options: &Options) -> anyhow::Result<ChaosResults> {
+    let started_at = results::now_utc();
+    let ui = Ui::default();
+    let runtime = super::runtime()?;
+    let per_row = options.duration + 2.0;
+    ui.line(&format!(
+        "chaos: {} fault(s), about {}",
+        cases.len(),
+        fmt_duration(per_row * cases.len() as f64)
+    ));
+    let mut rows = Vec::with_capacity(cases.len());
+    for (index, case) in cases.iter().enumerate() {
+        let label = format!("[{}/{}] {}", index + 1, cases.len(), case.id);
+        ui.line(&format!(
+            "{label}: {} during a load ...",
+            case.fault.describe()
+        ));
+        let row = run_case(&runtime, case, options);
+        ui.line(&format!("{label}: {}", summary(&row)));
+        rows.push(row);
+    }
+    Ok(ChaosResults {
+        started_at,
+        machine: machine::describe(),
+        wall_time_s: ui.elapsed_s(),
+        duration_s: options.duration,
+        fault_at_s: options.fault_at,
+        postgres_down_s: options.down,
+        rows,
+    })
+}
+
+/// One line about a row.
+pub fn summary(row: &ChaosRow) -> String {
+    if let Some(reason) = &row.skipped {
+        return format!("skipped: {reason}");
+    }
+    if let Some(reason) = &row.error {
+        return format!("error: {reason}");
+    }
+    format!(
+        "{} sent, {} 2xx, errors {} ({} before the fault, {} after recovery; bound in flight {}), down {:.0} ms, recovered after {:.0} ms, last error after {:.0} ms",
+        row.sent,
+        row.ok_2xx,
+        fmt_errors(&row.errors),
+        row.errors_before_fault,
+        row.errors_after_recovery,
+        row.in_flight_bound,
+        row.down_ms,
+        row.recover_ms,
+        row.last_error_ms
+    )
+}
+
+/// `502: 1000, receive: 3`, or `none`.
+pub fn fmt_errors(errors: &BTreeMap<String, u64>) -> String {
+    if errors.values().all(|count| *count == 0) {
+        return "none".to_owned();
+    }
+    errors
+        .iter()
+        .filter(|(_, count)| **count > 0)
+        .map(|(kind, count)| format!("{kind}: {count}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs one row; never panics on a service's failure: the row says what happened.
+pub fn run_case(runtime: &tokio::runtime::Runtime, case: &Case, options: &Options) -> ChaosRow {
+    let Some(scenario) = scenarios::by_id(case.scenario) else {
+        let mut row = ChaosRow::new(case, &scenarios::SCENARIOS[0], options);
+        row.error = Some(format!("no scenario `{}`", case.scenario));
+        return row;
+    };
+    let mut row = ChaosRow::new(case, scenario, options);
+    let stack = match stack::start(scenario, &options.bin_dir) {
+        Ok(stack) => stack,
+        Err(StartError::Skipped(reason)) => {
+            row.skipped = Some(reason);
+            return row;
+        }
+        Err(StartError::Failed(reason)) => {
+            row.error = Some(reason);
+            return row;
+        }
+    };
+    if let Err(err) = strike_during_load(runtime, stack, case, options, &mut row) {
+        row.error = Some(format!("{err:#}"));
+    }
+    row
+}
+
+/// One probe: when it was sent and answered, and whether it got a 2xx.
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    done: Instant,
+    ok: bool,
+}
+
+/// Sends `GET /?delay=0` to `port`, one at a time, until `stop`.
+fn start_probes(port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<Probe>> {
+    std::thread::spawn(move || {
+        let mut probes = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            let status = stack::get_status(port, "/?delay=0");
+            probes.push(Probe {
+                done: Instant::now(),
+                ok: status.is_some_and(|status| (200..300).contains(&status)),
+            });
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        probes
+    })
+}
+
+fn strike_during_load(
+    runtime: &tokio::runtime::Runtime,
+    mut stack: Stack,
+    case: &Case,
+    options: &Options,
+    row: &mut ChaosRow,
+) -> anyhow::Result<()> {
+    let concurrency = row.concurrency;
+    let duration = Duration::from_secs_f64(options.duration);
+    let spec = loadgen::LoadSpec {
+        requests: None,
+        time_limit: Some(duration),
+        concurrency: concurrency as usize,
+        continue_on_socket_error: true,
+        timeout: REQUEST_TIMEOUT,
+        ..loadgen::LoadSpec::new(stack.url(row.delay_s))
+    };
+    // Errors come back fast: room for a closed loop spinning on them.
+    let expected = (f64::from(concurrency) / row.delay_s.max(0.01) * options.duration) as u64;
+    let _ = kernel::make_room(4 * expected + 100_000);
+
+    let progress = Arc::new(loadgen::Progress::default());
+    let timeline = Timeline::start(Arc::clone(&progress));
+    let stop_probes = Arc::new(AtomicBool::new(false));
+    let probes = start_probes(stack.port, Arc::clone(&stop_probes));
+    let started = Instant::now();
+    let load = {
+        let handle = runtime.handle().clone();
+        let progress = Arc::clone(&progress);
+        std::thread::spawn(move || handle.block_on(loadgen::run_with_progress(spec, progress)))
+    };
+
+    std::thread::sleep(Duration::from_secs_f64(options.fault_at));
+    let (fault, back) = strike(&mut stack, case, options, row);
+    let load = load
+        .join()
+        .map_err(|_| anyhow::anyhow!("the load thread panicked"));
+    stop_probes.store(true, Ordering::Relaxed);
+    let probes = probes.join().unwrap_or_default();
+    let samples = timeline.finish();
+    stack.stop();
+    let (fault, back) = (fault?, back);
+    let report = load?.map_err(|err| anyhow::anyhow!("cannot run the load: {err}"))?;
+
+    row.sent = report.complete + report.failed;
+    row.ok_2xx = report.complete.saturating_sub(report.non_2xx);
+    row.unfinished = report.unfinished;
+    let mut errors = BTreeMap::new();
+    for (status, count) in &report.status_codes {
+        if !(200..300).contains(status) {
+            errors.insert(status.to_string(), *count);
+        }
+    }
+    let failures = &report.failures;
+    for (kind, count) in [
+        ("connect", failures.connect),
+        ("receive", failures.receive),
+        ("timeout", failures.timeout),
+        ("exception", failures.exceptions),
+    ] {
+        if count > 0 {
+            errors.insert(kind.to_owned(), count);
+        }
+    }
+    row.errors_total = errors.values().sum();
+    row.errors = errors;
+    row.down_ms = back.saturating_duration_since(fault).as_secs_f64() * 1000.0;
+    row.probes = probes.len() as u64;
+    row.probes_failed = probes.iter().filter(|probe| !probe.ok).count() as u64;
+    let recovered = recovered_at(&probes, fault, back);
+    row.recover_ms = recovered.map_or(0.0, |at| (at - fault).as_secs_f64() * 1000.0);
+    // Errors after this are not in-flight casualties: the piece was back and a new
+    // client had been served.
+    let settled = recovered.map_or(back, |at| at.max(back));
+    let errors_at = |at: Instant| sample_at(&samples, at).map_or(0, |sample: Sample| sample.errors);
+    row.errors_before_fault = errors_at(fault);
+    let final_errors = samples.last().map_or(0, |sample| sample.errors);
+    row.errors_after_recovery = final_errors.saturating_sub(errors_at(settled + GRACE));
+    if final_errors > row.errors_before_fault {
+        let last = samples
+            .iter()
+            .find(|sample| sample.errors == final_errors)
+            .map_or(fault, |sample| sample.at);
+        row.last_error_ms = last.saturating_duration_since(fault).as_secs_f64() * 1000.0;
+    }
+    if report.aborted.is_some() || started.elapsed() > duration + REQUEST_TIMEOUT {
+        anyhow::bail!("the load did not end by itself: {:?}", report.aborted);
+    }
+    Ok(())
+}
+
+/// When the topology was serving again: the first successful probe after the last
+/// failed one after `fault`; `None` if no probe failed after it.
+fn recovered_at(probes: &[Probe], fault: Instant, back: Instant) -> Option<Instant> {
+    let last_failed = probes
+        .iter()
+        .rposition(|probe| !probe.ok && probe.done >= fault)?;
+    Some(
+        probes[last_failed + 1..]
+            .iter()
+            .find(|probe| probe.ok)
+            .map_or(back, |probe| probe.done),
+    )
+}
+
+/// Injects the fault and brings the piece back; returns when it struck and when the
+/// piece was back. Sets the row's bound on what the fault can catch in flight.
+fn strike(
+    stack: &mut Stack,
+    case: &Case,
+    options: &Options,
+    row: &mut ChaosRow,
+) -> (anyhow::Result<Instant>, Instant) {
+    let now = Instant::now();
+    row.in_flight_bound = u64::from(row.concurrency);
+    let result = match case.fault {
+        Fault::UpstreamRestart => stack
+            .restart_slow_api(libc::SIGKILL)
+            .map_err(|err| anyhow::anyhow!("cannot restart slow_api: {err}")),
+        Fault::PostgresRestart => match stack.postgres_mut() {
+            Some(postgres) => {
+                postgres.stop();
+                std::thread::sleep(Duration::from_secs_f64(options.down));
+                postgres.restart()
+            }
+            None => Err(anyhow::anyhow!("{} has no PostgreSQL", case.scenario)),
+        },
+        Fault::WorkerKill => kill_a_worker(stack, row),
+        Fault::NginxReload => match stack.nginx_pid() {
+            // SAFETY: kill(2) on the nginx master this runner started.
+            Some(pid) if unsafe { libc::kill(pid, libc::SIGHUP) } == 0 => Ok(()),
+            Some(pid) => Err(anyhow::anyhow!("cannot signal nginx ({pid})")),
+            None => Err(anyhow::anyhow!("{} has no nginx", case.scenario)),
+        },
+    };
+    (result.map(|()| now), Instant::now())
+}
+
+/// SIGKILLs one of app_sync's workers, then waits until the master has replaced it.
+fn kill_a_worker(stack: &Stack, row: &mut ChaosRow) -> anyhow::Result<()> {
+    let master = stack.app_pid();
+    let workers = |all: &[procfs::Process]| -> Vec<i32> {
+        all.iter()
+            .filter(|process| process.ppid == master && process.state != 'Z')
+            .map(|process| process.pid)
+            .collect()
+    };
+    let before = workers(&procfs::processes());
+    let victim = *before
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("app_sync ({master}) has no worker processes"))?;
+    if let Some(scenario) = scenarios::by_id(&row.scenario) {
+        if let App::Sync { threads, .. } = scenario.app {
+            // Its threads (the kernel does not share the clients out evenly), or all the
+            // clients if fewer.
+            row.in_flight_bound = u64::from(threads.min(row.concurrency));
+        }
+    }
+    // SAFETY: kill(2) on a worker of the app this runner started.
+    if unsafe { libc::kill(victim, libc::SIGKILL) } != 0 {
+        anyhow::bail!("cannot kill worker {victim}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = workers(&procfs::processes());
+        if now.len() >= before.len() && !now.contains(&victim) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("the master did not replace worker {victim} within 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The table of docs/09-faults.md.
+pub fn markdown_table(run: &ChaosResults) -> String {
+    let mut out = String::from(
+        "| fault | topology | load | sent | 2xx | errors | in flight (bound) | errors beyond the bound | errors before / after | down ms | last error after ms | recovered after ms |\n\
+         |---|---|---|--:|--:|---|--:|--:|---|--:|--:|--:|\n",
+    );
+    for row in &run.rows {
+        let load = format!(
+            "-c {} delay={} for {} s",
+            row.concurrency, row.delay_s, row.duration_s
+        );
+        let head = format!("| {} | {} | {load} |", row.fault.describe(), row.topology);
+        if let Some(reason) = row.skipped.as_ref().or(row.error.as_ref()) {
+            out.push_str(&format!("{head} not run: {reason} | | | | | | | | |\n"));
+            continue;
+        }
+        out.push_str(&format!(
+            "{head} {} | {} | {} | {} | {} | {} / {} | {:.0} | {:.0} | {:.0} |\n",
+            row.sent,
+            row.ok_2xx,
+            fmt_errors(&row.errors),
+            row.in_flight_bound,
+            row.errors_total.saturating_sub(row.in_flight_bound),
+            row.errors_before_fault,
+            row.errors_after_recovery,
+            row.down_ms,
+            row.last_error_ms,
+            row.recover_ms,
+        ));
+    }
+    out
+}
