@@ -119,7 +119,9 @@ pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
 
 events {{
-    worker_connections 16384;
+    # A proxied request holds two connections (the client's and the upstream's): one
+    # worker must hold 10,000 clients' worth (the sweep's top point) without refusing any.
+    worker_connections 65536;
     multi_accept on;
 }}
 

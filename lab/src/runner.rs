@@ -60,6 +60,14 @@ impl Options {
     }
 }
 
+/// `--delay` of the runners: a positive number of seconds, at most a minute.
+pub fn parse_delay(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(delay) if delay.is_finite() && delay > 0.0 && delay <= 60.0 => Ok(delay),
+        _ => Err(format!("{raw:?} is not a delay between 0 and 60 seconds")),
+    }
+}
+
 /// Seconds a scenario is expected to take: its ideal time plus starting the services.
 pub(crate) fn expected_s(scenario: &Scenario) -> f64 {
     let mut startup = 0.4;

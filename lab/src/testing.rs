@@ -52,6 +52,19 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     bin
 }
 
+/// The directory of the service binaries (slow_api and every app), each built on demand
+/// for a single-package test run: the `--bin-dir` a runner under test needs.
+pub fn services_bin_dir() -> PathBuf {
+    let slow_api = workspace_bin("slow_api");
+    for app in ["app_sync", "app_async", "app_pg"] {
+        workspace_bin(app);
+    }
+    slow_api
+        .parent()
+        .expect("binaries live in a directory")
+        .to_owned()
+}
+
 /// A free TCP port on 127.0.0.1 (asked of the kernel, then released for a service).
 pub fn free_port() -> u16 {
     stack::free_port().expect("no free loopback port")

@@ -8,43 +8,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use lab::testing::workspace_bin;
+use lab::testing::services_bin_dir;
 use serde_json::Value;
 
 mod support;
-use support::{read_json, run_watched, scratch, survivors, wait_for, Watcher};
-
-/// Where the service binaries are (built on demand for a single-package test run).
-fn bin_dir() -> PathBuf {
-    let slow_api = workspace_bin("slow_api");
-    for app in ["app_sync", "app_async", "app_pg"] {
-        workspace_bin(app);
-    }
-    slow_api
-        .parent()
-        .expect("binaries live in a directory")
-        .to_owned()
-}
+use support::{by_id, read_json, run_watched, runner, scratch, survivors, wait_for, Watcher};
 
 fn bench_all(results: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_bench-all"));
-    command
-        .arg("--results")
-        .arg(results)
-        .arg("--bin-dir")
-        .arg(bin_dir())
-        .args(args)
-        .stdin(Stdio::null());
-    command
+    runner(env!("CARGO_BIN_EXE_bench-all"), results, args)
 }
 
 fn row<'a>(json: &'a Value, id: &str) -> &'a Value {
-    json["scenarios"]
-        .as_array()
-        .expect("scenarios array")
-        .iter()
-        .find(|row| row["id"] == id)
-        .unwrap_or_else(|| panic!("no row {id}"))
+    by_id(json, "scenarios", id)
 }
 
 #[test]
@@ -264,7 +239,7 @@ fn sweep_writes_its_files_and_says_how_its_clients_started() {
             .arg("--results")
             .arg(&results)
             .arg("--bin-dir")
-            .arg(bin_dir())
+            .arg(services_bin_dir())
             .stdin(Stdio::null());
         command
     });

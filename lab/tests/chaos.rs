@@ -5,15 +5,7 @@
 use std::path::PathBuf;
 
 use lab::faults::chaos::{self, ChaosRow, Options};
-use lab::testing::workspace_bin;
-
-fn bin_dir() -> PathBuf {
-    let slow_api = workspace_bin("slow_api");
-    for app in ["app_sync", "app_async", "app_pg"] {
-        workspace_bin(app);
-    }
-    slow_api.parent().expect("a directory").to_owned()
-}
+use lab::testing::services_bin_dir;
 
 fn run(id: &str) -> ChaosRow {
     let options = Options {
@@ -22,7 +14,7 @@ fn run(id: &str) -> ChaosRow {
         down: 0.5,
         delay: Some(0.2),
         scale: 10,
-        ..Options::full(bin_dir())
+        ..Options::full(services_bin_dir())
     };
     let case = chaos::case_by_id(id).expect("a chaos row");
     let runtime = lab::faults::runtime().expect("runtime");

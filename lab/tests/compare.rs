@@ -9,42 +9,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use lab::testing::workspace_bin;
+use lab::testing::services_bin_dir;
 use serde_json::Value;
 
 mod support;
-use support::{read_json, run_watched, scratch, survivors, wait_for, Watcher};
-
-fn bin_dir() -> PathBuf {
-    let slow_api = workspace_bin("slow_api");
-    for app in ["app_sync", "app_async", "app_pg"] {
-        workspace_bin(app);
-    }
-    slow_api
-        .parent()
-        .expect("binaries live in a directory")
-        .to_owned()
-}
+use support::{by_id, read_json, run_watched, runner, scratch, survivors, wait_for, Watcher};
 
 fn compare(results: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_compare"));
-    command
-        .arg("--results")
-        .arg(results)
-        .arg("--bin-dir")
-        .arg(bin_dir())
-        .args(args)
-        .stdin(Stdio::null());
-    command
+    runner(env!("CARGO_BIN_EXE_compare"), results, args)
 }
 
 fn pair<'a>(json: &'a Value, id: &str) -> &'a Value {
-    json["pairs"]
-        .as_array()
-        .expect("pairs array")
-        .iter()
-        .find(|pair| pair["id"] == id)
-        .unwrap_or_else(|| panic!("no pair {id}"))
+    by_id(json, "pairs", id)
 }
 
 const QUICK: &[&str] = &[

@@ -40,7 +40,7 @@ struct Args {
     bin_dir: Option<PathBuf>,
 
     /// Replace every pair's delay (seconds), for a quick run.
-    #[arg(long, value_parser = parse_delay)]
+    #[arg(long, value_parser = lab::runner::parse_delay)]
     delay: Option<f64>,
 
     /// Divide -n and -c of the large loads by this, for a quick run.
@@ -58,13 +58,6 @@ struct Args {
     /// Redraw NAME.md and NAME.svg from an earlier run's JSON file, without running.
     #[arg(long, value_name = "JSON")]
     redraw: Option<PathBuf>,
-}
-
-fn parse_delay(raw: &str) -> Result<f64, String> {
-    match raw.parse::<f64>() {
-        Ok(delay) if delay.is_finite() && delay > 0.0 && delay <= 60.0 => Ok(delay),
-        _ => Err(format!("{raw:?} is not a delay between 0 and 60 seconds")),
-    }
 }
 
 fn main() -> ExitCode {

@@ -13,6 +13,30 @@ use std::time::{Duration, Instant};
 use lab::procfs;
 use serde_json::Value;
 
+/// A runner binary (`exe`, e.g. `env!("CARGO_BIN_EXE_bench-all")`) writing into
+/// `results`, with the workspace's service binaries and `args`.
+pub fn runner(exe: &str, results: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(exe);
+    command
+        .arg("--results")
+        .arg(results)
+        .arg("--bin-dir")
+        .arg(lab::testing::services_bin_dir())
+        .args(args)
+        .stdin(Stdio::null());
+    command
+}
+
+/// The object of `json[list]` whose `id` is `id`.
+pub fn by_id<'a>(json: &'a Value, list: &str, id: &str) -> &'a Value {
+    json[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {list} array"))
+        .iter()
+        .find(|item| item["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in {list}"))
+}
+
 pub fn scratch(label: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "lab-test-{label}-{}-{}",
