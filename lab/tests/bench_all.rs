@@ -4,7 +4,7 @@
 //! starts (from /proc), so the tests can check that none outlives a run, finished or
 //! interrupted.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 

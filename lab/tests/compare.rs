@@ -5,11 +5,10 @@
 //! fail rather than skip without it; one test checks on purpose what a run without
 //! Python does (its Python rows say why they were skipped, the Rust rows still run).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use lab::testing::services_bin_dir;
 use serde_json::Value;
 
 mod support;
