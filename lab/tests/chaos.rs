@@ -2,8 +2,6 @@
 //! real services on loopback ports: each asserts the bound the fault must keep, not a
 //! timing.
 
-use std::path::PathBuf;
-
 use lab::faults::chaos::{self, ChaosRow, Options};
 use lab::testing::services_bin_dir;
 
