@@ -39,6 +39,25 @@ pub(crate) struct LogAxis {
 }
 
 impl LogAxis {
+    /// A requests-per-second axis from 0.5 to the first 1-2-5 step at least 1.6 times
+    /// `max` (room for labels past the longest bar), on pixels `p0` to `p1`.
+    pub(crate) fn requests_per_second(max: f64, p0: f64, p1: f64) -> LogAxis {
+        let max = max.max(1.0) * 1.6;
+        let decade = 10f64.powf(max.log10().floor());
+        let hi = [1.0, 2.0, 5.0, 10.0]
+            .iter()
+            .map(|step| step * decade)
+            .find(|top| *top >= max)
+            .unwrap_or(decade * 10.0)
+            .max(10.0);
+        LogAxis {
+            lo: 0.5,
+            hi,
+            p0,
+            p1,
+        }
+    }
+
     pub(crate) fn map(&self, value: f64) -> f64 {
         let value = value.clamp(self.lo, self.hi);
         let t = (value.log10() - self.lo.log10()) / (self.hi.log10() - self.lo.log10());
@@ -120,20 +139,7 @@ pub fn bench_chart(results: &Results) -> String {
             row.ab_ceiling_rps,
         ]
     });
-    let max = values.fold(1.0f64, f64::max) * 1.6;
-    let decade = 10f64.powf(max.log10().floor());
-    let hi = [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|step| step * decade)
-        .find(|top| *top >= max)
-        .unwrap_or(decade * 10.0)
-        .max(10.0);
-    let axis = LogAxis {
-        lo: 0.5,
-        hi,
-        p0: 370.0,
-        p1: 950.0,
-    };
+    let axis = LogAxis::requests_per_second(values.fold(1.0f64, f64::max), 370.0, 950.0);
 
     let mut svg = String::new();
     let _ = write!(

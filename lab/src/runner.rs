@@ -60,6 +60,35 @@ impl Options {
     }
 }
 
+/// The flags every runner shares (bench-all, compare): where the binaries are, and how
+/// to shorten a run.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ShapeArgs {
+    /// Directory holding slow_api, app_sync, app_async and app_pg [default: this
+    /// program's own directory].
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
+
+    /// Replace every row's delay (seconds), for a quick run.
+    #[arg(long, value_parser = parse_delay)]
+    pub delay: Option<f64>,
+
+    /// Divide -n and -c of the large loads by this, for a quick run.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub scale: u32,
+}
+
+impl ShapeArgs {
+    /// The run's options.
+    pub fn options(self) -> Options {
+        Options {
+            bin_dir: self.bin_dir.unwrap_or_else(Options::default_bin_dir),
+            delay: self.delay,
+            scale: self.scale,
+        }
+    }
+}
+
 /// `--delay` of the runners: a positive number of seconds, at most a minute.
 pub fn parse_delay(raw: &str) -> Result<f64, String> {
     match raw.parse::<f64>() {

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use lab::out;
-use lab::runner::{self, Options};
+use lab::runner;
 use lab::scenarios::{self, Scenario, SCENARIOS};
 use lab::{procs, results};
 
@@ -38,18 +38,8 @@ struct Args {
     #[arg(long)]
     name: Option<String>,
 
-    /// Directory holding slow_api, app_sync, app_async and app_pg [default: this
-    /// program's own directory].
-    #[arg(long)]
-    bin_dir: Option<PathBuf>,
-
-    /// Replace every scenario's delay (seconds), for a quick run.
-    #[arg(long, value_parser = lab::runner::parse_delay)]
-    delay: Option<f64>,
-
-    /// Divide -n and -c of the large loads by this, for a quick run.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    scale: u32,
+    #[command(flatten)]
+    shape: lab::runner::ShapeArgs,
 
     /// List the scenarios and exit.
     #[arg(long)]
@@ -136,11 +126,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         out!("{}", results::markdown_table(&results.scenarios));
         return Ok(ExitCode::SUCCESS);
     }
-    let options = Options {
-        bin_dir: args.bin_dir.unwrap_or_else(Options::default_bin_dir),
-        delay: args.delay,
-        scale: args.scale,
-    };
+    let options = args.shape.options();
     procs::raise_open_files(65_536);
     procs::install_interrupt_handler()?;
 

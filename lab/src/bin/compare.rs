@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use lab::compare::{self, Pair, PAIRS};
 use lab::out;
-use lab::runner::{Options, Ui};
+use lab::runner::Ui;
 
 // The load runs in this process: the same allocator as the `loadgen` binary.
 #[global_allocator]
@@ -34,18 +34,8 @@ struct Args {
     #[arg(long, default_value = "compare")]
     name: String,
 
-    /// Directory holding slow_api, app_sync, app_async and app_pg [default: this
-    /// program's own directory].
-    #[arg(long)]
-    bin_dir: Option<PathBuf>,
-
-    /// Replace every pair's delay (seconds), for a quick run.
-    #[arg(long, value_parser = lab::runner::parse_delay)]
-    delay: Option<f64>,
-
-    /// Divide -n and -c of the large loads by this, for a quick run.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    scale: u32,
+    #[command(flatten)]
+    shape: lab::runner::ShapeArgs,
 
     /// List the pairs and their Python command lines, and exit.
     #[arg(long)]
@@ -127,11 +117,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         });
     }
-    let options = Options {
-        bin_dir: args.bin_dir.unwrap_or_else(compare::default_bin_dir),
-        delay: args.delay,
-        scale: args.scale,
-    };
+    let options = args.shape.options();
     let results = compare::run_all(&selected, &options, venv.as_ref(), python, &ui)?;
     compare::write_results(&results, &args.results, &args.name)?;
     out!("{}", compare::markdown_table(&results));

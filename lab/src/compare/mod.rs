@@ -21,7 +21,7 @@
 
 mod render;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde::{Deserialize, Serialize};
@@ -747,11 +747,6 @@ pub fn write_results(results: &CompareResults, dir: &Path, name: &str) -> anyhow
     let markdown = markdown_document(results, &chart_file);
     results::write_atomically(&dir.join(format!("{name}.md")), &markdown)?;
     Ok(markdown)
-}
-
-/// Where `compare` finds the service binaries by default.
-pub fn default_bin_dir() -> PathBuf {
-    Options::default_bin_dir()
 }
 
 /// Raises the open-files limit and installs the interrupt handler, as bench-all does.

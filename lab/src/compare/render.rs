@@ -210,21 +210,8 @@ pub fn chart(results: &CompareResults) -> String {
     let max = pairs
         .iter()
         .flat_map(|pair| [pair.rust.ceiling_rps, pair.python.ceiling_rps])
-        .fold(1.0f64, f64::max)
-        * 1.6;
-    let decade = 10f64.powf(max.log10().floor());
-    let hi = [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|step| step * decade)
-        .find(|top| *top >= max)
-        .unwrap_or(decade * 10.0)
-        .max(10.0);
-    let axis = LogAxis {
-        lo: 0.5,
-        hi,
-        p0: 330.0,
-        p1: 1010.0,
-    };
+        .fold(1.0f64, f64::max);
+    let axis = LogAxis::requests_per_second(max, 330.0, 1010.0);
     let mut svg = String::new();
     let _ = write!(
         svg,
