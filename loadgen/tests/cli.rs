@@ -197,7 +197,6 @@ fn ten_thousand_connections() {
     let server = TestServer::start();
     let output = loadgen(&[
         "-k",
-        "-r",
         "-n",
         "20000",
         "-c",
@@ -210,7 +209,10 @@ fn ten_thousand_connections() {
         "--ramp-up",
         "1",
         "--json",
-        &server.url("/"),
+        // Each answer takes longer than the ramp-up, so no early client can come back
+        // for a second request before the last one has opened its connection: all
+        // 10,000 are open at once, each with its own request in flight.
+        &server.url("/sleep?ms=3000"),
     ]);
     assert!(output.status.success(), "{output:?}");
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");

@@ -35,6 +35,13 @@ pub struct TestServer {
 impl TestServer {
     pub fn start() -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a test port");
+        // std listens with a backlog of 128; a test that opens 10,000 connections in a
+        // second would overflow it, and the kernel's SYN cookies, retransmits and resets
+        // would be what it measures. Linux lets listen() be called again to raise it
+        // (the kernel caps it at net.core.somaxconn).
+        // SAFETY: listen() on a descriptor this function owns; no memory is passed.
+        let raised = unsafe { libc::listen(listener.as_raw_fd(), 65_535) };
+        assert_eq!(raised, 0, "raise the test server's accept backlog");
         let port = listener.local_addr().expect("local addr").port();
         let counters = Arc::new(Counters::default());
         let for_thread = Arc::clone(&counters);
@@ -82,10 +89,11 @@ impl TestServer {
 
 fn serve(stream: TcpStream, counters: &Counters) {
     let _ = stream.set_nodelay(true);
-    let Ok(mut writer) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(stream);
+    // One descriptor per connection: reads and writes both go through `&TcpStream`. A
+    // second (try_clone) would double the count, and a test holding 10,000 connections
+    // would run into the open-files limit and reset the connections it could not clone.
+    let mut writer = &stream;
+    let mut reader = BufReader::new(&stream);
     loop {
         let mut request_line = String::new();
         match reader.read_line(&mut request_line) {
