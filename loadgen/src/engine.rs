@@ -20,8 +20,10 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::report::{Report, RunFacts};
+use crate::spec::unix_seconds;
 use crate::spec::{LoadError, LoadSpec, Plan};
 use crate::stats::Stats;
+use crate::timeline::Ending;
 
 /// A request later than this after its due time (`--rate`) counts as sent late.
 const LATE: Duration = Duration::from_millis(1);
@@ -91,7 +93,15 @@ pub async fn run_with_progress(
         .map_or(2, |n| n.get())
         .min(plan.concurrency);
 
+    // --start-at: shards on several hosts start together (plan() refused a past time).
+    if let Some(start_at) = plan.start_at {
+        if let Ok(wait) = start_at.duration_since(std::time::SystemTime::now()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
     let start = Instant::now();
+    let started_at = std::time::SystemTime::now();
+    let interval = plan.timeline_interval;
     let shared = Arc::new(Shared {
         deadline: plan.time_limit.map(|limit| start + limit),
         start,
@@ -101,7 +111,9 @@ pub async fn run_with_progress(
         abort_reason: Mutex::new(None),
         document_length: OnceLock::new(),
         server_software: OnceLock::new(),
-        shards: (0..threads).map(|_| Mutex::new(Stats::new())).collect(),
+        shards: (0..threads)
+            .map(|_| Mutex::new(Stats::new(interval)))
+            .collect(),
         progress,
         plan,
     });
@@ -133,10 +145,11 @@ pub async fn run_with_progress(
         end = end.min(deadline);
     }
 
-    let mut stats = Stats::new();
+    let mut stats = Stats::new(interval);
     for shard in &shared.shards {
         stats.merge(&shard.lock().unwrap_or_else(PoisonError::into_inner));
     }
+    stats.timeline.extend_to(end - start);
     let plan = &shared.plan;
     let aborted = shared
         .abort_reason
@@ -155,9 +168,14 @@ pub async fn run_with_progress(
         keep_alive: plan.keep_alive,
         requested: plan.requests,
         time_taken_s: (end - start).as_secs_f64(),
-        rate: plan.rate,
+        // A shard sends its share of the total rate.
+        rate: plan
+            .rate
+            .map(|rate| rate / plan.shard.map_or(1, |shard| shard.count) as f64),
         ramp_up: plan.ramp_up,
         aborted,
+        shard: plan.shard.map(|shard| shard.to_string()),
+        started_at_unix_s: unix_seconds(started_at),
     };
     Ok(Report::build(facts, &stats))
 }
@@ -306,7 +324,11 @@ async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
         let due = match plan.rate {
             None => now,
             Some(rate) => {
-                let due = shared.start + Duration::from_secs_f64(ticket as f64 / rate);
+                // A shard's requests are every K-th of the whole schedule.
+                let number = plan
+                    .shard
+                    .map_or(ticket, |shard| shard.global_ticket(ticket));
+                let due = shared.start + Duration::from_secs_f64(number as f64 / rate);
                 if due > now {
                     if shared.deadline.is_some_and(|deadline| due >= deadline) {
                         break;
@@ -341,6 +363,8 @@ async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         stats.sent_late += u64::from(late);
+        let since_start = |at: Instant| at.saturating_duration_since(shared.start);
+        stats.timeline.started(since_start(now));
         match result {
             // Finished after -t expired but before the (millisecond-grained) timer
             // fired: outside the measured time, so not counted.
@@ -354,6 +378,12 @@ async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
                 }
                 let total = ex.done - due;
                 let raw = ex.done - now;
+                let ending = if ex.status.is_success() {
+                    Ending::Ok(micros(total))
+                } else {
+                    Ending::NotOk(micros(total))
+                };
+                stats.timeline.completed(since_start(ex.done), ending);
                 stats.total.saturating_record(micros(total));
                 stats.raw.saturating_record(micros(raw));
                 stats.connect.saturating_record(micros(ex.connect));
@@ -383,6 +413,9 @@ async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
             }
             Ok(Err(failure)) => {
                 conn = None;
+                stats
+                    .timeline
+                    .completed(since_start(Instant::now()), Ending::Failed);
                 let (kind, message) = match &failure {
                     Failure::Connect(msg) => {
                         stats.failures.connect += 1;
@@ -429,6 +462,9 @@ async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
                     break;
                 }
                 stats.failures.timeout += 1;
+                stats
+                    .timeline
+                    .completed(since_start(Instant::now()), Ending::Failed);
                 drop(stats);
                 shared.progress.done.fetch_add(1, Relaxed);
                 shared.progress.failed.fetch_add(1, Relaxed);

@@ -43,8 +43,12 @@ mod report;
 mod spec;
 mod stats;
 pub mod text;
+mod timeline;
 
 pub use engine::{read_response, run, run_blocking, run_with_progress, Progress, ResponseOutcome};
-pub use report::{ConnectionTimes, Latency, LittlesLaw, Percentile, Phase, RateReport, Report};
-pub use spec::{LoadError, LoadSpec, DEFAULT_TIMEOUT};
-pub use stats::Failures;
+pub use report::{
+    ConnectionTimes, Latency, LittlesLaw, Percentile, Phase, PhaseHistograms, RateReport, Report,
+};
+pub use spec::{parse_start_at, LoadError, LoadSpec, Shard, DEFAULT_TIMEOUT, START_AT_TOLERANCE};
+pub use stats::{decode_histogram, Failures};
+pub use timeline::{Interval, Timeline, DEFAULT_INTERVAL, MAX_INTERVALS, MIN_INTERVAL};

@@ -93,6 +93,27 @@ struct Args {
     #[arg(long)]
     json: bool,
 
+    /// Width of the timeline's intervals: seconds, or with a unit (100ms, 0.5s). It
+    /// doubles as often as needed to keep at most 2048 intervals.
+    #[arg(long, value_name = "seconds", default_value = "0.1", value_parser = parse_interval)]
+    interval: Duration,
+
+    /// Write the timeline (per interval: started, completed, ok, errors, in flight,
+    /// p50, p99) to this file as CSV.
+    #[arg(long, value_name = "file")]
+    timeline: Option<PathBuf>,
+
+    /// Send shard I of K of the load (1 <= I <= K), to load from K hosts: this host
+    /// takes its share of -c, -n and --rate. Merge the K --json reports with
+    /// `loadgen merge`.
+    #[arg(long, value_name = "I/K")]
+    shard: Option<loadgen::Shard>,
+
+    /// Start at this wall-clock time (Unix seconds like 1795000000.25, or RFC 3339),
+    /// so that shards on several hosts start together.
+    #[arg(long, value_name = "time", value_parser = loadgen::parse_start_at)]
+    start_at: Option<std::time::SystemTime>,
+
     /// Print help.
     #[arg(short = 'h', long, action = clap::ArgAction::Help)]
     help: Option<bool>,
@@ -108,11 +129,31 @@ fn parse_concurrency(raw: &str) -> Result<usize, String> {
     }
 }
 
+/// Seconds, as a number (`0.5`) or with a unit: `ms` or `s` (`500ms`, `0.5s`).
 fn parse_seconds(raw: &str) -> Result<Duration, String> {
-    match raw.parse::<f64>() {
+    let (number, scale) = if let Some(ms) = raw.strip_suffix("ms") {
+        (ms, 1e-3)
+    } else if let Some(s) = raw.strip_suffix('s') {
+        (s, 1.0)
+    } else {
+        (raw, 1.0)
+    };
+    match number.trim().parse::<f64>().map(|n| n * scale) {
         Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
-        _ => Err(format!("{raw:?} is not a positive number of seconds")),
+        _ => Err(format!(
+            "{raw:?} is not a positive number of seconds (e.g. 0.5, 0.5s or 500ms)"
+        )),
     }
+}
+
+fn parse_interval(raw: &str) -> Result<Duration, String> {
+    let interval = parse_seconds(raw)?;
+    if interval < loadgen::MIN_INTERVAL {
+        return Err(format!(
+            "{raw:?} is shorter than the shortest interval, 1ms"
+        ));
+    }
+    Ok(interval)
 }
 
 fn parse_rate(raw: &str) -> Result<f64, String> {
@@ -169,7 +210,28 @@ fn main() -> ExitCode {
         ramp_up: args.ramp_up,
         continue_on_socket_error: args.continue_on_socket_error,
         verbosity: args.verbosity,
+        timeline_interval: args.interval,
+        start_at: args.start_at,
         ..LoadSpec::new(args.url.clone())
+    };
+    let spec = match args.shard.map(|shard| shard.split(&spec)) {
+        None => spec,
+        Some(Ok(shard)) => shard,
+        Some(Err(err)) => {
+            eprintln!("loadgen: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    // Refuse a file that cannot be written before the load, not after it.
+    let timeline_file = match &args.timeline {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(file) => Some((path, file)),
+            Err(err) => {
+                eprintln!("loadgen: cannot write --timeline {}: {err}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
     };
 
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -203,6 +265,20 @@ fn main() -> ExitCode {
         }
     };
 
+    let mut timeline_note = None;
+    if let (Some((path, mut file)), Some(timeline)) = (timeline_file, &report.timeline) {
+        use std::io::Write;
+        if let Err(err) = file.write_all(timeline.to_csv().as_bytes()) {
+            eprintln!("loadgen: cannot write --timeline {}: {err}", path.display());
+            return ExitCode::from(1);
+        }
+        timeline_note = Some(format!(
+            "Timeline:               {} intervals of {} s written to {}",
+            timeline.intervals.len(),
+            timeline.interval_s,
+            path.display()
+        ));
+    }
     if args.json {
         match serde_json::to_string_pretty(&report) {
             Ok(json) => println!("{json}"),
@@ -214,6 +290,9 @@ fn main() -> ExitCode {
     } else {
         println!("\n");
         print!("{}", loadgen::text::ab_summary(&report));
+        if let Some(note) = timeline_note {
+            println!("{note}");
+        }
     }
     if let Some(reason) = &report.aborted {
         eprintln!("loadgen: {reason}");

@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::stats::{Failures, Stats};
+use crate::stats::{encode_histogram, Failures, Stats};
+use crate::timeline::Timeline;
 
 /// Latency distribution in milliseconds (from an HDR histogram: 0.1% resolution).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Latency {
     pub p50: f64,
     pub p90: f64,
@@ -40,7 +41,7 @@ impl Latency {
 }
 
 /// One row of ab's "Connection Times (ms)" table.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Phase {
     pub min: f64,
     pub mean: f64,
@@ -64,7 +65,7 @@ impl Phase {
 
 /// ab's "Connection Times (ms)": connect (0 on a reused connection), waiting (request
 /// sent to first response byte), processing (total minus connect), total.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionTimes {
     pub connect: Phase,
     pub processing: Phase,
@@ -73,7 +74,7 @@ pub struct ConnectionTimes {
 }
 
 /// One line of ab's "Percentage of the requests served within a certain time (ms)".
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Percentile {
     pub percent: f64,
     pub ms: f64,
@@ -83,7 +84,7 @@ pub struct Percentile {
 /// (throughput x mean latency) against the concurrency asked for. Well below 1.0 in
 /// closed-loop mode means something capped concurrency: the generator, a client limit,
 /// or time spent between requests.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LittlesLaw {
     /// completed requests per second x mean latency in seconds.
     pub in_flight: f64,
@@ -94,7 +95,7 @@ pub struct LittlesLaw {
 }
 
 /// What `--rate` adds.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RateReport {
     /// The rate asked for, requests per second.
     pub target_rps: f64,
@@ -106,7 +107,7 @@ pub struct RateReport {
 }
 
 /// The outcome of a run. Every count is exact; latencies come from HDR histograms.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// The URL as given.
     pub url: String,
@@ -167,6 +168,44 @@ pub struct Report {
     pub ramp_up_s: Option<f64>,
     /// Why the test stopped early (a socket error without `-r`), if it did.
     pub aborted: Option<String>,
+    /// `--shard I/K` as `"I/K"` (null: the whole load; `loadgen merge` lists the
+    /// shards it merged, comma-separated).
+    #[serde(default)]
+    pub shard: Option<String>,
+    /// Wall-clock start of the run (the origin of `time_taken_s`), Unix seconds.
+    #[serde(default)]
+    pub started_at_unix_s: f64,
+    /// `started_at_unix_s + time_taken_s`.
+    #[serde(default)]
+    pub ended_at_unix_s: f64,
+    /// The latency histogram behind `latency_ms` (microseconds): HdrHistogram's V2 +
+    /// DEFLATE serialization, base64. `loadgen merge` adds these.
+    #[serde(default)]
+    pub histogram: Option<String>,
+    /// The other histograms, serialized the same way, so that a merge recomputes every
+    /// figure of the report exactly.
+    #[serde(default)]
+    pub phase_histograms: Option<PhaseHistograms>,
+    /// Requests started, completed and in flight, and latency, per interval.
+    #[serde(default)]
+    pub timeline: Option<Timeline>,
+    /// The latency histogram of each timeline interval (null: no complete response),
+    /// serialized as `histogram`, in the order of `timeline.intervals`.
+    #[serde(default)]
+    pub timeline_histograms: Option<Vec<Option<String>>>,
+}
+
+/// The histograms besides `histogram`, each HdrHistogram V2 + DEFLATE in base64.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseHistograms {
+    /// Latency from the actual send (`rate.raw_latency_ms`).
+    pub raw: String,
+    /// Connection Times: connect.
+    pub connect: String,
+    /// Connection Times: waiting.
+    pub waiting: String,
+    /// Connection Times: processing.
+    pub processing: String,
 }
 
 /// What the engine knows besides the stats.
@@ -184,6 +223,10 @@ pub(crate) struct RunFacts {
     pub rate: Option<f64>,
     pub ramp_up: Option<std::time::Duration>,
     pub aborted: Option<String>,
+    /// Shard `I/K`, or for a merge the list of shards merged.
+    pub shard: Option<String>,
+    /// Wall-clock start, Unix seconds.
+    pub started_at_unix_s: f64,
 }
 
 impl Report {
@@ -260,6 +303,27 @@ impl Report {
             }),
             ramp_up_s: facts.ramp_up.map(|ramp| ramp.as_secs_f64()),
             aborted: facts.aborted,
+            shard: facts.shard,
+            started_at_unix_s: facts.started_at_unix_s,
+            ended_at_unix_s: facts.started_at_unix_s + facts.time_taken_s,
+            histogram: encode_histogram(&stats.total),
+            phase_histograms: (|| {
+                Some(PhaseHistograms {
+                    raw: encode_histogram(&stats.raw)?,
+                    connect: encode_histogram(&stats.connect)?,
+                    waiting: encode_histogram(&stats.waiting)?,
+                    processing: encode_histogram(&stats.processing)?,
+                })
+            })(),
+            timeline: Some(stats.timeline.timeline()),
+            timeline_histograms: Some(
+                stats
+                    .timeline
+                    .buckets()
+                    .iter()
+                    .map(|b| b.latency.as_ref().and_then(encode_histogram))
+                    .collect(),
+            ),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! What to run: [`LoadSpec`], the library form of ab's command line, and its validation.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
@@ -60,6 +60,127 @@ pub struct LoadSpec {
     pub continue_on_socket_error: bool,
     /// `-v`: 2 or more prints each failure to stderr.
     pub verbosity: u8,
+    /// `--interval`: the width of the report's timeline intervals (at least 1 ms; it
+    /// doubles as often as needed to keep at most 2,048 intervals).
+    pub timeline_interval: Duration,
+    /// `--shard I/K`: this spec is shard I of K of a load sent from K hosts. `requests`
+    /// and `concurrency` are this shard's shares already ([`Shard::split`] makes them);
+    /// `rate` stays the *total* rate, and this shard sends the requests of the total
+    /// schedule whose number is `I - 1` modulo K, so the K schedules interleave into
+    /// exactly the unsharded one.
+    pub shard: Option<Shard>,
+    /// `--start-at`: wall-clock time to start the load at (so that shards on several
+    /// hosts start together). More than [`START_AT_TOLERANCE`] in the past is a usage
+    /// error.
+    pub start_at: Option<SystemTime>,
+}
+
+/// How far in the past `--start-at` may be (a shard started a moment late) before it
+/// is refused.
+pub const START_AT_TOLERANCE: Duration = Duration::from_secs(1);
+
+/// Shard `index` (1-based) of `count`: one host's part of a load sent from several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// I, from 1 to `count`.
+    pub index: u64,
+    /// K, at least 1.
+    pub count: u64,
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    /// `I/K`, with 1 <= I <= K.
+    fn from_str(raw: &str) -> Result<Shard, String> {
+        let bad = || format!("{raw:?} is not a shard I/K with 1 <= I <= K (e.g. 1/3)");
+        let (index, count) = raw.split_once('/').ok_or_else(bad)?;
+        let index: u64 = index.trim().parse().map_err(|_| bad())?;
+        let count: u64 = count.trim().parse().map_err(|_| bad())?;
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Shard {
+    /// This shard's share of `total`: `total / K`, plus one for the first
+    /// `total % K` shards, so the K shares sum to `total` exactly. Shard I's share of
+    /// requests is also the number of `0..total` equal to `I - 1` modulo K.
+    pub fn share(&self, total: u64) -> u64 {
+        total / self.count + u64::from(self.index - 1 < total % self.count)
+    }
+
+    /// The number, in the unsharded schedule, of this shard's `local`-th request
+    /// (`--rate`: it is due at `global / rate`).
+    pub fn global_ticket(&self, local: u64) -> u64 {
+        (self.index - 1).saturating_add(local.saturating_mul(self.count))
+    }
+
+    /// `spec` (the whole load) cut to this shard: its share of `concurrency` and
+    /// `requests`, the total `rate` kept (see [`LoadSpec::shard`]). A share of no
+    /// clients or no requests is a usage error.
+    pub fn split(&self, spec: &LoadSpec) -> Result<LoadSpec, LoadError> {
+        let concurrency = self.share(spec.concurrency as u64);
+        if concurrency == 0 {
+            return Err(LoadError::InvalidSpec(format!(
+                "--shard {self} gets no client of -c {}: use at most {} shards or raise -c",
+                spec.concurrency, spec.concurrency
+            )));
+        }
+        let requests = match spec.requests {
+            Some(n) if self.share(n) == 0 => {
+                return Err(LoadError::InvalidSpec(format!(
+                    "--shard {self} gets no request of -n {n}: use at most {n} shards or raise -n"
+                )))
+            }
+            Some(n) => Some(self.share(n)),
+            None => None,
+        };
+        Ok(LoadSpec {
+            concurrency: usize::try_from(concurrency).unwrap_or(usize::MAX),
+            requests,
+            shard: Some(*self),
+            ..spec.clone()
+        })
+    }
+}
+
+/// Parses `--start-at`: Unix epoch seconds with an optional fraction
+/// (`1795000000.25`) or an RFC 3339 time (`2026-11-18T10:00:00Z`).
+pub fn parse_start_at(raw: &str) -> Result<SystemTime, String> {
+    let raw = raw.trim();
+    if let Ok(seconds) = raw.parse::<f64>() {
+        if (0.0..1e11).contains(&seconds) {
+            return Ok(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(seconds));
+        }
+    } else if let Ok(time) =
+        time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+    {
+        let nanos = time.unix_timestamp_nanos();
+        if let Ok(nanos) = u64::try_from(nanos) {
+            return Ok(SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos));
+        }
+    }
+    Err(format!(
+        "{raw:?} is not a start time: give Unix epoch seconds (e.g. 1795000000.25) \
+         or an RFC 3339 time (e.g. 2026-11-18T10:00:00Z)"
+    ))
+}
+
+/// Seconds since the Unix epoch, as f64.
+pub(crate) fn unix_seconds(time: SystemTime) -> f64 {
+    match time.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(since) => since.as_secs_f64(),
+        Err(before) => -before.duration().as_secs_f64(),
+    }
 }
 
 impl LoadSpec {
@@ -80,6 +201,9 @@ impl LoadSpec {
             ramp_up: None,
             continue_on_socket_error: false,
             verbosity: 0,
+            timeline_interval: crate::timeline::DEFAULT_INTERVAL,
+            shard: None,
+            start_at: None,
         }
     }
 }
@@ -143,6 +267,9 @@ pub(crate) struct Plan {
     pub ramp_up: Option<Duration>,
     pub continue_on_socket_error: bool,
     pub verbosity: u8,
+    pub timeline_interval: Duration,
+    pub shard: Option<Shard>,
+    pub start_at: Option<SystemTime>,
 }
 
 /// Host, port and origin-form path of an `http://` URL.
@@ -232,6 +359,29 @@ impl LoadSpec {
                     .into(),
             );
         }
+        if self.timeline_interval < crate::timeline::MIN_INTERVAL {
+            return spec_err(format!(
+                "--interval must be at least 1 ms, got {:?}",
+                self.timeline_interval
+            ));
+        }
+        if let Some(shard) = self.shard {
+            if shard.index == 0 || shard.index > shard.count {
+                return spec_err(format!("--shard {shard}: I must be from 1 to K"));
+            }
+        }
+        if let Some(start_at) = self.start_at {
+            if let Ok(late) = SystemTime::now().duration_since(start_at) {
+                if late > START_AT_TOLERANCE {
+                    return spec_err(format!(
+                        "--start-at {:.3} is {:.3} s in the past (more than {} s): give a later time",
+                        unix_seconds(start_at),
+                        late.as_secs_f64(),
+                        START_AT_TOLERANCE.as_secs()
+                    ));
+                }
+            }
+        }
         let method = Method::from_bytes(self.method.as_bytes())
             .map_err(|_| LoadError::InvalidSpec(format!("invalid method {:?}", self.method)))?;
 
@@ -304,6 +454,9 @@ impl LoadSpec {
             ramp_up: self.ramp_up.filter(|ramp| !ramp.is_zero()),
             continue_on_socket_error: self.continue_on_socket_error,
             verbosity: self.verbosity,
+            timeline_interval: self.timeline_interval,
+            shard: self.shard,
+            start_at: self.start_at,
         })
     }
 }
@@ -336,6 +489,90 @@ mod tests {
             "not a url",
         ] {
             assert!(parse_url(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn shard_strings() {
+        assert_eq!("2/3".parse(), Ok(Shard { index: 2, count: 3 }));
+        assert_eq!("1/1".parse(), Ok(Shard { index: 1, count: 1 }));
+        for bad in ["0/2", "3/2", "x", "1/0", "1/", "/2", "1/2/3", "-1/2", ""] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn shares_sum_to_the_totals() {
+        for count in 1..=7u64 {
+            for total in 0..=50u64 {
+                let shares: Vec<u64> = (1..=count)
+                    .map(|index| Shard { index, count }.share(total))
+                    .collect();
+                assert_eq!(shares.iter().sum::<u64>(), total, "{total} over {count}");
+                let (min, max) = (shares.iter().min(), shares.iter().max());
+                assert!(max.zip(min).is_some_and(|(max, min)| max - min <= 1));
+                // Shard I's share of requests is exactly its tickets among 0..total.
+                for (i, share) in shares.iter().enumerate() {
+                    let tickets = (0..total).filter(|t| t % count == i as u64).count();
+                    assert_eq!(*share, tickets as u64);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rate_schedules_interleave_into_the_unsharded_one() {
+        let rate = 7.3;
+        let due = |ticket: u64| Duration::from_secs_f64(ticket as f64 / rate);
+        for count in 1..=5u64 {
+            let total = 103u64;
+            let mut union: Vec<Duration> = (1..=count)
+                .flat_map(|index| {
+                    let shard = Shard { index, count };
+                    (0..shard.share(total)).map(move |local| due(shard.global_ticket(local)))
+                })
+                .collect();
+            union.sort();
+            let unsharded: Vec<Duration> = (0..total).map(due).collect();
+            assert_eq!(union, unsharded, "{count} shards");
+        }
+    }
+
+    #[test]
+    fn split_gives_each_shard_its_share() {
+        let spec = LoadSpec {
+            requests: Some(10),
+            concurrency: 4,
+            rate: Some(100.0),
+            ..LoadSpec::new("http://127.0.0.1/")
+        };
+        let parts: Vec<LoadSpec> = (1..=3)
+            .map(|index| Shard { index, count: 3 }.split(&spec).expect("valid share"))
+            .collect();
+        let requests: Vec<_> = parts.iter().map(|p| p.requests).collect();
+        let clients: Vec<_> = parts.iter().map(|p| p.concurrency).collect();
+        assert_eq!(requests, [Some(4), Some(3), Some(3)]);
+        assert_eq!(clients, [2, 1, 1]);
+        assert!(parts.iter().all(|p| p.rate == Some(100.0)));
+        let err = Shard { index: 5, count: 5 }
+            .split(&spec)
+            .expect_err("no client for shard 5 of 5 with -c 4");
+        assert!(
+            err.is_usage() && err.to_string().contains("no client"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn start_times() {
+        let at = parse_start_at("1795000000.25").expect("epoch seconds");
+        assert_eq!(unix_seconds(at), 1_795_000_000.25);
+        let at = parse_start_at("2026-11-18T10:00:00.5Z").expect("RFC 3339");
+        assert_eq!(unix_seconds(at), 1_794_996_000.5);
+        let at = parse_start_at("2026-11-18T11:00:00+01:00").expect("RFC 3339 with offset");
+        assert_eq!(unix_seconds(at), 1_794_996_000.0);
+        for bad in ["", "soon", "-5", "2026-11-18", "inf"] {
+            assert!(parse_start_at(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -3,7 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use std::time::Duration;
+
 use hdrhistogram::Histogram;
+
+use crate::timeline::Recorder;
 
 /// Latencies are recorded in microseconds, 3 significant digits (0.1% resolution).
 pub(crate) fn histogram() -> Histogram<u64> {
@@ -11,8 +15,29 @@ pub(crate) fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("static histogram bounds are valid")
 }
 
+/// A histogram as HdrHistogram's V2 + DEFLATE serialization in base64 (None only if
+/// the serializer fails, which it does not for histograms this crate makes).
+pub(crate) fn encode_histogram(h: &Histogram<u64>) -> Option<String> {
+    use base64::Engine;
+    use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+    let mut bytes = Vec::new();
+    V2DeflateSerializer::new().serialize(h, &mut bytes).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// The inverse of [`encode_histogram`]: base64, then HdrHistogram V2 (+ DEFLATE).
+pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|err| format!("not base64: {err}"))?;
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|err| format!("not an HdrHistogram V2 serialization: {err:?}"))
+}
+
 /// Why a request failed. ab's breakdown, plus `timeout` (ab aborts the whole test instead).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Failures {
     /// The connection could not be opened (refused, unreachable, out of ports or files).
     pub connect: u64,
@@ -29,7 +54,7 @@ impl Failures {
         self.connect + self.receive + self.timeout + self.exceptions
     }
 
-    fn merge(&mut self, other: &Failures) {
+    pub(crate) fn merge(&mut self, other: &Failures) {
         self.connect += other.connect;
         self.receive += other.receive;
         self.timeout += other.timeout;
@@ -57,10 +82,13 @@ pub(crate) struct Stats {
     pub keep_alive_requests: u64,
     pub header_bytes: u64,
     pub body_bytes: u64,
+    /// Started, completed and latency per interval of the run.
+    pub timeline: Recorder,
 }
 
 impl Stats {
-    pub fn new() -> Stats {
+    /// Empty stats, with a timeline of `interval`-wide intervals.
+    pub fn new(interval: Duration) -> Stats {
         Stats {
             total: histogram(),
             raw: histogram(),
@@ -78,6 +106,7 @@ impl Stats {
             keep_alive_requests: 0,
             header_bytes: 0,
             body_bytes: 0,
+            timeline: Recorder::new(interval),
         }
     }
 
@@ -101,5 +130,7 @@ impl Stats {
         self.keep_alive_requests += other.keep_alive_requests;
         self.header_bytes += other.header_bytes;
         self.body_bytes += other.body_bytes;
+        // One width to start with, doubled only: the widths always line up.
+        let _ = self.timeline.merge(&other.timeline);
     }
 }
