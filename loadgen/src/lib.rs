@@ -39,6 +39,7 @@
 //!   reported as `unfinished`, not as failures.
 
 mod engine;
+mod merge;
 mod report;
 mod spec;
 mod stats;
@@ -46,6 +47,7 @@ pub mod text;
 mod timeline;
 
 pub use engine::{read_response, run, run_blocking, run_with_progress, Progress, ResponseOutcome};
+pub use merge::merge_reports;
 pub use report::{
     ConnectionTimes, Latency, LittlesLaw, Percentile, Phase, PhaseHistograms, RateReport, Report,
 };

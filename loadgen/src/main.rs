@@ -28,7 +28,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Unlike ab, all -c connections start at once, responses whose length differs from
 /// the first are not counted as failures, and -t does not cap -n at 50,000.
 #[derive(Parser, Debug)]
-#[command(version, about, long_about = None, disable_help_flag = true)]
+#[command(version, about, long_about = None, disable_help_flag = true,
+          after_help = "Add the --json reports of --shard runs with: loadgen merge [--json] FILE...")]
 struct Args {
     /// Number of requests to perform (default 1, or unlimited with -t).
     #[arg(short = 'n', value_name = "requests", value_parser = clap::value_parser!(u64).range(1..))]
@@ -174,7 +175,36 @@ fn parse_header(raw: &str) -> Result<(String, String), String> {
     }
 }
 
+/// `loadgen merge`: add the --json reports of shards (--shard I/K) into one report.
+///
+/// Counts add, the latency histograms add and every percentile is recomputed from the
+/// sum, requests per second is over the union of the runs' time windows, and the
+/// timelines are aligned on their wall-clock starts and added.
+#[derive(Parser, Debug)]
+#[command(name = "loadgen merge", version, about, long_about = None)]
+struct MergeArgs {
+    /// Print one JSON object (the merged report) instead of ab's summary.
+    #[arg(long)]
+    json: bool,
+
+    /// Write the merged timeline to this file as CSV.
+    #[arg(long, value_name = "file")]
+    timeline: Option<PathBuf>,
+
+    /// The shards' reports, each written by `loadgen --json`.
+    #[arg(value_name = "report.json", required = true)]
+    reports: Vec<PathBuf>,
+}
+
 fn main() -> ExitCode {
+    // `loadgen merge ...` is a subcommand; anything else is ab's command line, as ever
+    // (a URL is never the bare word "merge").
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|first| first == "merge")
+    {
+        return merge(MergeArgs::parse_from(std::env::args_os().skip(1)));
+    }
     let args = Args::parse(); // exits 2 with a clear message on a bad flag
 
     let body = match &args.post_file {
@@ -365,4 +395,60 @@ fn loadgen_host(url: &str) -> String {
         .ok()
         .and_then(|uri| uri.host().map(str::to_string))
         .unwrap_or_else(|| url.to_string())
+}
+
+/// Reads, merges and prints shard reports; exit 2 for an unreadable or inconsistent one.
+fn merge(args: MergeArgs) -> ExitCode {
+    let mut reports = Vec::with_capacity(args.reports.len());
+    for path in &args.reports {
+        let name = path.display().to_string();
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(err) => {
+                eprintln!("loadgen merge: cannot read {name}: {err}");
+                return ExitCode::from(2);
+            }
+        };
+        match serde_json::from_str::<Report>(&text) {
+            Ok(report) => reports.push((name, report)),
+            Err(err) => {
+                eprintln!("loadgen merge: {name} is not a loadgen --json report: {err}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let report = match loadgen::merge_reports(&reports) {
+        Ok(report) => report,
+        Err(err) => {
+            eprintln!("loadgen merge: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    if let (Some(path), Some(timeline)) = (&args.timeline, &report.timeline) {
+        if let Err(err) = std::fs::write(path, timeline.to_csv()) {
+            eprintln!(
+                "loadgen merge: cannot write --timeline {}: {err}",
+                path.display()
+            );
+            return ExitCode::from(1);
+        }
+    }
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(err) => {
+                eprintln!("loadgen merge: cannot encode the report: {err}");
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        println!(
+            "Merged {} shard reports ({})",
+            reports.len(),
+            report.shard.as_deref().unwrap_or("")
+        );
+        println!();
+        print!("{}", loadgen::text::ab_summary(&report));
+    }
+    ExitCode::SUCCESS
 }

@@ -145,7 +145,6 @@ impl Recorder {
         }
     }
 
-    #[allow(dead_code)] // for `loadgen merge`, next commit
     /// Rebuilds a recorder from its parts (merging reports).
     pub fn from_parts(width_ns: u64, buckets: Vec<Bucket>) -> Recorder {
         let mut recorder = Recorder {
@@ -158,7 +157,6 @@ impl Recorder {
         recorder
     }
 
-    #[allow(dead_code)] // for `loadgen merge`, next commit
     pub fn width_ns(&self) -> u64 {
         self.width_ns
     }
@@ -234,7 +232,6 @@ impl Recorder {
         self.width_ns == width_ns
     }
 
-    #[allow(dead_code)] // for `loadgen merge`, next commit
     /// Delays the whole timeline by `intervals` intervals (aligning a later start).
     pub fn shift(&mut self, intervals: usize) {
         let mut shifted = vec![Bucket::default(); intervals];

@@ -1,0 +1,200 @@
+//! `loadgen merge`: the `--json` reports of a load sent from several hosts
+//! (`--shard I/K`) added into the report of one run.
+//!
+//! Counts add; the serialized HDR histograms add and every percentile is recomputed
+//! from the sum (percentiles are never averaged); requests per second is recomputed
+//! over the union of the time windows (earliest start to latest end); the timelines
+//! are aligned on their wall-clock starts and added interval by interval.
+
+use crate::report::{Report, RunFacts};
+use crate::stats::{decode_histogram, Stats};
+use crate::timeline::{Bucket, Recorder, DEFAULT_INTERVAL};
+
+/// Adds shard reports, each given with a name (its file) for the error messages.
+/// Errors (one line, naming the file) when a report lacks what a merge needs (the
+/// histograms of a current loadgen) or the reports do not describe one load
+/// (keep-alive on some and not others, `--rate` on some only).
+pub fn merge_reports(inputs: &[(String, Report)]) -> Result<Report, String> {
+    let Some((first_name, first)) = inputs.first() else {
+        return Err("merge needs at least one report".into());
+    };
+    let mut stats = Stats::new(DEFAULT_INTERVAL);
+    let mut urls: Vec<&str> = Vec::new();
+    let mut shards = Vec::new();
+    let mut aborted = Vec::new();
+    let started = inputs
+        .iter()
+        .map(|(_, r)| r.started_at_unix_s)
+        .fold(f64::INFINITY, f64::min);
+    let ended = inputs
+        .iter()
+        .map(|(_, r)| r.ended_at_unix_s)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let mut timelines = Vec::new();
+    for (name, report) in inputs {
+        if report.keep_alive != first.keep_alive {
+            return Err(format!(
+                "{name}: keep-alive (-k) is {} but {} in {first_name}: not one load",
+                on(report.keep_alive),
+                on(first.keep_alive)
+            ));
+        }
+        if report.rate.is_some() != first.rate.is_some() {
+            return Err(format!(
+                "{name}: --rate is {} but {} in {first_name}: not one load",
+                on(report.rate.is_some()),
+                on(first.rate.is_some())
+            ));
+        }
+        if report.started_at_unix_s <= 0.0 {
+            return Err(format!(
+                "{name}: no started_at_unix_s (a report of an older loadgen?)"
+            ));
+        }
+        stats.merge(&shard_stats(name, report)?);
+        if !urls.contains(&report.url.as_str()) {
+            urls.push(&report.url);
+        }
+        shards.push(report.shard.clone().unwrap_or_else(|| "-".into()));
+        if let Some(reason) = &report.aborted {
+            aborted.push(format!("{name}: {reason}"));
+        }
+        if let Some(timeline) = shard_timeline(name, report)? {
+            timelines.push((report.started_at_unix_s - started, timeline));
+        }
+    }
+    let time_taken_s = (ended - started).max(0.0);
+    stats.timeline = merge_timelines(timelines, inputs.len())?;
+    stats
+        .timeline
+        .extend_to(std::time::Duration::from_secs_f64(time_taken_s));
+    let requested = inputs.iter().map(|(_, r)| r.requested).sum::<Option<u64>>();
+    let rate = inputs
+        .iter()
+        .map(|(_, r)| r.rate.map(|rate| rate.target_rps))
+        .sum::<Option<f64>>();
+    let facts = RunFacts {
+        url: urls.join(" "),
+        server_software: inputs.iter().find_map(|(_, r)| r.server_software.clone()),
+        host: first.server_hostname.clone(),
+        port: first.server_port,
+        path: first.document_path.clone(),
+        document_length: inputs.iter().find_map(|(_, r)| r.document_length),
+        concurrency: inputs.iter().map(|(_, r)| r.concurrency).sum(),
+        keep_alive: first.keep_alive,
+        requested,
+        time_taken_s,
+        rate,
+        ramp_up: first.ramp_up_s.map(std::time::Duration::from_secs_f64),
+        aborted: (!aborted.is_empty()).then(|| aborted.join("; ")),
+        shard: Some(shards.join(",")),
+        started_at_unix_s: started,
+    };
+    Ok(Report::build(facts, &stats))
+}
+
+fn on(yes: bool) -> &'static str {
+    if yes {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+/// A report's counts and histograms, as the stats of one more load thread.
+fn shard_stats(name: &str, r: &Report) -> Result<Stats, String> {
+    let histogram = |what: &str, text: Option<&String>| {
+        let text = text.ok_or_else(|| {
+            format!("{name}: no {what} (not the --json report of a current loadgen)")
+        })?;
+        decode_histogram(text).map_err(|err| format!("{name}: {what}: {err}"))
+    };
+    let phases = r.phase_histograms.as_ref();
+    let mut stats = Stats::new(DEFAULT_INTERVAL);
+    stats.total = histogram("histogram", r.histogram.as_ref())?;
+    stats.raw = histogram("phase_histograms.raw", phases.map(|p| &p.raw))?;
+    stats.connect = histogram("phase_histograms.connect", phases.map(|p| &p.connect))?;
+    stats.waiting = histogram("phase_histograms.waiting", phases.map(|p| &p.waiting))?;
+    stats.processing = histogram("phase_histograms.processing", phases.map(|p| &p.processing))?;
+    if stats.total.len() != r.complete {
+        return Err(format!(
+            "{name}: the histogram holds {} latencies but complete is {}",
+            stats.total.len(),
+            r.complete
+        ));
+    }
+    stats.complete = r.complete;
+    stats.non_2xx = r.non_2xx;
+    stats.status_codes = r.status_codes.clone();
+    stats.length_mismatches = r.length_mismatches;
+    stats.failures = r.failures;
+    stats.unfinished = r.unfinished;
+    stats.sent_late = r.rate.map_or(0, |rate| rate.sent_late);
+    stats.connections_opened = r.connections_opened;
+    stats.keep_alive_requests = r.keep_alive_requests;
+    stats.body_bytes = r.html_transferred_bytes;
+    stats.header_bytes = r
+        .total_transferred_bytes
+        .saturating_sub(r.html_transferred_bytes);
+    Ok(stats)
+}
+
+/// A report's timeline as a recorder, or None if it has none.
+fn shard_timeline(name: &str, r: &Report) -> Result<Option<Recorder>, String> {
+    let Some(timeline) = &r.timeline else {
+        return Ok(None);
+    };
+    let histograms = r.timeline_histograms.as_ref();
+    if histograms.is_some_and(|h| h.len() != timeline.intervals.len()) {
+        return Err(format!(
+            "{name}: timeline_histograms does not have one entry per interval"
+        ));
+    }
+    let mut buckets = Vec::with_capacity(timeline.intervals.len());
+    for (n, interval) in timeline.intervals.iter().enumerate() {
+        let latency = match histograms.and_then(|h| h[n].as_ref()) {
+            Some(text) => Some(
+                decode_histogram(text)
+                    .map_err(|err| format!("{name}: timeline_histograms[{n}]: {err}"))?,
+            ),
+            None => None,
+        };
+        buckets.push(Bucket {
+            started: interval.started,
+            completed: interval.completed,
+            ok: interval.ok,
+            errors: interval.errors,
+            latency,
+        });
+    }
+    let width_ns = (timeline.interval_s * 1e9).round() as u64;
+    Ok(Some(Recorder::from_parts(width_ns, buckets)))
+}
+
+/// Adds timelines that start `offset` seconds after the earliest, at the widest
+/// width. Every report must have one (each current report does).
+fn merge_timelines(timelines: Vec<(f64, Recorder)>, reports: usize) -> Result<Recorder, String> {
+    if timelines.len() != reports {
+        return Err("some reports have a timeline and some do not".into());
+    }
+    let Some(width) = timelines.iter().map(|(_, t)| t.width_ns()).max() else {
+        return Err("no timeline".into());
+    };
+    let mut merged = Recorder::from_parts(width, Vec::new());
+    for (offset_s, mut timeline) in timelines {
+        if !timeline.coalesce_to(width) {
+            return Err(format!(
+                "timeline intervals of {} s and {} s do not line up (one must be the other \
+                 doubled): give every shard the same --interval",
+                timeline.width_ns() as f64 / 1e9,
+                width as f64 / 1e9
+            ));
+        }
+        // Aligned on wall-clock starts, to the nearest interval.
+        timeline.shift((offset_s * 1e9 / width as f64).round() as usize);
+        if !merged.merge(&timeline) {
+            return Err("timeline intervals do not line up".into());
+        }
+    }
+    Ok(merged)
+}
