@@ -37,6 +37,12 @@
 //!   against `-c`, so a cap on concurrency anywhere shows.
 //! - `-t` does not cap `-n` at 50,000; requests still in flight when it expires are
 //!   reported as `unfinished`, not as failures.
+//! - [`Report::timeline`]: per interval ([`LoadSpec::timeline_interval`]), requests
+//!   started, completed, in flight, and p50/p99; at most [`MAX_INTERVALS`] intervals,
+//!   the width doubling as needed.
+//! - One load from several hosts: [`Shard`] splits a spec, [`LoadSpec::start_at`]
+//!   starts the shards together, and [`merge_reports`] adds their reports from the
+//!   serialized histograms (never averaging percentiles).
 
 mod engine;
 mod merge;

@@ -25,7 +25,8 @@ pub(crate) fn encode_histogram(h: &Histogram<u64>) -> Option<String> {
     Some(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
-/// The inverse of [`encode_histogram`]: base64, then HdrHistogram V2 (+ DEFLATE).
+/// Decodes a histogram of the report (`histogram`, `phase_histograms`,
+/// `timeline_histograms`): base64, then HdrHistogram V2 (+ DEFLATE).
 pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, String> {
     use base64::Engine;
     let bytes = base64::engine::general_purpose::STANDARD
