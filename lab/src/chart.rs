@@ -144,7 +144,7 @@ pub fn bench_chart(results: &Results) -> String {
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" {FONT} font-size="13">
+        r#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="{width}" height="{height}" viewBox="0 0 {width} {height}" {FONT} font-size="13">
 <rect width="100%" height="100%" fill="white"/>
 <text x="20" y="30" font-size="20" font-weight="bold" fill="{TEXT}">Requests per second: measured (Rust) vs what Little's law allows vs the article (Python)</text>
 <text x="20" y="52" fill="{MUTED}">Log scale. Ceiling = requests the topology can hold in flight / delay. The article used ab, whose lone first request lowers its own ceiling (181.8 for -n 2000 -c 200).</text>
@@ -231,6 +231,16 @@ pub fn bench_chart(results: &Results) -> String {
 
 fn draw_row(svg: &mut String, row: &Row, axis: &LogAxis, y: f64, row_h: f64) {
     let mid = y + row_h / 2.0;
+    // The scenario's name links to its timeline, where it has one.
+    let id = match &row.timeline {
+        Some(timeline) => format!(
+            r#"<a href="{chart}" xlink:href="{chart}"><title>{title}</title>{id}</a>"#,
+            chart = esc(&timeline.chart),
+            title = esc(&format!("{}: the run over time", row.id)),
+            id = esc(&row.id),
+        ),
+        None => esc(&row.id),
+    };
     let _ = write!(
         svg,
         r#"<text x="20" y="{t1}" font-weight="bold" fill="{TEXT}">{id}</text>
@@ -241,7 +251,6 @@ fn draw_row(svg: &mut String, row: &Row, axis: &LogAxis, y: f64, row_h: f64) {
         t2 = mid + 6.0,
         t3 = mid + 19.0,
         delay = row.load.delay_s,
-        id = esc(&row.id),
         topology = esc(&row.topology),
         n = row.load.requests,
         c = row.load.concurrency,

@@ -180,6 +180,8 @@ fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<Str
         "compare-commands" => crate::compare::commands_table(&sources.compare),
         "compare-run" => crate::compare::run_line(&sources.compare),
         "callgrind-table" => crate::cost::callgrind_table(&sources.callgrind),
+        // Linked from docs/ to the charts in results/.
+        "timeline-table" => crate::timeline::markdown_table(&rows, "../results/"),
         _ => anyhow::bail!("unknown generated block `{name}`"),
     })
 }
@@ -252,7 +254,13 @@ fn scenarios_table() -> String {
                 capacity: Some(cap),
             } => format!("{cap} in flight"),
             Bound::InFlight { capacity: None } => "none below the load".to_owned(),
-            Bound::Serial { fraction } => format!("one at a time for {fraction} x delay"),
+            Bound::Stage {
+                capacity: 1,
+                fraction,
+            } => format!("one at a time for {fraction} x delay"),
+            Bound::Stage { capacity, fraction } => {
+                format!("{capacity} at a time for {fraction} x delay")
+            }
         };
         let compose = scenario.compose.map_or_else(
             || "none (a reference)".to_owned(),

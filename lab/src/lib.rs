@@ -8,9 +8,9 @@
 //! that README.md and docs/ show from the committed results. [`procs`] supervises every
 //! child process, so nothing outlives a run, and [`testing`] is the same machinery for
 //! the services' integration tests. [`compare`] runs the article's Python servers
-//! beside the Rust rows in one run, from the pinned venv of [`python`].
-//! the services' integration tests. [`faults`] breaks things during loads (`make chaos`,
-//! `make slowloris`, `make soak`).
+//! beside the Rust rows in one run, from the pinned venv of [`python`]. [`faults`]
+//! breaks things during loads (`make chaos`, `make slowloris`, `make soak`). Each row's
+//! [`timeline`] puts the client's intervals beside the app's `/metrics` ([`scrape`]).
 
 pub mod chart;
 pub mod compare;
@@ -27,9 +27,11 @@ pub mod python;
 pub mod results;
 pub mod runner;
 pub mod scenarios;
+pub mod scrape;
 pub mod stack;
 pub mod sweep;
 pub mod testing;
+pub mod timeline;
 
 /// Prints a line to stdout; a closed pipe (`| head`) is not an error worth a panic.
 #[macro_export]

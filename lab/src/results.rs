@@ -83,6 +83,14 @@ pub struct Row {
     pub skipped: Option<String>,
     /// Why the row could not finish (a service did not start), or null.
     pub error: Option<String>,
+    /// The row over time: where its chart and data are, and Little's law checked window
+    /// by window (null in files written before timelines, and for rows that did not run).
+    #[serde(default)]
+    pub timeline: Option<crate::timeline::TimelineSummary>,
+    /// The intervals themselves, written beside the results as `timeline-ID.{svg,csv}`
+    /// rather than into them.
+    #[serde(skip)]
+    pub timeline_data: Option<crate::timeline::Timeline>,
 }
 
 impl Row {
@@ -120,6 +128,8 @@ impl Row {
             syn_retransmits: None,
             skipped: None,
             error: None,
+            timeline: None,
+            timeline_data: None,
         }
     }
 
@@ -321,6 +331,18 @@ pub fn markdown_document(results: &Results, chart_file: &str) -> String {
          client sent again a second or more later (a full accept queue or connection-tracking \
          table); anything but 0 means the row measured the kernel too.\n",
     ));
+    if results.scenarios.iter().any(|row| row.timeline.is_some()) {
+        out.push_str(
+            "\n## Timelines\n\n\
+             Each row over time: throughput, requests in flight as the client counts them and as \
+             the app's `/metrics` does, and latency. Little's law (in flight = throughput x \
+             latency) is checked over windows one median latency long in the steady part of \
+             the run; 1.00 is the law holding. Where the app holds fewer requests than the client \
+             has in flight, the rest wait where the app cannot see them (the kernel's accept \
+             queue, or nginx).\n\n",
+        );
+        out.push_str(&crate::timeline::markdown_table(&results.scenarios, ""));
+    }
     out
 }
 

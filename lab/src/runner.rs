@@ -300,6 +300,7 @@ pub(crate) fn load_and_measure(
         keep_alive: load.keep_alive,
         continue_on_socket_error: true,
         timeout: REQUEST_TIMEOUT,
+        timeline_interval: TIMELINE_INTERVAL,
         ..LoadSpec::new(stack.url(load.delay))
     };
     let progress = Arc::new(Progress::default());
@@ -327,6 +328,7 @@ pub(crate) fn load_and_measure(
         all_cpu_ticks,
         peaks,
         drops,
+        server,
     } = measure(
         runtime,
         stack,
@@ -354,6 +356,19 @@ pub(crate) fn load_and_measure(
             row.cpu = CpuCeiling::new(all_ms, row.ceiling_rps);
             row.peak_rss_mb = peaks.rss_bytes as f64 / 1024.0 / 1024.0;
             row.peak_threads = peaks.threads;
+            if let Some(client) = &report.timeline {
+                let title = format!(
+                    "{}; ab {}, delay {} s",
+                    scenario.topology,
+                    load.ab_flags(),
+                    load.delay
+                );
+                let intervals: Vec<_> = client.intervals.iter().map(Into::into).collect();
+                let timeline =
+                    crate::timeline::build(&row.id, &title, client.interval_s, &intervals, &server);
+                row.timeline = Some(timeline.summary.clone());
+                row.timeline_data = Some(timeline);
+            }
             if let Some(reason) = report.aborted {
                 row.error = Some(format!("load aborted: {reason}"));
             }
@@ -374,7 +389,13 @@ pub(crate) struct Measured {
     pub peaks: procfs::Peaks,
     /// Connection attempts the kernel dropped during the load (`None`: unreadable).
     pub drops: Option<kernel::Drops>,
+    /// What the app's `/metrics` said every [`TIMELINE_INTERVAL`] (empty where it has
+    /// none), from the load's start.
+    pub server: Vec<crate::scrape::ServerSample>,
 }
+
+/// The width of a row's timeline, and how often the app's `/metrics` is read.
+pub const TIMELINE_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Runs `spec` against `stack` with `status` on the live line, sampling the app's
 /// process tree (CPU, peak RSS and threads) meanwhile; then stops the topology.
@@ -401,10 +422,17 @@ pub(crate) fn measure(
     let runner = i32::try_from(std::process::id()).unwrap_or(i32::MAX);
     let all_before = procfs::usage(runner).cpu_ticks;
     let drops_before = kernel::Drops::now();
+    let origin = Instant::now();
+    let scraper = stack
+        .metrics_port
+        .map(|port| crate::scrape::Scraper::start(port, TIMELINE_INTERVAL, origin));
     let outcome = {
         let _live = ui.live(status);
         runtime.block_on(loadgen::run_with_progress(spec, progress))
     };
+    let server = scraper
+        .map(crate::scrape::Scraper::finish)
+        .unwrap_or_default();
     let drops = kernel::Drops::now()
         .zip(drops_before)
         .map(|(after, before)| after.since(before));
@@ -421,6 +449,7 @@ pub(crate) fn measure(
         all_cpu_ticks,
         peaks,
         drops,
+        server,
     }
 }
 
@@ -447,6 +476,15 @@ pub fn write_results(
     results::write_atomically(&dir.join(format!("{name}.json")), &(json + "\n"))?;
     let chart_file = format!("{name}.svg");
     results::write_atomically(&dir.join(&chart_file), &chart::bench_chart(results))?;
+    for timeline in results
+        .scenarios
+        .iter()
+        .filter_map(|row| row.timeline_data.as_ref())
+    {
+        let stem = crate::timeline::file_stem(&timeline.id);
+        results::write_atomically(&dir.join(format!("{stem}.svg")), &timeline.svg())?;
+        results::write_atomically(&dir.join(format!("{stem}.csv")), &timeline.csv())?;
+    }
     let markdown = results::markdown_document(results, &chart_file);
     results::write_atomically(&dir.join(format!("{name}.md")), &markdown)?;
     Ok(markdown)

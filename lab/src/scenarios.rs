@@ -174,9 +174,10 @@ pub enum Bound {
     /// At most `capacity` requests in flight (threads, or event loops that block);
     /// `None`: no cap below the load (an event loop, or a thread per connection).
     InFlight { capacity: Option<u32> },
-    /// Every request spends `fraction x delay` in a stage that holds one request at a
-    /// time (the blocked event loop of pg-blocking: one database half at a time).
-    Serial { fraction: f64 },
+    /// Every request spends `fraction x delay` in a stage that holds `capacity`
+    /// requests at a time: the blocked event loop of pg-blocking (one database half at
+    /// a time), the connection pool of pg-async-c1000 (16 database halves at a time).
+    Stage { capacity: u32, fraction: f64 },
 }
 
 /// One load test, as ab's flags say it: `ab -r -n REQUESTS -c CONCURRENCY URL?delay=DELAY`.
@@ -256,27 +257,31 @@ impl Scenario {
     }
 
     /// Little's law for loadgen, which starts all `c` requests at once:
-    /// `min(c, capacity) / delay` requests per second; for a serial stage of
-    /// `fraction x delay`, one request per `fraction x delay` at most.
+    /// `min(c, capacity) / delay` requests per second; for a stage that holds
+    /// `capacity` requests for `fraction x delay`, `capacity` per `fraction x delay` at
+    /// most.
     pub fn ceiling_rps(&self) -> f64 {
         let delay = self.load.delay;
         let by_load = self.in_flight() / delay;
         match self.bound {
             Bound::InFlight { .. } => by_load,
-            Bound::Serial { fraction } => by_load.min(1.0 / (fraction * delay)),
+            Bound::Stage { capacity, fraction } => {
+                by_load.min(f64::from(capacity) / (fraction * delay))
+            }
         }
     }
 
     /// The shortest time loadgen can take, seconds: full rounds of `min(c, capacity)`
-    /// requests, each `delay` long (for a serial stage: the first non-serial part,
-    /// then every request's serial part one after another).
+    /// requests, each `delay` long (for a stage: the first part outside it, then
+    /// `capacity` requests' stage parts at a time, one batch after another).
     pub fn ideal_time_s(&self) -> f64 {
         let delay = self.load.delay;
         let n = self.load.requests as f64;
         match self.bound {
             Bound::InFlight { .. } => delay * (n / self.in_flight()).ceil(),
-            Bound::Serial { fraction } => {
-                let serial = delay * ((1.0 - fraction) + n * fraction);
+            Bound::Stage { capacity, fraction } => {
+                let batches = (n / f64::from(capacity)).ceil();
+                let serial = delay * ((1.0 - fraction) + batches * fraction);
                 let rounds = delay * (n / self.in_flight()).ceil();
                 serial.max(rounds)
             }
@@ -294,9 +299,10 @@ impl Scenario {
         let time = match self.bound {
             Bound::InFlight { .. } => rounds,
             // The lone first request, then the next requests' first part, then the
-            // remaining serial parts one after another.
-            Bound::Serial { fraction } => {
-                rounds.max(delay * (1.0 + (1.0 - fraction) + (n - 1.0) * fraction))
+            // remaining stage parts, `capacity` at a time.
+            Bound::Stage { capacity, fraction } => {
+                let batches = ((n - 1.0) / f64::from(capacity)).ceil();
+                rounds.max(delay * (1.0 + (1.0 - fraction) + batches * fraction))
             }
         };
         n / time
@@ -605,7 +611,10 @@ pub const SCENARIOS: &[Scenario] = &[
         },
         front: Front::Direct,
         load: SMALL,
-        bound: Bound::Serial { fraction: 0.5 },
+        bound: Bound::Stage {
+            capacity: 1,
+            fraction: 0.5,
+        },
         article: article(Some(1.50), "1.50 rps, 6.670 s"),
         extra: false,
     },
@@ -632,6 +641,28 @@ pub const SCENARIOS: &[Scenario] = &[
     at_c1000(NGINX_SYNC, "nginx-sync-c1000", cap(200)),
     at_c1000(NGINX_ASYNC, "nginx-async-c1000", NO_CAP),
     at_c1000(NGINX_UWSGI, "nginx-uwsgi-c1000", NO_CAP),
+    // The pool fills: 1,000 clients, 16 connections, each held for half the delay. Past
+    // the pool's 32 requests/s the rest wait, and a wait past POOL_WAIT_TIMEOUT is a 503.
+    Scenario {
+        id: "pg-async-c1000",
+        compose: compose("bonus-postgres.yml", 3001),
+        article_analogue: "beyond the article: psycogreen's pool at 1,000 clients",
+        topology: "app_pg 1 worker, async driver, a pool of 16",
+        app: App::Pg {
+            driver: Driver::Async,
+        },
+        front: Front::Direct,
+        load: Load {
+            requests: 2000,
+            ..HUGE
+        },
+        bound: Bound::Stage {
+            capacity: 16,
+            fraction: 0.5,
+        },
+        article: article(None, "none (beyond the article)"),
+        extra: true,
+    },
     // app_async beside its yardsticks: the slow API alone, and nginx as the proxy.
     DIRECT,
     NGINX_PROXY,
@@ -696,6 +727,7 @@ mod tests {
             ("nginx-sync-c1000", 200.0),
             ("nginx-async-c1000", 1000.0),
             ("nginx-uwsgi-c1000", 1000.0),
+            ("pg-async-c1000", 32.0),
             ("direct", 1000.0),
             ("nginx-proxy", 1000.0),
             ("direct-keepalive", 5000.0),
@@ -733,6 +765,8 @@ mod tests {
         assert_eq!(row("pg-blocking").ideal_time_s(), 5.5);
         assert_eq!(row("sync-workers-c1000").ideal_time_s(), 25.0);
         assert_eq!(row("async-c1000").ideal_time_s(), 5.0);
+        // 0.5 s upstream, then 125 batches of 16 database halves.
+        assert_eq!(row("pg-async-c1000").ideal_time_s(), 63.0);
     }
 
     #[test]

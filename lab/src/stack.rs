@@ -51,6 +51,9 @@ pub struct Stack {
     pub port: u16,
     /// The app's own port (behind nginx, where there is one).
     pub app_port: u16,
+    /// Where `GET /metrics` of what serves the load answers (the app's, or the slow
+    /// API's in the reference rows); `None` for a program started in the app's place.
+    pub metrics_port: Option<u16>,
     /// The slow API's port, kept for [`Stack::restart_slow_api`].
     api_port: u16,
     bin_dir: PathBuf,
@@ -91,7 +94,9 @@ impl Stack {
     /// returns when the new one answers `/healthz` (the chaos runner's upstream fault).
     pub fn restart_slow_api(&mut self, signal: i32) -> Result<(), StartError> {
         self.slow_api.kill(signal);
-        self.slow_api = spawn_slow_api(&self.bin_dir, self.dir.path(), self.api_port)?;
+        let metrics_port = self.metrics_port.filter(|_| self.app.is_none());
+        self.slow_api =
+            spawn_slow_api(&self.bin_dir, self.dir.path(), self.api_port, metrics_port)?;
         wait_http_ok(&mut self.slow_api, self.api_port)
     }
 
@@ -218,7 +223,15 @@ fn try_start(
 
     // The slow API: every scenario's upstream.
     let api_port = free_port()?;
-    let mut slow_api = spawn_slow_api(bin_dir, dir.path(), api_port)?;
+    // `/metrics` on a port of its own: the app may speak uwsgi on its main one.
+    let metrics_port = free_port()?;
+    let serves_directly = scenario.app == App::Upstream && custom.is_none();
+    let mut slow_api = spawn_slow_api(
+        bin_dir,
+        dir.path(),
+        api_port,
+        serves_directly.then_some(metrics_port),
+    )?;
     wait_http_ok(&mut slow_api, api_port)?;
 
     // PostgreSQL, for app_pg.
@@ -235,7 +248,7 @@ fn try_start(
     // The app, configured with the lab's variables (docs/reference.md), or the one the
     // caller starts in its place; the reference rows have none, and the load (or nginx)
     // goes to the slow API.
-    let (app, app_port) = if scenario.app == App::Upstream && custom.is_none() {
+    let (app, app_port) = if serves_directly {
         (None, api_port)
     } else {
         let app_port = free_port()?;
@@ -253,7 +266,8 @@ fn try_start(
                 command
                     .envs(scenario.app.env())
                     .env("PORT_APP", app_port.to_string())
-                    .env("PORT_API", api_port.to_string());
+                    .env("PORT_API", api_port.to_string())
+                    .env("METRICS_PORT", metrics_port.to_string());
                 if let Some(postgres) = &postgres {
                     command.env("DATABASE_URL", postgres.url());
                 }
@@ -301,15 +315,25 @@ fn try_start(
         dir,
         port,
         app_port,
+        metrics_port: custom.is_none().then_some(metrics_port),
         api_port,
         bin_dir: bin_dir.to_owned(),
     })
 }
 
-/// The slow API on `port`, logging (appending) into `dir`.
-fn spawn_slow_api(bin_dir: &Path, dir: &Path, port: u16) -> Result<Service, StartError> {
+/// The slow API on `port`, logging (appending) into `dir`, with `/metrics` on
+/// `metrics_port` too when it is what serves the load.
+fn spawn_slow_api(
+    bin_dir: &Path,
+    dir: &Path,
+    port: u16,
+    metrics_port: Option<u16>,
+) -> Result<Service, StartError> {
     let mut command = bench_command(bin_dir.join("slow_api"));
     command.env("PORT", port.to_string());
+    if let Some(metrics_port) = metrics_port {
+        command.env("METRICS_PORT", metrics_port.to_string());
+    }
     Ok(Service::spawn(
         "slow_api",
         command,

@@ -48,6 +48,10 @@ pub struct Interval {
     pub p50_ms: Option<f64>,
     /// 99th percentile of the same, ms (null: none).
     pub p99_ms: Option<f64>,
+    /// Mean of the same, ms (null: none): with `completed`, Little's law for the
+    /// interval (absent from reports written before it: null).
+    #[serde(default)]
+    pub mean_ms: Option<f64>,
 }
 
 /// The timeline in the report (`--json`'s `timeline`).
@@ -60,14 +64,15 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    /// As CSV: `start_s,started,completed,ok,errors,in_flight,p50_ms,p99_ms`, one row
-    /// per interval, an empty field for a null percentile.
+    /// As CSV: `start_s,started,completed,ok,errors,in_flight,p50_ms,p99_ms,mean_ms`, one
+    /// row per interval, an empty field for a null latency.
     pub fn to_csv(&self) -> String {
-        let mut out = String::from("start_s,started,completed,ok,errors,in_flight,p50_ms,p99_ms\n");
+        let mut out =
+            String::from("start_s,started,completed,ok,errors,in_flight,p50_ms,p99_ms,mean_ms\n");
         let field = |ms: Option<f64>| ms.map(|ms| ms.to_string()).unwrap_or_default();
         for i in &self.intervals {
             out.push_str(&format!(
-                "{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{}\n",
                 i.start_s,
                 i.started,
                 i.completed,
@@ -75,7 +80,8 @@ impl Timeline {
                 i.errors,
                 i.in_flight,
                 field(i.p50_ms),
-                field(i.p99_ms)
+                field(i.p99_ms),
+                field(i.mean_ms)
             ));
         }
         out
@@ -289,6 +295,7 @@ impl Recorder {
                     in_flight,
                     p50_ms: latency.map(|h| ms(h, 0.50)),
                     p99_ms: latency.map(|h| ms(h, 0.99)),
+                    mean_ms: latency.map(|h| h.mean() / 1000.0),
                 }
             })
             .collect();

@@ -182,6 +182,7 @@ fn json_and_csv_have_the_same_rows() {
         "in_flight",
         "p50_ms",
         "p99_ms",
+        "mean_ms",
     ] {
         assert!(
             intervals[0].get(field).is_some(),
@@ -189,18 +190,18 @@ fn json_and_csv_have_the_same_rows() {
             intervals[0]
         );
     }
-    assert_eq!(intervals[0].as_object().map(|o| o.len()), Some(8));
+    assert_eq!(intervals[0].as_object().map(|o| o.len()), Some(9));
     let csv = std::fs::read_to_string(&csv_path).expect("the CSV file");
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("start_s,started,completed,ok,errors,in_flight,p50_ms,p99_ms")
+        Some("start_s,started,completed,ok,errors,in_flight,p50_ms,p99_ms,mean_ms")
     );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), intervals.len());
     for (row, interval) in rows.iter().zip(intervals) {
         let fields: Vec<&str> = row.split(',').collect();
-        assert_eq!(fields.len(), 8, "{row}");
+        assert_eq!(fields.len(), 9, "{row}");
         let number = |text: &str| text.parse::<f64>().ok();
         assert_eq!(number(fields[0]), interval["start_s"].as_f64());
         for (n, name) in ["started", "completed", "ok", "errors", "in_flight"]
@@ -211,6 +212,7 @@ fn json_and_csv_have_the_same_rows() {
         }
         assert_eq!(number(fields[6]), interval["p50_ms"].as_f64());
         assert_eq!(number(fields[7]), interval["p99_ms"].as_f64());
+        assert_eq!(number(fields[8]), interval["mean_ms"].as_f64());
     }
 
     // The text report says where the timeline went, in one line.

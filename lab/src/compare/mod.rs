@@ -470,7 +470,7 @@ impl Pair {
     /// cap where it has one (a serial stage stays as the Rust row has it).
     pub fn python_scenario(&self, rust: &Scenario) -> Scenario {
         let bound = match rust.bound {
-            Bound::Serial { .. } => rust.bound,
+            Bound::Stage { .. } => rust.bound,
             Bound::InFlight { .. } => Bound::InFlight {
                 capacity: self.python.capacity(),
             },

@@ -331,6 +331,7 @@ fn run_point(
         all_cpu_ticks,
         peaks,
         drops,
+        ..
     } = measure(
         runtime,
         stack,

@@ -1,0 +1,637 @@
+//! A row over time: what the client saw per interval (loadgen's timeline) beside what
+//! the app said it held ([`crate::scrape`]), with Little's law checked window by window.
+//!
+//! Whole-run averages hide what the lessons are about: the waves of `c` clients that
+//! come back together, the blocked loop serving one request per delay, a pool that
+//! fills, connections waiting in the kernel's accept queue where the app cannot see
+//! them. The timeline shows them: the client's requests in flight against the app's.
+//!
+//! Little's law (in flight = throughput x latency) holds for any window long enough
+//! that the requests it counts mostly start and finish inside it, so it is checked
+//! over a rolling window one typical latency (the run's p50) long, in the steady part
+//! of the run (after the first responses, before the last request starts): from the
+//! client's figures (completions x their mean latency / window, against the client's
+//! count in flight) and from the server's (`http_request_duration_seconds_sum`'s growth
+//! / window, against `http_requests_in_flight`).
+
+// SVG elements are written as raw-string lines, each ending in its newline.
+#![allow(clippy::write_with_newline)]
+
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+use crate::chart::{esc, ARTICLE, ASYNC, BLOCKING, FONT, GRID, MUTED, TEXT};
+use crate::scrape::ServerSample;
+
+/// One interval of the client's timeline (loadgen's `timeline.intervals[]`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClientInterval {
+    pub start_s: f64,
+    pub started: u64,
+    pub completed: u64,
+    pub ok: u64,
+    pub errors: u64,
+    pub in_flight: u64,
+    pub mean_ms: Option<f64>,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+impl From<&loadgen::Interval> for ClientInterval {
+    fn from(interval: &loadgen::Interval) -> Self {
+        ClientInterval {
+            start_s: interval.start_s,
+            started: interval.started,
+            completed: interval.completed,
+            ok: interval.ok,
+            errors: interval.errors,
+            in_flight: interval.in_flight,
+            mean_ms: interval.mean_ms,
+            p50_ms: interval.p50_ms,
+            p99_ms: interval.p99_ms,
+        }
+    }
+}
+
+/// One interval of a row's timeline: the client's figures and the server's beside them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    pub start_s: f64,
+    /// Responses and failures per second in this interval.
+    pub completed_rps: f64,
+    /// 2xx per second.
+    pub ok_rps: f64,
+    pub errors: u64,
+    /// The client's requests in flight at the interval's end.
+    pub client_in_flight: u64,
+    /// Little's law from the client's figures over the window ending here.
+    pub client_littles: Option<f64>,
+    /// The app's `http_requests_in_flight` (the last sample in the interval).
+    pub server_in_flight: Option<f64>,
+    /// Little's law from the app's figures over the window ending here.
+    pub server_littles: Option<f64>,
+    pub upstream_in_flight: Option<f64>,
+    pub pool_in_use: Option<f64>,
+    pub pool_waiters: Option<f64>,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+/// Little's law over the steady part of a row, and where the requests waited.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimelineSummary {
+    /// The chart, relative to the results directory (`timeline-ID.svg`).
+    pub chart: String,
+    /// The data, one line per interval (`timeline-ID.csv`).
+    pub csv: String,
+    pub interval_s: f64,
+    /// Windows checked (steady part of the run), and the window's length.
+    pub windows_checked: usize,
+    pub window_s: f64,
+    /// Median over those windows of throughput x latency / requests in flight, from the
+    /// client's figures: 1.0 is Little's law holding.
+    pub client_littles_ratio: Option<f64>,
+    /// The same from the app's `/metrics` (null where the app has none).
+    pub server_littles_ratio: Option<f64>,
+    /// Median requests in flight in those windows: the client's and the app's. Where
+    /// the app holds fewer than the client sent, the rest wait in a queue the app does
+    /// not count (the kernel's accept queue, or nginx).
+    pub client_in_flight: Option<f64>,
+    pub server_in_flight: Option<f64>,
+}
+
+/// A row's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    pub id: String,
+    pub title: String,
+    pub interval_s: f64,
+    pub points: Vec<Point>,
+    pub summary: TimelineSummary,
+}
+
+/// Puts the client's intervals and the server's samples together and checks Little's
+/// law over the steady windows. `id` names the files ([`Timeline::file_stem`]).
+pub fn build(
+    id: &str,
+    title: &str,
+    interval_s: f64,
+    client: &[ClientInterval],
+    server: &[ServerSample],
+) -> Timeline {
+    let interval_s = interval_s.max(1e-6);
+    // One typical latency, in whole intervals: the window Little's law is checked over.
+    let p50_s = median(client.iter().filter_map(|i| i.p50_ms)).unwrap_or(0.0) / 1000.0;
+    let k = ((p50_s / interval_s).round() as usize).max(1);
+    let window_s = k as f64 * interval_s;
+    let last_start_s = client
+        .iter()
+        .rev()
+        .find(|i| i.started > 0)
+        .map_or(0.0, |i| i.start_s + interval_s);
+
+    let mut points = Vec::with_capacity(client.len());
+    let mut client_ratios = Vec::new();
+    let mut server_ratios = Vec::new();
+    let mut client_steady = Vec::new();
+    let mut server_steady = Vec::new();
+    for (index, interval) in client.iter().enumerate() {
+        let end_s = interval.start_s + interval_s;
+        let in_interval = |s: &&ServerSample| s.t_s >= interval.start_s && s.t_s < end_s;
+        let last_sample = server.iter().filter(in_interval).last();
+        let mut point = Point {
+            start_s: interval.start_s,
+            completed_rps: interval.completed as f64 / interval_s,
+            ok_rps: interval.ok as f64 / interval_s,
+            errors: interval.errors,
+            client_in_flight: interval.in_flight,
+            client_littles: None,
+            server_in_flight: last_sample.map(|s| s.in_flight),
+            server_littles: None,
+            upstream_in_flight: last_sample.and_then(|s| s.upstream_in_flight),
+            pool_in_use: last_sample.and_then(|s| s.pool_in_use),
+            pool_waiters: last_sample.and_then(|s| s.pool_waiters),
+            p50_ms: interval.p50_ms,
+            p99_ms: interval.p99_ms,
+        };
+        if index + 1 >= k {
+            let window = &client[index + 1 - k..=index];
+            let window_start_s = window[0].start_s;
+            // Latency-seconds of the requests that finished in the window, over the window.
+            let busy_s: f64 = window
+                .iter()
+                .map(|i| i.completed as f64 * i.mean_ms.unwrap_or(0.0) / 1000.0)
+                .sum();
+            point.client_littles = Some(busy_s / window_s);
+            point.server_littles = server_littles(server, window_start_s, end_s);
+            let steady = window_start_s >= window_s && end_s <= last_start_s;
+            let client_mean =
+                window.iter().map(|i| i.in_flight as f64).sum::<f64>() / window.len() as f64;
+            if steady && client_mean > 0.0 {
+                client_ratios.push(busy_s / window_s / client_mean);
+                client_steady.push(client_mean);
+                let gauges: Vec<f64> = server
+                    .iter()
+                    .filter(|s| s.t_s >= window_start_s && s.t_s < end_s)
+                    .map(|s| s.in_flight)
+                    .collect();
+                if !gauges.is_empty() {
+                    let server_mean = gauges.iter().sum::<f64>() / gauges.len() as f64;
+                    server_steady.push(server_mean);
+                    if let (Some(littles), true) = (point.server_littles, server_mean > 0.0) {
+                        server_ratios.push(littles / server_mean);
+                    }
+                }
+            }
+        }
+        points.push(point);
+    }
+    let summary = TimelineSummary {
+        chart: format!("{}.svg", file_stem(id)),
+        csv: format!("{}.csv", file_stem(id)),
+        interval_s,
+        windows_checked: client_ratios.len(),
+        window_s,
+        client_littles_ratio: median(client_ratios.into_iter()),
+        server_littles_ratio: median(server_ratios.into_iter()),
+        client_in_flight: median(client_steady.into_iter()),
+        server_in_flight: median(server_steady.into_iter()),
+    };
+    Timeline {
+        id: id.to_owned(),
+        title: title.to_owned(),
+        interval_s,
+        points,
+        summary,
+    }
+}
+
+/// `timeline-ID`: the name of a row's chart and data in the results directory.
+pub fn file_stem(id: &str) -> String {
+    format!("timeline-{id}")
+}
+
+/// The app's seconds of serving finished in `[from, to)` over the window's length, from
+/// the samples nearest the window's ends.
+fn server_littles(server: &[ServerSample], from: f64, to: f64) -> Option<f64> {
+    let first = server.iter().rev().find(|s| s.t_s <= from)?;
+    let last = server.iter().rev().find(|s| s.t_s < to)?;
+    let span = last.t_s - first.t_s;
+    (span > 0.0).then(|| (last.duration_sum_s - first.duration_sum_s) / span)
+}
+
+fn median(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let mut values: Vec<f64> = values.filter(|v| v.is_finite()).collect();
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 0 {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    })
+}
+
+impl Timeline {
+    /// One line per interval, every column of [`Point`].
+    pub fn csv(&self) -> String {
+        let mut out = String::from(
+            "start_s,completed_rps,ok_rps,errors,client_in_flight,client_littles,server_in_flight,server_littles,upstream_in_flight,pool_in_use,pool_waiters,p50_ms,p99_ms\n",
+        );
+        let opt = |value: Option<f64>| value.map_or_else(String::new, |v| format!("{v:.3}"));
+        for p in &self.points {
+            let _ = writeln!(
+                out,
+                "{:.3},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{}",
+                p.start_s,
+                p.completed_rps,
+                p.ok_rps,
+                p.errors,
+                p.client_in_flight,
+                opt(p.client_littles),
+                opt(p.server_in_flight),
+                opt(p.server_littles),
+                opt(p.upstream_in_flight),
+                opt(p.pool_in_use),
+                opt(p.pool_waiters),
+                opt(p.p50_ms),
+                opt(p.p99_ms),
+            );
+        }
+        out
+    }
+
+    /// Three panels over time: throughput; requests in flight (the client's, the
+    /// app's, and Little's law from each); latency p50 and p99.
+    pub fn svg(&self) -> String {
+        let width = 1000.0;
+        let panel_h = 170.0;
+        let left = 80.0;
+        let right = width - 30.0;
+        let top = 92.0;
+        let gap = 46.0;
+        let height = top + 3.0 * panel_h + 2.0 * gap + 60.0;
+        let t_end = self
+            .points
+            .last()
+            .map_or(1.0, |p| p.start_s + self.interval_s)
+            .max(self.interval_s);
+        let x = |t: f64| left + (t / t_end).clamp(0.0, 1.0) * (right - left);
+
+        let mut svg = String::new();
+        let s = &self.summary;
+        let ratio = |r: Option<f64>| r.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.2}"));
+        let count = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.0}"));
+        let _ = write!(
+            svg,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" {FONT} font-size="12">
+<rect width="100%" height="100%" fill="white"/>
+<text x="20" y="28" font-size="18" font-weight="bold" fill="{TEXT}">{id}: the run over time ({interval_ms:.0} ms intervals)</text>
+<text x="20" y="48" fill="{MUTED}">{title}</text>
+<text x="20" y="68" fill="{MUTED}">Little's law over {windows} steady windows of {window:.2} s: throughput x latency / in flight = {cr} (client), {sr} (app). Median in flight: client {cf}, app {sf}.</text>
+"#,
+            id = esc(&self.id),
+            title = esc(&self.title),
+            interval_ms = self.interval_s * 1000.0,
+            windows = s.windows_checked,
+            window = s.window_s,
+            cr = ratio(s.client_littles_ratio),
+            sr = ratio(s.server_littles_ratio),
+            cf = count(s.client_in_flight),
+            sf = count(s.server_in_flight),
+        );
+
+        let panels: [(&str, Vec<Series>); 3] = [
+            (
+                "throughput (completed per second)",
+                vec![
+                    Series::new("completed", ASYNC, false, |p| Some(p.completed_rps)),
+                    Series::new("errors", ARTICLE, false, |p| {
+                        (p.errors > 0).then_some(p.completed_rps - p.ok_rps)
+                    }),
+                ],
+            ),
+            (
+                "requests in flight",
+                vec![
+                    Series::new("client", ASYNC, false, |p| Some(p.client_in_flight as f64)),
+                    Series::new("client: throughput x latency", ASYNC, true, |p| {
+                        p.client_littles
+                    }),
+                    Series::new("app (/metrics)", BLOCKING, false, |p| p.server_in_flight),
+                    Series::new("app: throughput x latency", BLOCKING, true, |p| {
+                        p.server_littles
+                    }),
+                    Series::new("upstream calls", "#2f855a", false, |p| p.upstream_in_flight),
+                    Series::new("pool in use", "#805ad5", false, |p| p.pool_in_use),
+                    Series::new("pool waiters", "#805ad5", true, |p| p.pool_waiters),
+                ],
+            ),
+            (
+                "latency of the requests completed (ms)",
+                vec![
+                    Series::new("p50", ASYNC, false, |p| p.p50_ms),
+                    Series::new("p99", ARTICLE, false, |p| p.p99_ms),
+                ],
+            ),
+        ];
+        for (index, (name, series)) in panels.iter().enumerate() {
+            let y0 = top + index as f64 * (panel_h + gap);
+            self.panel(&mut svg, name, series, (y0, panel_h), &x, (left, right));
+        }
+        // The time axis, once, under the last panel.
+        let axis_y = top + 3.0 * panel_h + 2.0 * gap;
+        for tick in time_ticks(t_end) {
+            let _ = write!(
+                svg,
+                r#"<text x="{tx:.1}" y="{ty:.1}" fill="{MUTED}" text-anchor="middle">{tick}</text>
+"#,
+                tx = x(tick),
+                ty = axis_y - gap + 16.0,
+            );
+        }
+        let _ = write!(
+            svg,
+            r#"<text x="{cx:.1}" y="{ty:.1}" fill="{TEXT}" text-anchor="middle">seconds since the load began</text>
+</svg>
+"#,
+            cx = (left + right) / 2.0,
+            ty = axis_y - gap + 34.0,
+        );
+        svg
+    }
+
+    fn panel(
+        &self,
+        svg: &mut String,
+        name: &str,
+        series: &[Series],
+        (y0, h): (f64, f64),
+        x: &dyn Fn(f64) -> f64,
+        (left, right): (f64, f64),
+    ) {
+        let drawn: Vec<&Series> = series
+            .iter()
+            .filter(|s| self.points.iter().any(|p| (s.value)(p).is_some()))
+            .collect();
+        let max = drawn
+            .iter()
+            .flat_map(|s| self.points.iter().filter_map(|p| (s.value)(p)))
+            .fold(0.0f64, f64::max);
+        let hi = nice_ceiling(max);
+        let y = |v: f64| y0 + h - (v / hi).clamp(0.0, 1.0) * h;
+        let _ = write!(
+            svg,
+            r#"<text x="{left}" y="{ty:.1}" font-weight="bold" fill="{TEXT}">{name}</text>
+<rect x="{left}" y="{y0:.1}" width="{w:.1}" height="{h:.1}" fill="none" stroke="{GRID}"/>
+"#,
+            ty = y0 - 8.0,
+            w = right - left,
+            name = esc(name),
+        );
+        for step in 0..=4 {
+            let value = hi * f64::from(step) / 4.0;
+            let _ = write!(
+                svg,
+                r#"<line x1="{left}" y1="{gy:.1}" x2="{right}" y2="{gy:.1}" stroke="{GRID}" stroke-width="0.5"/>
+<text x="{lx:.1}" y="{ly:.1}" fill="{MUTED}" text-anchor="end">{label}</text>
+"#,
+                gy = y(value),
+                lx = left - 6.0,
+                ly = y(value) + 4.0,
+                label = crate::chart::short(value),
+            );
+        }
+        // Legend, right-aligned above the panel.
+        let mut lx = right;
+        for series in drawn.iter().rev() {
+            let text_w = 7.0 * series.name.len() as f64;
+            lx -= text_w + 34.0;
+            let _ = write!(
+                svg,
+                r#"<line x1="{lx:.1}" y1="{ly:.1}" x2="{lx2:.1}" y2="{ly:.1}" stroke="{color}" stroke-width="2"{dash}/>
+<text x="{tx:.1}" y="{ty:.1}" fill="{TEXT}">{name}</text>
+"#,
+                ly = y0 - 12.0,
+                lx2 = lx + 22.0,
+                tx = lx + 26.0,
+                ty = y0 - 8.0,
+                color = series.color,
+                dash = if series.dashed {
+                    " stroke-dasharray=\"5 3\""
+                } else {
+                    ""
+                },
+                name = esc(series.name),
+            );
+        }
+        for series in drawn {
+            // Each interval's value at its middle; a missing value breaks the line.
+            let mut path = String::new();
+            let mut pen_down = false;
+            for point in &self.points {
+                match (series.value)(point) {
+                    Some(value) => {
+                        let command = if pen_down { 'L' } else { 'M' };
+                        let _ = write!(
+                            path,
+                            "{command}{:.1} {:.1} ",
+                            x(point.start_s + self.interval_s / 2.0),
+                            y(value)
+                        );
+                        pen_down = true;
+                    }
+                    None => pen_down = false,
+                }
+            }
+            let _ = write!(
+                svg,
+                r#"<path d="{path}" fill="none" stroke="{color}" stroke-width="1.5"{dash}/>
+"#,
+                path = path.trim_end(),
+                color = series.color,
+                dash = if series.dashed {
+                    " stroke-dasharray=\"5 3\""
+                } else {
+                    ""
+                },
+            );
+        }
+    }
+}
+
+/// One line of a panel.
+struct Series {
+    name: &'static str,
+    color: &'static str,
+    dashed: bool,
+    value: fn(&Point) -> Option<f64>,
+}
+
+impl Series {
+    fn new(
+        name: &'static str,
+        color: &'static str,
+        dashed: bool,
+        value: fn(&Point) -> Option<f64>,
+    ) -> Series {
+        Series {
+            name,
+            color,
+            dashed,
+            value,
+        }
+    }
+}
+
+/// The first 1-2-5 step at or above `max` (1 for an empty panel).
+fn nice_ceiling(max: f64) -> f64 {
+    if max <= 0.0 {
+        return 1.0;
+    }
+    let decade = 10f64.powf(max.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|step| step * decade)
+        .find(|top| *top >= max * 0.999)
+        .unwrap_or(decade * 10.0)
+}
+
+/// About six round ticks from 0 to `end` seconds.
+fn time_ticks(end: f64) -> Vec<f64> {
+    let step = nice_ceiling(end / 6.0);
+    (0..)
+        .map(|i| f64::from(i) * step)
+        .take_while(|t| *t <= end + 1e-9)
+        .collect()
+}
+
+/// One line per row that has a timeline: its chart and Little's law in its steady part.
+/// `prefix` leads the links from the page to the results directory (`""` beside them,
+/// `../results/` from docs/).
+pub fn markdown_table(rows: &[crate::results::Row], prefix: &str) -> String {
+    let mut out = String::from(
+        "| scenario | timeline | interval | steady windows | client: throughput x latency / in flight | app: the same | in flight, client | in flight, app |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|\n",
+    );
+    let ratio = |r: Option<f64>| r.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.2}"));
+    let count = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.0}"));
+    for row in rows {
+        let Some(summary) = &row.timeline else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "| {} | [chart]({prefix}{}) [csv]({prefix}{}) | {:.0} ms | {} of {:.2} s | {} | {} | {} | {} |",
+            row.id,
+            summary.chart,
+            summary.csv,
+            summary.interval_s * 1000.0,
+            summary.windows_checked,
+            summary.window_s,
+            ratio(summary.client_littles_ratio),
+            ratio(summary.server_littles_ratio),
+            count(summary.client_in_flight),
+            count(summary.server_in_flight),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn interval(start_s: f64, started: u64, completed: u64, in_flight: u64) -> ClientInterval {
+        ClientInterval {
+            start_s,
+            started,
+            completed,
+            ok: completed,
+            errors: 0,
+            in_flight,
+            mean_ms: (completed > 0).then_some(1000.0),
+            p50_ms: (completed > 0).then_some(1000.0),
+            p99_ms: (completed > 0).then_some(1000.0),
+        }
+    }
+
+    /// 100 clients, 1 s each, for 5 s: 10 intervals of 0.1 s per second, each finishing
+    /// (and starting) 10 requests once the first second is over.
+    fn steady_run() -> Vec<ClientInterval> {
+        (0..50)
+            .map(|i| {
+                let start = f64::from(i) * 0.1;
+                let first_second = i < 10;
+                let last_second = i >= 40;
+                let started = if last_second { 0 } else { 10 };
+                let completed = if first_second { 0 } else { 10 };
+                let in_flight = if last_second {
+                    100 - 10 * (i - 39)
+                } else {
+                    100
+                };
+                interval(start, started, completed, in_flight.max(0) as u64)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn littles_law_holds_in_the_steady_windows_of_a_steady_run() {
+        // The app holds 10 of the 100; the rest wait in a queue it cannot see.
+        let server: Vec<ServerSample> = (0..50)
+            .map(|i| {
+                let t_s = f64::from(i) * 0.1 + 0.05;
+                ServerSample {
+                    t_s,
+                    in_flight: 10.0,
+                    upstream_in_flight: Some(10.0),
+                    requests_total: 0.0,
+                    // Ten requests in flight accumulate ten seconds of serving a second.
+                    duration_sum_s: 10.0 * t_s,
+                    pool_in_use: None,
+                    pool_waiters: None,
+                    pool_size: None,
+                }
+            })
+            .collect();
+        let timeline = build("t", "a test", 0.1, &steady_run(), &server);
+        let summary = &timeline.summary;
+        assert_eq!(summary.window_s, 1.0);
+        assert!(summary.windows_checked >= 20, "{summary:?}");
+        assert_eq!(summary.client_littles_ratio, Some(1.0));
+        let server_ratio = summary.server_littles_ratio.expect("server ratio");
+        assert!((server_ratio - 1.0).abs() < 1e-9, "{server_ratio}");
+        assert_eq!(summary.client_in_flight, Some(100.0));
+        assert_eq!(summary.server_in_flight, Some(10.0));
+        assert_eq!(timeline.points.len(), 50);
+        assert_eq!(timeline.points[20].completed_rps, 100.0);
+        assert_eq!(summary.chart, "timeline-t.svg");
+    }
+
+    #[test]
+    fn csv_and_svg_have_every_interval() {
+        let timeline = build("t", "a <test>", 0.1, &steady_run(), &[]);
+        let csv = timeline.csv();
+        assert_eq!(csv.lines().count(), 51);
+        assert!(csv.starts_with("start_s,completed_rps,"));
+        assert_eq!(timeline.summary.server_littles_ratio, None);
+        let svg = timeline.svg();
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
+        assert!(svg.contains("a &lt;test&gt;"));
+        // No server series drawn without samples.
+        assert!(!svg.contains("app (/metrics)"));
+        assert_eq!(svg.matches("<path").count(), 5, "{svg}");
+    }
+
+    #[test]
+    fn an_empty_run_draws_an_empty_chart() {
+        let timeline = build("empty", "", 0.1, &[], &[]);
+        assert_eq!(timeline.summary.windows_checked, 0);
+        assert!(timeline.svg().ends_with("</svg>\n"));
+        assert_eq!(timeline.csv().lines().count(), 1);
+    }
+}
