@@ -11,6 +11,8 @@
 #   nginx:1.27-bookworm    debian:bookworm-slim + Debian's nginx, run like the official image
 #   postgres:15            debian:bookworm-slim + Debian's postgresql-15, with an entrypoint that
 #                          honours POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB like the official one
+#   prom/prometheus:v2.53.0 debian:bookworm-slim + Debian's prometheus, run like the official image
+#                          (for the compose/prometheus.yml overlay)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +20,7 @@ DEBIAN_IMAGE=${DEBIAN_IMAGE:-debian:bookworm-slim}
 RUST_IMAGE=${RUST_IMAGE:-rust:1-bookworm}
 NGINX_IMAGE=${NGINX_IMAGE:-nginx:1.27-bookworm}
 POSTGRES_IMAGE=${POSTGRES_IMAGE:-postgres:15}
+PROMETHEUS_IMAGE=${PROMETHEUS_IMAGE:-prom/prometheus:v2.53.0}
 FORCE=${FORCE:-0}
 
 # The mirror apt already uses on this host (deb822 or one-line format), else deb.debian.org.
@@ -107,5 +110,6 @@ build_debian
 build_rust
 build_from_dockerfile "$NGINX_IMAGE" nginx.Dockerfile
 build_from_dockerfile "$POSTGRES_IMAGE" postgres.Dockerfile
+build_from_dockerfile "$PROMETHEUS_IMAGE" prometheus.Dockerfile
 say "base images ready in $(elapsed "$total")"
-docker image ls --format '{{.Repository}}:{{.Tag}}\t{{.Size}}' | grep -E "^(${DEBIAN_IMAGE}|${RUST_IMAGE}|${NGINX_IMAGE}|${POSTGRES_IMAGE})\s" || true
+docker image ls --format '{{.Repository}}:{{.Tag}}\t{{.Size}}' | grep -E "^(${DEBIAN_IMAGE}|${RUST_IMAGE}|${NGINX_IMAGE}|${POSTGRES_IMAGE}|${PROMETHEUS_IMAGE})\s" || true

@@ -34,6 +34,7 @@ pub use common::config::Protocol;
 use common::config::{parse_positive, AppArgs};
 use common::delay::delay_from_query;
 use common::limits::{ConnectionBudget, Usage};
+use common::metrics::Metrics;
 use common::upstream::{
     async_client, blocking_agent, get_async, get_blocking, upstream_url, APP_MAX_DELAY,
 };
@@ -78,6 +79,8 @@ struct Upstream {
     client: Client,
     /// The blocking client (used by `blocking` and `offload`); pools keep-alive sockets.
     agent: ureq::Agent,
+    /// `GET /metrics`'s counters: requests and upstream calls in flight.
+    metrics: Metrics,
 }
 
 /// `GET /?delay=S` over HTTP.
@@ -104,6 +107,8 @@ async fn hi_there(
     let url = upstream_url(&upstream.api_url, delay);
     let timeout = upstream.timeout;
 
+    // upstream_requests_in_flight, until this call returns (or the request is dropped).
+    let _call = upstream.metrics.upstream_call();
     let body = match upstream.client {
         // Yields while waiting: this thread serves other requests meanwhile.
         Client::Async => get_async(awc_client, &url, timeout).await?,
@@ -140,11 +145,22 @@ pub async fn run(
     );
 
     let timeout = config.app.upstream_timeout;
+    let metrics = Metrics::new(Some(common::metrics::UPSTREAM_CALLS))?;
+    // METRICS_PORT: the only HTTP this service has with PROTOCOL=uwsgi.
+    let _metrics_server = match config.app.metrics_port {
+        Some(port) => Some(common::metrics::listen(
+            config.app.host,
+            port,
+            metrics.clone(),
+        )?),
+        None => None,
+    };
     let upstream = Upstream {
         api_url: config.app.api_url(),
         timeout,
         client: config.client,
         agent: blocking_agent(timeout, 1024),
+        metrics: metrics.clone(),
     };
     // Runs once per worker thread: one awc client per event loop.
     let new_client = move || async_client(timeout, budget.per_worker);
@@ -155,11 +171,17 @@ pub async fn run(
         Protocol::Http => {
             let upstream = web::Data::new(upstream);
             HttpServer::new(move || {
+                let tracked = metrics.clone();
                 App::new()
                     .app_data(upstream.clone())
                     .app_data(web::Data::new(new_client()))
+                    .app_data(web::Data::new(metrics.clone()))
+                    .wrap_fn(move |request, service| {
+                        common::metrics::track(&tracked, request, service)
+                    })
                     .route("/", web::get().to(index))
                     .route("/healthz", web::get().to(common::server::healthz))
+                    .route("/metrics", web::get().to(common::metrics::handler))
             })
             .workers(config.workers)
             // Thousands of clients arrive at once: no connection cap below what the

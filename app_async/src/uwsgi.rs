@@ -72,14 +72,15 @@ async fn serve(mut stream: TcpStream, upstream: &Upstream, client: &awc::Client)
                 rejection.status,
                 format!("{}\n", rejection.reason),
                 "HTTP/1.1",
+                TEXT,
             ),
         },
         // Closed early, reset, or too slow: nobody to answer.
         Ok(Err(_)) | Err(_) => return,
     };
-    let (status, body, protocol) = answer;
+    let (status, body, protocol, content_type) = answer;
     let response = format!(
-        "{protocol} {status} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{protocol} {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         reason_phrase(status),
         body.len()
     );
@@ -109,12 +110,15 @@ async fn read_packet(
     Ok(Ok((packet, body)))
 }
 
-/// Routes the request as the HTTP side does: `/` through the same handler, `/healthz`.
-async fn respond(
-    packet: &[u8],
-    upstream: &Upstream,
-    client: &awc::Client,
-) -> (u16, String, &'static str) {
+/// The content type of every answer but `/metrics`.
+const TEXT: &str = "text/plain; charset=utf-8";
+
+/// An answer: status, body, protocol of the status line, content type.
+type Answer = (u16, String, &'static str, &'static str);
+
+/// Routes the request as the HTTP side does (`/` through the same handler, `/healthz`,
+/// `/metrics`), counting it in the metrics as the HTTP side's middleware does.
+async fn respond(packet: &[u8], upstream: &Upstream, client: &awc::Client) -> Answer {
     let request = match uwsgi::parse_packet(packet) {
         Ok(request) => request,
         Err(rejection) => {
@@ -122,9 +126,26 @@ async fn respond(
                 rejection.status,
                 format!("{}\n", rejection.reason),
                 "HTTP/1.1",
+                TEXT,
             )
         }
     };
+    let tracked = upstream.metrics.request(request.path);
+    let (status, body, protocol) = route(&request, upstream, client).await;
+    if let Some(tracked) = tracked {
+        tracked.finish(status);
+    }
+    if status == 200 && request.path == "/metrics" {
+        return (status, body, protocol, common::metrics::CONTENT_TYPE);
+    }
+    (status, body, protocol, TEXT)
+}
+
+async fn route(
+    request: &uwsgi::Request<'_>,
+    upstream: &Upstream,
+    client: &awc::Client,
+) -> (u16, String, &'static str) {
     let protocol = if request.protocol == "HTTP/1.0" {
         "HTTP/1.0"
     } else {
@@ -142,6 +163,7 @@ async fn respond(
             }
         },
         "/healthz" => (200, "ok".into(), protocol),
+        "/metrics" => (200, upstream.metrics.render(), protocol),
         _ => (404, "not found: try /?delay=1\n".into(), protocol),
     }
 }

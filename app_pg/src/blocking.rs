@@ -31,7 +31,8 @@
 //! database that comes back is used without restarting the app. A query that does not
 //! come back within its time limit is a 503; the loop stops waiting for it.
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -45,12 +46,40 @@ pub struct BlockingConfig {
     pub database: tokio_postgres::Config,
     pub connect_timeout: Duration,
     pub db_timeout: Duration,
+    /// Shared by every event loop's connection: the "pool" they make together.
+    pub stats: Arc<PoolStats>,
+}
+
+/// The blocking driver's answer to deadpool's `Pool::status()`, over the connections
+/// of all event loops: counted by the connection threads, read at each scrape.
+#[derive(Debug, Default)]
+pub struct PoolStats {
+    /// Connections open.
+    open: AtomicI64,
+    /// Jobs (queries, pings) running on a connection.
+    busy: AtomicI64,
+    /// Jobs handed to a connection thread and not started yet. The loop that sent one
+    /// is blocked until it is answered, so this stays 0 or near it: the requests that
+    /// wait are queued in front of the blocked loop, not here.
+    queued: AtomicI64,
+}
+
+impl PoolStats {
+    /// `db_pool_size`, `db_pool_in_use`, `db_pool_waiters`.
+    pub fn gauges(&self) -> Vec<common::metrics::Gauge> {
+        crate::pool_gauges(
+            self.open.load(Ordering::Relaxed),
+            self.busy.load(Ordering::Relaxed),
+            self.queued.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// One event loop's synchronous connection.
 pub struct BlockingDb {
     jobs: mpsc::Sender<Job>,
     db_timeout: Duration,
+    stats: Arc<PoolStats>,
 }
 
 /// A request to the connection thread, with where to send the answer.
@@ -65,6 +94,7 @@ impl BlockingDb {
     pub fn spawn(config: BlockingConfig) -> BlockingDb {
         let (jobs, inbox) = mpsc::channel();
         let db_timeout = config.db_timeout;
+        let stats = Arc::clone(&config.stats);
         let spawned = std::thread::Builder::new()
             .name("pg-blocking".to_owned())
             .spawn(move || serve(config, inbox));
@@ -72,7 +102,11 @@ impl BlockingDb {
             // With no thread the channel is closed and every query answers 503.
             tracing::error!("cannot start the database thread: {err}");
         }
-        BlockingDb { jobs, db_timeout }
+        BlockingDb {
+            jobs,
+            db_timeout,
+            stats,
+        }
     }
 
     /// `SELECT NOW(), pg_sleep($1)`, blocking the calling (event-loop) thread until the
@@ -93,9 +127,11 @@ impl BlockingDb {
         limit: Duration,
     ) -> Result<T, DbError> {
         let (reply, answer) = mpsc::sync_channel(1);
-        self.jobs
-            .send(job(reply))
-            .map_err(|_| DbError::Unavailable("database thread is gone".to_owned()))?;
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        if self.jobs.send(job(reply)).is_err() {
+            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(DbError::Unavailable("database thread is gone".to_owned()));
+        }
         // The blocking wait: no `.await`, so the event loop stops here.
         match answer.recv_timeout(limit) {
             Ok(result) => result,
@@ -117,9 +153,15 @@ struct Connection {
 fn serve(config: BlockingConfig, inbox: mpsc::Receiver<Job>) {
     let mut pg_config = postgres::Config::from(config.database);
     pg_config.connect_timeout(config.connect_timeout);
-    let mut connection: Option<Connection> = None;
+    let mut connection = Counted {
+        open: None,
+        stats: Arc::clone(&config.stats),
+    };
 
     for job in inbox {
+        let stats = &config.stats;
+        stats.queued.fetch_sub(1, Ordering::Relaxed);
+        stats.busy.fetch_add(1, Ordering::Relaxed);
         match job {
             Job::Sleep(seconds, reply) => {
                 let result = run(&mut pg_config, &mut connection, |open| {
@@ -137,6 +179,27 @@ fn serve(config: BlockingConfig, inbox: mpsc::Receiver<Job>) {
                 let _ = reply.send(result);
             }
         }
+        stats.busy.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The thread's connection, counted in `db_pool_size` while open.
+struct Counted {
+    open: Option<Connection>,
+    stats: Arc<PoolStats>,
+}
+
+impl Counted {
+    fn set(&mut self, connection: Option<Connection>) {
+        let delta = i64::from(connection.is_some()) - i64::from(self.open.is_some());
+        self.stats.open.fetch_add(delta, Ordering::Relaxed);
+        self.open = connection;
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.set(None);
     }
 }
 
@@ -148,27 +211,30 @@ fn serve(config: BlockingConfig, inbox: mpsc::Receiver<Job>) {
 /// once more; a database that is really down then answers "connection refused".
 fn run<T>(
     pg_config: &mut postgres::Config,
-    connection: &mut Option<Connection>,
+    connection: &mut Counted,
     query: impl Fn(&mut Connection) -> Result<T, postgres::Error>,
 ) -> Result<T, DbError> {
     let mut attempts = 0;
     loop {
         attempts += 1;
         if connection
+            .open
             .as_ref()
             .is_some_and(|open| open.client.is_closed())
         {
-            *connection = None;
+            connection.set(None);
         }
-        let open = match connection {
-            Some(open) => open,
-            None => connection.insert(connect(pg_config)?),
+        if connection.open.is_none() {
+            connection.set(Some(connect(pg_config)?));
+        }
+        let Some(open) = connection.open.as_mut() else {
+            return Err(DbError::Unavailable("no database connection".to_owned()));
         };
         match query(open) {
             Ok(value) => return Ok(value),
             Err(err) if attempts == 1 && connection_lost(&open.client, &err) => {
                 tracing::info!("database connection lost ({err}); reconnecting");
-                *connection = None;
+                connection.set(None);
             }
             Err(err) => return Err(DbError::unavailable(err)),
         }

@@ -41,6 +41,7 @@ use std::time::Duration;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use common::delay::delay_from_query;
 use common::limits::{ConnectionBudget, Usage};
+use common::metrics::{Gauge, Metrics};
 use common::upstream::{async_client, get_async, upstream_url, APP_MAX_DELAY};
 
 pub use crate::config::{Config, Driver};
@@ -74,6 +75,7 @@ async fn index(
     upstream: web::Data<Upstream>,
     awc_client: web::Data<awc::Client>,
     db: web::Data<Db>,
+    metrics: web::Data<Metrics>,
 ) -> actix_web::Result<HttpResponse> {
     // Checked first: a bad delay is a 400 and never reaches the API or the database.
     let delay = delay_from_query(request.query_string(), APP_MAX_DELAY)?;
@@ -85,7 +87,9 @@ async fn index(
         .await
         .inspect_err(|err| tracing::warn!("{err}"))?;
 
-    // Step 2, the database: where the two drivers differ.
+    // Step 2, the database: where the two drivers differ. In flight (app_pg's
+    // upstream_requests_in_flight) from asking for a connection to the answer.
+    let query = metrics.upstream_call();
     let now = match db.get_ref() {
         // Yields at every wait: this thread serves other requests meanwhile.
         Db::Async(pool) => pool.sleep(half).await,
@@ -93,6 +97,7 @@ async fn index(
         Db::Blocking(connection) => connection.sleep(half),
     }
     .inspect_err(|err| tracing::warn!("{err}"))?;
+    drop(query);
 
     // The row as the article prints it: NOW(), and pg_sleep's empty (void) result.
     // Fixed width (microseconds, UTC), so every answer has the same length, as ab expects.
@@ -103,6 +108,27 @@ async fn index(
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(format!("Hi there! {body} ({now}, '')")))
+}
+
+/// The pool's gauges, in the order and with the names of docs/reference.md#metrics.
+pub(crate) fn pool_gauges(size: i64, in_use: i64, waiters: i64) -> Vec<Gauge> {
+    vec![
+        Gauge {
+            name: "db_pool_size",
+            help: "Database connections open.",
+            value: size,
+        },
+        Gauge {
+            name: "db_pool_in_use",
+            help: "Database connections running a query or lent to a request.",
+            value: in_use,
+        },
+        Gauge {
+            name: "db_pool_waiters",
+            help: "Requests waiting for a database connection.",
+            value: waiters,
+        },
+    ]
 }
 
 /// `GET /healthz`: ready when the database answers `SELECT 1`, 503 otherwise.
@@ -151,6 +177,29 @@ pub async fn run(
         database: config.database_url.clone(),
         connect_timeout: config.db_connect_timeout,
         db_timeout: config.db_timeout,
+        stats: Default::default(),
+    };
+
+    // upstream_requests_in_flight counts database queries here; the pool's gauges are
+    // read from deadpool (or the blocking connections' counters) at each scrape.
+    let metrics = Metrics::new(Some(common::metrics::DATABASE_QUERIES))?;
+    let metrics = match &async_db {
+        Some(pool) => {
+            let pool = pool.clone();
+            metrics.with_gauges(std::sync::Arc::new(move || pool.gauges()))
+        }
+        None => {
+            let stats = blocking_config.stats.clone();
+            metrics.with_gauges(std::sync::Arc::new(move || stats.gauges()))
+        }
+    };
+    let _metrics_server = match config.app.metrics_port {
+        Some(port) => Some(common::metrics::listen(
+            config.app.host,
+            port,
+            metrics.clone(),
+        )?),
+        None => None,
     };
 
     let address = listener.local_addr()?;
@@ -161,6 +210,7 @@ pub async fn run(
             Some(pool) => Db::Async(pool.clone()),
             None => Db::Blocking(blocking::BlockingDb::spawn(blocking_config.clone())),
         };
+        let tracked = metrics.clone();
         App::new()
             .app_data(upstream.clone())
             .app_data(web::Data::new(async_client(
@@ -168,8 +218,11 @@ pub async fn run(
                 budget.per_worker,
             )))
             .app_data(web::Data::new(db))
+            .app_data(web::Data::new(metrics.clone()))
+            .wrap_fn(move |request, service| common::metrics::track(&tracked, request, service))
             .route("/", web::get().to(index))
             .route("/healthz", web::get().to(healthz))
+            .route("/metrics", web::get().to(common::metrics::handler))
     })
     .workers(config.workers)
     // Thousands of clients arrive at once: no connection cap below what the open-files

@@ -88,6 +88,19 @@ impl AsyncDb {
         }
     }
 
+    /// `db_pool_size`, `db_pool_in_use`, `db_pool_waiters` from deadpool's status:
+    /// connections open, open and lent out, requests waiting for one.
+    pub fn gauges(&self) -> Vec<common::metrics::Gauge> {
+        let status = self.pool.status();
+        let size = i64::try_from(status.size).unwrap_or(i64::MAX);
+        let available = i64::try_from(status.available).unwrap_or(0);
+        crate::pool_gauges(
+            size,
+            size - available,
+            i64::try_from(status.waiting).unwrap_or(i64::MAX),
+        )
+    }
+
     /// `SELECT 1` on a pooled connection.
     pub async fn ping(&self) -> Result<(), DbError> {
         let client = self.connection().await?;

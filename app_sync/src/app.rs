@@ -14,7 +14,11 @@
 use std::time::Duration;
 
 use common::delay::delay_from_query;
+use common::metrics::Metrics;
 use common::upstream::{get_blocking, upstream_url, APP_MAX_DELAY};
+
+/// The content type of every answer but `/metrics`.
+pub const TEXT: &str = "text/plain; charset=utf-8";
 
 /// What the application needs from a request, whatever protocol carried it.
 pub struct Request<'a> {
@@ -30,6 +34,7 @@ pub struct Response {
     pub body: String,
     /// `Allow` header value for a 405.
     pub allow: Option<&'static str>,
+    pub content_type: &'static str,
 }
 
 impl Response {
@@ -38,6 +43,7 @@ impl Response {
             status,
             body: body.into(),
             allow: None,
+            content_type: TEXT,
         }
     }
 
@@ -54,12 +60,24 @@ pub struct App {
     /// One blocking HTTP client per process; it pools idle keep-alive connections to
     /// the upstream for all threads.
     pub agent: ureq::Agent,
+    /// `GET /metrics`'s counters; in a prefork tree, shared by every process.
+    pub metrics: Metrics,
 }
 
 impl App {
     /// Routes a request. Runs on the calling thread and blocks it for the whole
     /// upstream call: this is what makes the server "sync".
     pub fn handle(&self, request: &Request) -> Response {
+        // Everything but /metrics and /healthz is counted: one atomic add in, a few out.
+        let tracked = self.metrics.request(request.path);
+        let response = self.route(request);
+        if let Some(tracked) = tracked {
+            tracked.finish(response.status);
+        }
+        response
+    }
+
+    fn route(&self, request: &Request) -> Response {
         if request.method != "GET" && request.method != "HEAD" {
             let mut response = Response::error(405, "method not allowed: use GET");
             response.allow = Some("GET, HEAD");
@@ -68,6 +86,11 @@ impl App {
         match request.path {
             "/" => self.index(request.query),
             "/healthz" => Response::text(200, "ok"),
+            // The sum over every worker, whichever one answers.
+            "/metrics" => Response {
+                content_type: common::metrics::CONTENT_TYPE,
+                ..Response::text(200, self.metrics.render())
+            },
             _ => Response::error(404, "not found: try /?delay=1"),
         }
     }
@@ -80,7 +103,10 @@ impl App {
         };
         let url = upstream_url(&self.api_url, delay);
         // The thread waits here, doing nothing else, for `delay` seconds.
-        match get_blocking(&self.agent, &url, self.timeout) {
+        let call = self.metrics.upstream_call();
+        let answer = get_blocking(&self.agent, &url, self.timeout);
+        drop(call);
+        match answer {
             Ok(body) => Response::text(200, format!("Hi there! {body}")),
             Err(err) => {
                 tracing::warn!("GET {url}: {err}");

@@ -109,9 +109,10 @@ impl Conn {
         head: bool,
     ) -> std::io::Result<()> {
         let mut out = format!(
-            "{protocol} {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: {}\r\n",
+            "{protocol} {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n",
             response.status,
             reason_phrase(response.status),
+            response.content_type,
             response.body.len(),
             if keep_alive { "keep-alive" } else { "close" },
         );

@@ -43,6 +43,7 @@ use anyhow::Context;
 
 pub use common::config::Protocol;
 use common::config::{parse_positive, parse_seconds, AppArgs};
+use common::metrics::{Metrics, MetricsServer};
 use common::upstream::blocking_agent;
 
 use crate::app::App;
@@ -154,7 +155,39 @@ impl fmt::Display for Model {
 /// says (one thread, a pool of `--threads`, or a thread per connection), until
 /// `shutdown` is requested; then lets in-flight requests finish (up to the shutdown
 /// timeout) and returns. `--workers` is the caller's business (see [`prefork`]).
+///
+/// Its metrics are its own, also on `--metrics-port` when given.
 pub fn run(listener: TcpListener, config: &Config, shutdown: &Shutdown) -> anyhow::Result<()> {
+    let metrics = new_metrics()?;
+    let _metrics_server = metrics_server(config, &metrics)?;
+    serve(listener, config, shutdown, metrics)
+}
+
+/// The counters of a process that serves alone.
+pub fn new_metrics() -> anyhow::Result<Metrics> {
+    Metrics::new(Some(common::metrics::UPSTREAM_CALLS)).context("cannot map memory for the metrics")
+}
+
+/// The `--metrics-port` listener, if asked for: in the process that serves alone, or in
+/// a prefork master (never in its workers, which share the master's counters).
+pub fn metrics_server(config: &Config, metrics: &Metrics) -> anyhow::Result<Option<MetricsServer>> {
+    match config.app.metrics_port {
+        Some(port) => Ok(Some(common::metrics::listen(
+            config.app.host,
+            port,
+            metrics.clone(),
+        )?)),
+        None => Ok(None),
+    }
+}
+
+/// [`run`] with the counters given: a prefork worker's, mapped from its master's.
+pub fn serve(
+    listener: TcpListener,
+    config: &Config,
+    shutdown: &Shutdown,
+    metrics: Metrics,
+) -> anyhow::Result<()> {
     let open_files = common::limits::raise_open_files_limit()?;
     // Accepting threads must wake up now and then to look at the shutdown flag.
     models::prepare(&listener).context("cannot set up the listening socket")?;
@@ -172,6 +205,7 @@ pub fn run(listener: TcpListener, config: &Config, shutdown: &Shutdown) -> anyho
             api_url: config.app.api_url(),
             timeout: config.app.upstream_timeout,
             agent: blocking_agent(config.app.upstream_timeout, pool_size),
+            metrics,
         }),
         conn: ConnConfig {
             read_timeout: config.read_timeout,

@@ -16,7 +16,8 @@ fn main() -> anyhow::Result<()> {
     // A worker started by a master: serve on the socket it handed down.
     if let Some((listener, id)) = prefork::inherited_listener()? {
         let _worker = tracing::info_span!("worker", id = %id, pid = std::process::id()).entered();
-        return app_sync::run(listener, &config, &shutdown);
+        let metrics = prefork::inherited_metrics(&id)?;
+        return app_sync::serve(listener, &config, &shutdown, metrics);
     }
 
     let address = format!("{}:{}", config.app.host, config.app.port_app);
@@ -30,6 +31,17 @@ fn main() -> anyhow::Result<()> {
     );
     match model.workers() {
         1 => app_sync::run(listener, &config, &shutdown),
-        workers => prefork::master(listener, workers, &shutdown, config.app.shutdown_timeout),
+        workers => {
+            // One set of counters for the whole tree; the master serves METRICS_PORT.
+            let (metrics, metrics_fd) = prefork::shared_metrics()?;
+            let _metrics_server = app_sync::metrics_server(&config, &metrics)?;
+            prefork::master(
+                listener,
+                workers,
+                &shutdown,
+                config.app.shutdown_timeout,
+                (&metrics, &metrics_fd),
+            )
+        }
     }
 }

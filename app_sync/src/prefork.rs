@@ -14,18 +14,21 @@
 //! for the workers to drain.
 
 use std::net::TcpListener;
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use common::metrics::Metrics;
 
 use crate::shutdown::Shutdown;
 
 /// Set by the master for a worker: the inherited listening socket's descriptor.
 pub const LISTEN_FD_VAR: &str = "APP_SYNC_LISTEN_FD";
-/// Set by the master for a worker: its index, for logs.
+/// Set by the master for a worker: its index, for logs and its metrics slot.
 pub const WORKER_ID_VAR: &str = "APP_SYNC_WORKER_ID";
+/// Set by the master for a worker: the descriptor of the shared metrics memory.
+pub const METRICS_FD_VAR: &str = "APP_SYNC_METRICS_FD";
 
 /// A worker that dies sooner than this after starting is restarted only after a pause,
 /// so a worker that cannot start does not turn the master into a busy loop.
@@ -70,6 +73,34 @@ pub fn inherited_listener() -> anyhow::Result<Option<(TcpListener, String)>> {
     Ok(Some((listener, id)))
 }
 
+/// In a worker: the master's counters, mapped from the descriptor it passed down, with
+/// this worker's slot for its requests in flight.
+pub fn inherited_metrics(id: &str) -> anyhow::Result<Metrics> {
+    let Some(raw) = std::env::var_os(METRICS_FD_VAR) else {
+        // A master from before metrics: count alone rather than not at all.
+        return crate::new_metrics();
+    };
+    let fd: i32 = raw
+        .to_str()
+        .and_then(|s| s.parse().ok())
+        .filter(|fd| *fd > 2)
+        .with_context(|| format!("{METRICS_FD_VAR}={raw:?} is not a file descriptor number"))?;
+    let slot = id.parse().unwrap_or(0);
+    let metrics = Metrics::attach(Some(common::metrics::UPSTREAM_CALLS), fd, slot)
+        .with_context(|| format!("{METRICS_FD_VAR}={fd}: cannot map the master's metrics"))?;
+    // The mapping stays; the descriptor is not needed any more.
+    // SAFETY: closing the inherited descriptor that nothing else in this process uses.
+    unsafe { libc::close(fd) };
+    Ok(metrics)
+}
+
+/// The master's counters, in shared memory its workers map: create them before
+/// [`master`] so that its `--metrics-port` listener can serve them.
+pub fn shared_metrics() -> anyhow::Result<(Metrics, OwnedFd)> {
+    Metrics::shared(Some(common::metrics::UPSTREAM_CALLS))
+        .context("cannot create shared memory for the metrics")
+}
+
 struct Worker {
     id: usize,
     child: Option<Child>,
@@ -78,15 +109,22 @@ struct Worker {
 
 /// The master: starts `workers` copies of this program on `listener`, keeps them
 /// running, and on SIGTERM/SIGINT passes the signal on and waits for them to drain.
+/// The workers count into `metrics` (mapped from `metrics_fd`, see [`shared_metrics`]).
 pub fn master(
     listener: TcpListener,
     workers: usize,
     shutdown: &Shutdown,
     grace: Duration,
+    (metrics, metrics_fd): (&Metrics, &OwnedFd),
 ) -> anyhow::Result<()> {
-    // Let the descriptor survive exec into the workers (the master starts no other process).
+    // Let the descriptors survive exec into the workers (the master starts no other process).
     socket2::SockRef::from(&listener).set_cloexec(false)?;
     let fd = listener.as_raw_fd();
+    // SAFETY: fcntl(F_SETFD) on our own descriptor: clears FD_CLOEXEC.
+    if unsafe { libc::fcntl(metrics_fd.as_raw_fd(), libc::F_SETFD, 0) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("cannot pass the metrics memory on");
+    }
+    let metrics_fd = metrics_fd.as_raw_fd();
     let exe =
         std::env::current_exe().context("cannot find this program's path to start workers")?;
     let args: Vec<_> = std::env::args_os().skip(1).collect();
@@ -95,6 +133,7 @@ pub fn master(
             .args(&args)
             .env(LISTEN_FD_VAR, fd.to_string())
             .env(WORKER_ID_VAR, id.to_string())
+            .env(METRICS_FD_VAR, metrics_fd.to_string())
             .spawn()?;
         tracing::info!("worker {id} started (pid {})", child.id());
         Ok(child)
@@ -131,6 +170,8 @@ pub fn master(
                     child.id()
                 );
                 worker.child = None;
+                // Its requests in flight died with it.
+                metrics.reset_slot(worker.id);
                 if worker.started.elapsed() >= MIN_WORKER_LIFETIME {
                     worker.started = Instant::now();
                     match spawn(worker.id) {

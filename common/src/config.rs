@@ -29,6 +29,7 @@ pub const SERVICE_VARIABLES: &[&str] = &[
     "UPSTREAM_TIMEOUT",
     "SHUTDOWN_TIMEOUT",
     "READ_TIMEOUT",
+    "METRICS_PORT",
 ];
 
 /// Where an app listens, where its upstream is, and how long it waits.
@@ -57,6 +58,11 @@ pub struct AppArgs {
     /// Seconds that SIGTERM/SIGINT wait for in-flight requests before exiting anyway.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "30", value_parser = parse_seconds)]
     pub shutdown_timeout: Duration,
+
+    /// Also serve GET /metrics and GET /healthz over plain HTTP on this port (on HOST);
+    /// the only HTTP there is with PROTOCOL=uwsgi. Unset: /metrics on the main port only.
+    #[arg(long, env = "METRICS_PORT")]
+    pub metrics_port: Option<u16>,
 }
 
 impl AppArgs {

@@ -7,6 +7,8 @@
 //! - [`limits`]: raising the open-files limit so thousands of sockets fit.
 //! - [`upstream`] (features `actix`, `blocking`): calling the slow API and mapping its
 //!   failures to 502/504.
+//! - [`metrics`]: `GET /metrics`, the counters behind it (shared memory across prefork
+//!   workers) and the `METRICS_PORT` listener.
 //! - [`uwsgi`]: reading the uwsgi wire protocol (nginx's `uwsgi_pass`).
 //! - [`server`] (feature `actix`): binding the listener, SIGTERM and SIGINT as one
 //!   shutdown signal, and stopping a server gracefully when a signal fires.
@@ -15,6 +17,7 @@ pub mod config;
 pub mod delay;
 pub mod limits;
 pub mod logging;
+pub mod metrics;
 #[cfg(feature = "actix")]
 pub mod server;
 pub mod upstream;

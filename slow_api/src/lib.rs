@@ -37,6 +37,10 @@ pub struct Config {
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "65",
           value_parser = common::config::parse_seconds)]
     pub shutdown_timeout: Duration,
+
+    /// Also serve GET /metrics and GET /healthz over plain HTTP on this port (on HOST).
+    #[arg(long, env = "METRICS_PORT")]
+    pub metrics_port: Option<u16>,
 }
 
 fn parse_max_delay(raw: &str) -> Result<f64, String> {
@@ -85,11 +89,21 @@ pub async fn run(
 
     let address = listener.local_addr()?;
     let max_delay = web::Data::new(config.max_delay);
+    // No upstream here: no upstream_requests_in_flight.
+    let metrics = common::metrics::Metrics::new(None)?;
+    let _metrics_server = match config.metrics_port {
+        Some(port) => Some(common::metrics::listen(config.host, port, metrics.clone())?),
+        None => None,
+    };
     let server = HttpServer::new(move || {
+        let tracked = metrics.clone();
         App::new()
             .app_data(max_delay.clone())
+            .app_data(web::Data::new(metrics.clone()))
+            .wrap_fn(move |request, service| common::metrics::track(&tracked, request, service))
             .route("/", web::get().to(slow_response))
             .route("/healthz", web::get().to(common::server::healthz))
+            .route("/metrics", web::get().to(common::metrics::handler))
     })
     // Thousands of clients connect at once in the benchmarks: no per-worker connection
     // cap below what the open-files limit allows; past it clients queue (the listener's

@@ -1,7 +1,7 @@
 //! What the app_pg tests share: a real PostgreSQL, and the real slow_api and app_pg,
 //! both run in this process ([`slow_api::run`], [`app_pg::run`], each on its own thread
 //! and actix system, on 127.0.0.1:0).
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub use app_pg::{Config, Driver};
 pub use lab::postgres::Postgres;

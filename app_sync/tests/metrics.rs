@@ -1,0 +1,140 @@
+//! `GET /metrics` on app_sync: the sum over every prefork worker, whichever process
+//! answers (a worker on the main port, the master on `--metrics-port`); and uwsgi mode,
+//! whose only HTTP is `--metrics-port`.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use common::metrics::parse::{parse, Exposition};
+use lab::testing::free_port;
+use support::*;
+
+fn scrape(url: &str) -> Exposition {
+    let reply = get(url);
+    assert_eq!(reply.status, 200, "{url}: {}", reply.body);
+    parse(&reply.body).unwrap_or_else(|err| panic!("{url}: {err}\n{}", reply.body))
+}
+
+/// Scrapes `url` until `ready` holds (panics after 15 s with the last page).
+fn scrape_until(url: &str, ready: impl Fn(&Exposition) -> bool) -> Exposition {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let page = scrape(url);
+        if ready(&page) {
+            return page;
+        }
+        assert!(Instant::now() < deadline, "{url} never got there: {page:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn prefork_workers_add_up_whichever_process_answers() {
+    let api = slow_api();
+    let metrics_port = free_port().to_string();
+    let app = app_sync(
+        &api,
+        &[
+            "--workers",
+            "2",
+            "--threads",
+            "2",
+            "--metrics-port",
+            &metrics_port,
+        ],
+    );
+    let master = format!("http://127.0.0.1:{metrics_port}/metrics");
+
+    // 8 at once on 2 x 2 threads: each worker can hold only 2, so both serve.
+    let (replies, _) = get_concurrently(&app.url("/?delay=0.3"), 8);
+    assert!(replies.iter().all(|reply| reply.status == 200));
+    assert_eq!(get(&app.url("/?delay=-1")).status, 400);
+
+    let expect_totals = |page: &Exposition| {
+        assert_eq!(
+            page.get("http_requests_total", &[("code", "200")]),
+            Some(8.0)
+        );
+        assert_eq!(
+            page.get("http_requests_total", &[("code", "400")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            page.get("http_request_duration_seconds_count", &[]),
+            Some(9.0)
+        );
+        assert_eq!(page.get("http_requests_in_flight", &[]), Some(0.0));
+        assert_eq!(page.get("upstream_requests_in_flight", &[]), Some(0.0));
+    };
+    expect_totals(&scrape(&master));
+    // Each scrape of the main port is a new connection, answered by either worker.
+    for _ in 0..4 {
+        expect_totals(&scrape(&app.url("/metrics")));
+    }
+
+    let slow_url = app.url("/?delay=1.5");
+    let slow = std::thread::spawn(move || get(&slow_url));
+    scrape_until(&master, |page| {
+        page.get("http_requests_in_flight", &[]) == Some(1.0)
+            && page.get("upstream_requests_in_flight", &[]) == Some(1.0)
+    });
+    assert_eq!(slow.join().expect("request thread").status, 200);
+    let page = scrape(&master);
+    assert_eq!(
+        page.get("http_requests_total", &[("code", "200")]),
+        Some(9.0)
+    );
+    assert_eq!(page.get("http_requests_in_flight", &[]), Some(0.0));
+    stop(app);
+}
+
+#[test]
+fn uwsgi_dev_server_serves_metrics_on_the_metrics_port() {
+    let api = slow_api();
+    let metrics_port = free_port();
+    let api_port = api.port.to_string();
+    let metrics_flag = metrics_port.to_string();
+    let mut app = Service::spawn_with_env(
+        APP,
+        "--port-app",
+        &[
+            "--port-api",
+            &api_port,
+            "--protocol",
+            "uwsgi",
+            "--metrics-port",
+            &metrics_flag,
+        ],
+        &[],
+    );
+    app.wait_ready(Duration::from_secs(30), || {
+        lab::testing::raw_get_status(metrics_port, "/healthz") == Some(200)
+    });
+    let packet = |query: &str| {
+        common::uwsgi::encode_packet(&[
+            ("REQUEST_METHOD", "GET"),
+            ("PATH_INFO", "/"),
+            ("QUERY_STRING", query),
+            ("SERVER_PROTOCOL", "HTTP/1.1"),
+        ])
+    };
+    assert_eq!(status_of(&raw_exchange(app.port, &packet("delay=0"))), 200);
+    assert_eq!(status_of(&raw_exchange(app.port, &packet("delay=no"))), 400);
+
+    let page = scrape(&format!("http://127.0.0.1:{metrics_port}/metrics"));
+    assert_eq!(
+        page.get("http_requests_total", &[("code", "200")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        page.get("http_requests_total", &[("code", "400")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        page.get("http_request_duration_seconds_count", &[]),
+        Some(2.0)
+    );
+    assert_eq!(page.get("http_requests_in_flight", &[]), Some(0.0));
+    stop(app);
+}

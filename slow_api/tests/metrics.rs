@@ -1,0 +1,46 @@
+//! `GET /metrics` on slow_api: on its port and on `--metrics-port`.
+
+use common::metrics::parse::{parse, Exposition};
+use lab::testing::in_process::{config_from_args, InProcess};
+use lab::testing::{free_port, get};
+
+fn scrape(url: &str) -> Exposition {
+    let reply = get(url);
+    assert_eq!(reply.status, 200, "{url}: {}", reply.body);
+    parse(&reply.body).unwrap_or_else(|err| panic!("{url}: {err}\n{}", reply.body))
+}
+
+#[test]
+fn metrics_count_what_was_sent_on_both_ports() {
+    let metrics_port = free_port().to_string();
+    let config: slow_api::Config = config_from_args(&["--metrics-port", &metrics_port]);
+    let api = InProcess::start("slow_api", move |listener, stop| {
+        actix_web::rt::System::new().block_on(slow_api::run(listener, config, stop))
+    });
+    for _ in 0..3 {
+        assert_eq!(get(&api.url("/?delay=0")).status, 200);
+    }
+    assert_eq!(get(&api.url("/?delay=abc")).status, 400);
+    assert_eq!(get(&api.url("/healthz")).status, 200);
+
+    let other = format!("http://127.0.0.1:{metrics_port}");
+    assert_eq!(get(&format!("{other}/healthz")).status, 200);
+    for url in [api.url("/metrics"), format!("{other}/metrics")] {
+        let page = scrape(&url);
+        assert_eq!(
+            page.get("http_requests_total", &[("code", "200")]),
+            Some(3.0)
+        );
+        assert_eq!(
+            page.get("http_requests_total", &[("code", "400")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            page.get("http_request_duration_seconds_count", &[]),
+            Some(4.0)
+        );
+        assert_eq!(page.get("http_requests_in_flight", &[]), Some(0.0));
+        // No upstream here: the gauge is left out.
+        assert_eq!(page.get("upstream_requests_in_flight", &[]), None);
+    }
+}
