@@ -132,7 +132,7 @@ fn serve(stream: TcpStream, counters: &Counters) {
         let n = counters.requests.fetch_add(1, SeqCst) + 1;
 
         let (status, reply) = if path.starts_with("/reset") {
-            reset(&writer);
+            reset(writer);
             return;
         } else if path.starts_with("/status") {
             if n % 4 == 0 {
