@@ -163,7 +163,16 @@ impl Scraper {
                 let wait = next.saturating_duration_since(Instant::now());
                 match stopped.recv_timeout(wait) {
                     Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                    _ => return samples,
+                    // One last scrape after the load: the requests that ended since the
+                    // previous one are in the counters.
+                    Ok(()) => {
+                        if let Some(scraped) = scrape(port) {
+                            let t_s = origin.elapsed().as_secs_f64();
+                            samples.extend(ServerSample::from_samples(t_s, &scraped));
+                        }
+                        return samples;
+                    }
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return samples,
                 }
             }
         });

@@ -78,7 +78,7 @@ pub struct Point {
     pub p99_ms: Option<f64>,
 }
 
-/// Little's law over the steady part of a row, and where the requests waited.
+/// Little's law over a row, and where its requests waited.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TimelineSummary {
     /// The chart, relative to the results directory (`timeline-ID.svg`).
@@ -86,17 +86,25 @@ pub struct TimelineSummary {
     /// The data, one line per interval (`timeline-ID.csv`).
     pub csv: String,
     pub interval_s: f64,
-    /// Windows checked (steady part of the run), and the window's length.
-    pub windows_checked: usize,
-    pub window_s: f64,
-    /// Median over those windows of throughput x latency / requests in flight, from the
-    /// client's figures: 1.0 is Little's law holding.
+    /// Throughput x latency / requests in flight over the whole run, from the client's
+    /// figures (the latency-seconds of every request / the run's in-flight-seconds):
+    /// 1.00 is Little's law holding.
     pub client_littles_ratio: Option<f64>,
-    /// The same from the app's `/metrics` (null where the app has none).
+    /// The same from the app's `/metrics` (the growth of
+    /// `http_request_duration_seconds_sum` / the mean of `http_requests_in_flight`);
+    /// null where the app has none.
     pub server_littles_ratio: Option<f64>,
-    /// Median requests in flight in those windows: the client's and the app's. Where
-    /// the app holds fewer than the client sent, the rest wait in a queue the app does
-    /// not count (the kernel's accept queue, or nginx).
+    /// The rolling window of the chart's throughput x latency lines (the run's median
+    /// latency), and how many such windows fit the steady part of the run (after the
+    /// first window, up to the last request's start).
+    pub window_s: f64,
+    pub windows_checked: usize,
+    /// The medians of the ratios above over those windows (null when none fit).
+    pub client_window_ratio: Option<f64>,
+    pub server_window_ratio: Option<f64>,
+    /// Mean requests in flight over the run: the client's and the app's. Where the app
+    /// holds fewer than the client sent, the rest wait in a queue the app does not count
+    /// (the kernel's accept queue, or nginx).
     pub client_in_flight: Option<f64>,
     pub server_in_flight: Option<f64>,
 }
@@ -121,7 +129,7 @@ pub fn build(
     server: &[ServerSample],
 ) -> Timeline {
     let interval_s = interval_s.max(1e-6);
-    // One typical latency, in whole intervals: the window Little's law is checked over.
+    // One typical latency, in whole intervals: the rolling window of the chart's lines.
     let p50_s = median(client.iter().filter_map(|i| i.p50_ms)).unwrap_or(0.0) / 1000.0;
     let k = ((p50_s / interval_s).round() as usize).max(1);
     let window_s = k as f64 * interval_s;
@@ -130,16 +138,18 @@ pub fn build(
         .rev()
         .find(|i| i.started > 0)
         .map_or(0.0, |i| i.start_s + interval_s);
+    // Latency-seconds of the requests that finished in an interval.
+    let busy_s = |i: &ClientInterval| i.completed as f64 * i.mean_ms.unwrap_or(0.0) / 1000.0;
 
     let mut points = Vec::with_capacity(client.len());
     let mut client_ratios = Vec::new();
     let mut server_ratios = Vec::new();
-    let mut client_steady = Vec::new();
-    let mut server_steady = Vec::new();
     for (index, interval) in client.iter().enumerate() {
         let end_s = interval.start_s + interval_s;
-        let in_interval = |s: &&ServerSample| s.t_s >= interval.start_s && s.t_s < end_s;
-        let last_sample = server.iter().filter(in_interval).last();
+        let last_sample = server
+            .iter()
+            .filter(|s| s.t_s >= interval.start_s && s.t_s < end_s)
+            .last();
         let mut point = Point {
             start_s: interval.start_s,
             completed_rps: interval.completed as f64 / interval_s,
@@ -158,45 +168,50 @@ pub fn build(
         if index + 1 >= k {
             let window = &client[index + 1 - k..=index];
             let window_start_s = window[0].start_s;
-            // Latency-seconds of the requests that finished in the window, over the window.
-            let busy_s: f64 = window
-                .iter()
-                .map(|i| i.completed as f64 * i.mean_ms.unwrap_or(0.0) / 1000.0)
-                .sum();
-            point.client_littles = Some(busy_s / window_s);
+            let littles = window.iter().map(busy_s).sum::<f64>() / window_s;
+            point.client_littles = Some(littles);
             point.server_littles = server_littles(server, window_start_s, end_s);
-            let steady = window_start_s >= window_s && end_s <= last_start_s;
-            let client_mean =
-                window.iter().map(|i| i.in_flight as f64).sum::<f64>() / window.len() as f64;
-            if steady && client_mean > 0.0 {
-                client_ratios.push(busy_s / window_s / client_mean);
-                client_steady.push(client_mean);
-                let gauges: Vec<f64> = server
-                    .iter()
-                    .filter(|s| s.t_s >= window_start_s && s.t_s < end_s)
-                    .map(|s| s.in_flight)
-                    .collect();
-                if !gauges.is_empty() {
-                    let server_mean = gauges.iter().sum::<f64>() / gauges.len() as f64;
-                    server_steady.push(server_mean);
-                    if let (Some(littles), true) = (point.server_littles, server_mean > 0.0) {
-                        server_ratios.push(littles / server_mean);
-                    }
+            let steady = window_start_s >= window_s && end_s <= last_start_s + 1e-9;
+            let client_mean = mean(window.iter().map(|i| i.in_flight as f64));
+            if let (true, Some(client_mean)) = (steady, client_mean.filter(|m| *m > 0.0)) {
+                client_ratios.push(littles / client_mean);
+                let in_window = |s: &&ServerSample| s.t_s >= window_start_s && s.t_s < end_s;
+                let server_mean = mean(server.iter().filter(in_window).map(|s| s.in_flight));
+                if let (Some(littles), Some(gauge)) =
+                    (point.server_littles, server_mean.filter(|m| *m > 0.0))
+                {
+                    server_ratios.push(littles / gauge);
                 }
             }
         }
         points.push(point);
     }
+
+    // The whole run: every request's latency-seconds against the in-flight-seconds.
+    let client_in_flight = mean(client.iter().map(|i| i.in_flight as f64));
+    let client_busy = client.iter().map(busy_s).sum::<f64>();
+    let client_littles_ratio = client_in_flight
+        .filter(|m| *m > 0.0)
+        .map(|m| client_busy / (m * interval_s * client.len() as f64));
+    let server_in_flight = mean(server.iter().map(|s| s.in_flight));
+    let server_littles_ratio = match (server.first(), server.last(), server_in_flight) {
+        (Some(first), Some(last), Some(gauge)) if last.t_s > first.t_s && gauge > 0.0 => {
+            Some((last.duration_sum_s - first.duration_sum_s) / (last.t_s - first.t_s) / gauge)
+        }
+        _ => None,
+    };
     let summary = TimelineSummary {
         chart: format!("{}.svg", file_stem(id)),
         csv: format!("{}.csv", file_stem(id)),
         interval_s,
-        windows_checked: client_ratios.len(),
+        client_littles_ratio,
+        server_littles_ratio,
         window_s,
-        client_littles_ratio: median(client_ratios.into_iter()),
-        server_littles_ratio: median(server_ratios.into_iter()),
-        client_in_flight: median(client_steady.into_iter()),
-        server_in_flight: median(server_steady.into_iter()),
+        windows_checked: client_ratios.len(),
+        client_window_ratio: median(client_ratios.into_iter()),
+        server_window_ratio: median(server_ratios.into_iter()),
+        client_in_flight,
+        server_in_flight,
     };
     Timeline {
         id: id.to_owned(),
@@ -205,6 +220,11 @@ pub fn build(
         points,
         summary,
     }
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, count) = values.fold((0.0, 0usize), |(sum, count), v| (sum + v, count + 1));
+    (count > 0).then(|| sum / count as f64)
 }
 
 /// `timeline-ID`: the name of a row's chart and data in the results directory.
@@ -264,16 +284,53 @@ impl Timeline {
         out
     }
 
-    /// Three panels over time: throughput; requests in flight (the client's, the
-    /// app's, and Little's law from each); latency p50 and p99.
+    /// Panels over time: throughput; requests in flight (the client's, the app's, and
+    /// Little's law from each); the database pool where the app has one; latency.
     pub fn svg(&self) -> String {
         let width = 1000.0;
-        let panel_h = 170.0;
+        let panel_h = 160.0;
         let left = 80.0;
         let right = width - 30.0;
-        let top = 92.0;
-        let gap = 46.0;
-        let height = top + 3.0 * panel_h + 2.0 * gap + 60.0;
+        let top = 132.0;
+        let gap = 64.0;
+        let has = |value: fn(&Point) -> Option<f64>| self.points.iter().any(|p| value(p).is_some());
+        let mut panels: Vec<(&str, Vec<Series>)> = vec![
+            (
+                "throughput (completed per second)",
+                vec![
+                    Series::line("completed", ASYNC, |p| Some(p.completed_rps)),
+                    Series::line("of which errors", ARTICLE, |p| {
+                        (p.errors > 0).then_some(p.completed_rps - p.ok_rps)
+                    }),
+                ],
+            ),
+            (
+                "requests in flight",
+                vec![
+                    Series::line("client", ASYNC, |p| Some(p.client_in_flight as f64)),
+                    Series::dashed("client (Little)", ASYNC, |p| p.client_littles),
+                    Series::line("app", BLOCKING, |p| p.server_in_flight),
+                    Series::dashed("app (Little)", BLOCKING, |p| p.server_littles),
+                    Series::line("upstream calls", UPSTREAM, |p| p.upstream_in_flight),
+                    Series::dashed("pool waiters", POOL, |p| p.pool_waiters),
+                ],
+            ),
+        ];
+        if has(|p| p.pool_in_use) {
+            panels.push((
+                "database pool: connections in use",
+                vec![Series::line("in use", POOL, |p| p.pool_in_use)],
+            ));
+        }
+        panels.push((
+            "latency of the requests completed in the interval (ms)",
+            vec![
+                Series::dots("p50", ASYNC, |p| p.p50_ms),
+                Series::dots("p99", ARTICLE, |p| p.p99_ms),
+            ],
+        ));
+        let count = panels.len() as f64;
+        let height = top + count * panel_h + (count - 1.0) * gap + 60.0;
         let t_end = self
             .points
             .last()
@@ -284,14 +341,15 @@ impl Timeline {
         let mut svg = String::new();
         let s = &self.summary;
         let ratio = |r: Option<f64>| r.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.2}"));
-        let count = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.0}"));
+        let whole = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.0}"));
         let _ = write!(
             svg,
             r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" {FONT} font-size="12">
 <rect width="100%" height="100%" fill="white"/>
 <text x="20" y="28" font-size="18" font-weight="bold" fill="{TEXT}">{id}: the run over time ({interval_ms:.0} ms intervals)</text>
 <text x="20" y="48" fill="{MUTED}">{title}</text>
-<text x="20" y="68" fill="{MUTED}">Little's law over {windows} steady windows of {window:.2} s: throughput x latency / in flight = {cr} (client), {sr} (app). Median in flight: client {cf}, app {sf}.</text>
+<text x="20" y="68" fill="{MUTED}">Little's law, throughput x latency / in flight over the whole run: {cr} from the client's figures, {sr} from the app's. Mean in flight: client {cf}, app {sf}.</text>
+<text x="20" y="86" fill="{MUTED}">Dashed (Little): throughput x latency over the last {window:.1} s (the median latency); {windows} such windows in the steady part: {cw} (client), {sw} (app).</text>
 "#,
             id = esc(&self.id),
             title = esc(&self.title),
@@ -300,57 +358,24 @@ impl Timeline {
             window = s.window_s,
             cr = ratio(s.client_littles_ratio),
             sr = ratio(s.server_littles_ratio),
-            cf = count(s.client_in_flight),
-            sf = count(s.server_in_flight),
+            cw = ratio(s.client_window_ratio),
+            sw = ratio(s.server_window_ratio),
+            cf = whole(s.client_in_flight),
+            sf = whole(s.server_in_flight),
         );
-
-        let panels: [(&str, Vec<Series>); 3] = [
-            (
-                "throughput (completed per second)",
-                vec![
-                    Series::new("completed", ASYNC, false, |p| Some(p.completed_rps)),
-                    Series::new("errors", ARTICLE, false, |p| {
-                        (p.errors > 0).then_some(p.completed_rps - p.ok_rps)
-                    }),
-                ],
-            ),
-            (
-                "requests in flight",
-                vec![
-                    Series::new("client", ASYNC, false, |p| Some(p.client_in_flight as f64)),
-                    Series::new("client: throughput x latency", ASYNC, true, |p| {
-                        p.client_littles
-                    }),
-                    Series::new("app (/metrics)", BLOCKING, false, |p| p.server_in_flight),
-                    Series::new("app: throughput x latency", BLOCKING, true, |p| {
-                        p.server_littles
-                    }),
-                    Series::new("upstream calls", "#2f855a", false, |p| p.upstream_in_flight),
-                    Series::new("pool in use", "#805ad5", false, |p| p.pool_in_use),
-                    Series::new("pool waiters", "#805ad5", true, |p| p.pool_waiters),
-                ],
-            ),
-            (
-                "latency of the requests completed (ms)",
-                vec![
-                    Series::new("p50", ASYNC, false, |p| p.p50_ms),
-                    Series::new("p99", ARTICLE, false, |p| p.p99_ms),
-                ],
-            ),
-        ];
         for (index, (name, series)) in panels.iter().enumerate() {
             let y0 = top + index as f64 * (panel_h + gap);
             self.panel(&mut svg, name, series, (y0, panel_h), &x, (left, right));
         }
         // The time axis, once, under the last panel.
-        let axis_y = top + 3.0 * panel_h + 2.0 * gap;
+        let axis_y = top + count * panel_h + (count - 1.0) * gap;
         for tick in time_ticks(t_end) {
             let _ = write!(
                 svg,
                 r#"<text x="{tx:.1}" y="{ty:.1}" fill="{MUTED}" text-anchor="middle">{tick}</text>
 "#,
                 tx = x(tick),
-                ty = axis_y - gap + 16.0,
+                ty = axis_y + 16.0,
             );
         }
         let _ = write!(
@@ -359,7 +384,7 @@ impl Timeline {
 </svg>
 "#,
             cx = (left + right) / 2.0,
-            ty = axis_y - gap + 34.0,
+            ty = axis_y + 34.0,
         );
         svg
     }
@@ -383,15 +408,42 @@ impl Timeline {
             .fold(0.0f64, f64::max);
         let hi = nice_ceiling(max);
         let y = |v: f64| y0 + h - (v / hi).clamp(0.0, 1.0) * h;
+        // The title, then the legend on its own line under it.
         let _ = write!(
             svg,
             r#"<text x="{left}" y="{ty:.1}" font-weight="bold" fill="{TEXT}">{name}</text>
 <rect x="{left}" y="{y0:.1}" width="{w:.1}" height="{h:.1}" fill="none" stroke="{GRID}"/>
 "#,
-            ty = y0 - 8.0,
+            ty = y0 - 28.0,
             w = right - left,
             name = esc(name),
         );
+        let mut lx = left;
+        for series in &drawn {
+            let ly = y0 - 12.0;
+            let mark = match series.style {
+                Style::Dots => format!(
+                    r#"<circle cx="{cx:.1}" cy="{ly:.1}" r="3" fill="{color}"/>"#,
+                    cx = lx + 11.0,
+                    color = series.color
+                ),
+                style => format!(
+                    r#"<line x1="{lx:.1}" y1="{ly:.1}" x2="{lx2:.1}" y2="{ly:.1}" stroke="{color}" stroke-width="2"{dash}/>"#,
+                    lx2 = lx + 22.0,
+                    color = series.color,
+                    dash = style.dash(),
+                ),
+            };
+            let _ = write!(
+                svg,
+                r#"{mark}<text x="{tx:.1}" y="{ty:.1}" fill="{TEXT}">{name}</text>
+"#,
+                tx = lx + 26.0,
+                ty = ly + 4.0,
+                name = esc(series.name),
+            );
+            lx += 7.0 * series.name.len() as f64 + 44.0;
+        }
         for step in 0..=4 {
             let value = hi * f64::from(step) / 4.0;
             let _ = write!(
@@ -405,30 +457,23 @@ impl Timeline {
                 label = crate::chart::short(value),
             );
         }
-        // Legend, right-aligned above the panel.
-        let mut lx = right;
-        for series in drawn.iter().rev() {
-            let text_w = 7.0 * series.name.len() as f64;
-            lx -= text_w + 34.0;
-            let _ = write!(
-                svg,
-                r#"<line x1="{lx:.1}" y1="{ly:.1}" x2="{lx2:.1}" y2="{ly:.1}" stroke="{color}" stroke-width="2"{dash}/>
-<text x="{tx:.1}" y="{ty:.1}" fill="{TEXT}">{name}</text>
-"#,
-                ly = y0 - 12.0,
-                lx2 = lx + 22.0,
-                tx = lx + 26.0,
-                ty = y0 - 8.0,
-                color = series.color,
-                dash = if series.dashed {
-                    " stroke-dasharray=\"5 3\""
-                } else {
-                    ""
-                },
-                name = esc(series.name),
-            );
-        }
         for series in drawn {
+            let at = |point: &Point| x(point.start_s + self.interval_s / 2.0);
+            if series.style == Style::Dots {
+                for point in &self.points {
+                    if let Some(value) = (series.value)(point) {
+                        let _ = write!(
+                            svg,
+                            r#"<circle cx="{cx:.1}" cy="{cy:.1}" r="2" fill="{color}"/>
+"#,
+                            cx = at(point),
+                            cy = y(value),
+                            color = series.color,
+                        );
+                    }
+                }
+                continue;
+            }
             // Each interval's value at its middle; a missing value breaks the line.
             let mut path = String::new();
             let mut pen_down = false;
@@ -436,12 +481,7 @@ impl Timeline {
                 match (series.value)(point) {
                     Some(value) => {
                         let command = if pen_down { 'L' } else { 'M' };
-                        let _ = write!(
-                            path,
-                            "{command}{:.1} {:.1} ",
-                            x(point.start_s + self.interval_s / 2.0),
-                            y(value)
-                        );
+                        let _ = write!(path, "{command}{:.1} {:.1} ", at(point), y(value));
                         pen_down = true;
                     }
                     None => pen_down = false,
@@ -453,36 +493,62 @@ impl Timeline {
 "#,
                 path = path.trim_end(),
                 color = series.color,
-                dash = if series.dashed {
-                    " stroke-dasharray=\"5 3\""
-                } else {
-                    ""
-                },
+                dash = series.style.dash(),
             );
         }
     }
 }
 
-/// One line of a panel.
+const UPSTREAM: &str = "#2f855a";
+const POOL: &str = "#805ad5";
+
+/// How a series is drawn: latencies exist only where requests completed, so they are
+/// dots; counts are lines, dashed for Little's law and for waiters.
+#[derive(Clone, Copy, PartialEq)]
+enum Style {
+    Line,
+    Dashed,
+    Dots,
+}
+
+impl Style {
+    fn dash(self) -> &'static str {
+        match self {
+            Style::Dashed => " stroke-dasharray=\"5 3\"",
+            Style::Line | Style::Dots => "",
+        }
+    }
+}
+
+/// One series of a panel.
 struct Series {
     name: &'static str,
     color: &'static str,
-    dashed: bool,
+    style: Style,
     value: fn(&Point) -> Option<f64>,
 }
 
 impl Series {
-    fn new(
-        name: &'static str,
-        color: &'static str,
-        dashed: bool,
-        value: fn(&Point) -> Option<f64>,
-    ) -> Series {
+    fn line(name: &'static str, color: &'static str, value: fn(&Point) -> Option<f64>) -> Series {
         Series {
             name,
             color,
-            dashed,
+            style: Style::Line,
             value,
+        }
+    }
+
+    fn dashed(name: &'static str, color: &'static str, value: fn(&Point) -> Option<f64>) -> Series {
+        Series {
+            style: Style::Dashed,
+            ..Series::line(name, color, value)
+        }
+    }
+
+    fn dots(name: &'static str, color: &'static str, value: fn(&Point) -> Option<f64>) -> Series {
+        Series {
+            style: Style::Dots,
+            ..Series::line(name, color, value)
         }
     }
 }
@@ -509,13 +575,14 @@ fn time_ticks(end: f64) -> Vec<f64> {
         .collect()
 }
 
-/// One line per row that has a timeline: its chart and Little's law in its steady part.
+/// One line per row that has a timeline: its chart, Little's law over the whole run and
+/// over the steady windows, and requests in flight as the client and the app count them.
 /// `prefix` leads the links from the page to the results directory (`""` beside them,
 /// `../results/` from docs/).
 pub fn markdown_table(rows: &[crate::results::Row], prefix: &str) -> String {
     let mut out = String::from(
-        "| scenario | timeline | interval | steady windows | client: throughput x latency / in flight | app: the same | in flight, client | in flight, app |\n\
-         |---|---|--:|--:|--:|--:|--:|--:|\n",
+        "| scenario | timeline | Little's law, client | Little's law, app | steady windows | client, in them | app, in them | mean in flight, client | mean in flight, app |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     let ratio = |r: Option<f64>| r.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.2}"));
     let count = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.0}"));
@@ -525,15 +592,16 @@ pub fn markdown_table(rows: &[crate::results::Row], prefix: &str) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | [chart]({prefix}{}) [csv]({prefix}{}) | {:.0} ms | {} of {:.2} s | {} | {} | {} | {} |",
+            "| {} | [chart]({prefix}{}) [csv]({prefix}{}) | {} | {} | {} of {:.1} s | {} | {} | {} | {} |",
             row.id,
             summary.chart,
             summary.csv,
-            summary.interval_s * 1000.0,
-            summary.windows_checked,
-            summary.window_s,
             ratio(summary.client_littles_ratio),
             ratio(summary.server_littles_ratio),
+            summary.windows_checked,
+            summary.window_s,
+            ratio(summary.client_window_ratio),
+            ratio(summary.server_window_ratio),
             count(summary.client_in_flight),
             count(summary.server_in_flight),
         );
@@ -602,11 +670,17 @@ mod tests {
         let summary = &timeline.summary;
         assert_eq!(summary.window_s, 1.0);
         assert!(summary.windows_checked >= 20, "{summary:?}");
-        assert_eq!(summary.client_littles_ratio, Some(1.0));
-        let server_ratio = summary.server_littles_ratio.expect("server ratio");
+        assert_eq!(summary.client_window_ratio, Some(1.0));
+        let server_ratio = summary.server_window_ratio.expect("server ratio");
         assert!((server_ratio - 1.0).abs() < 1e-9, "{server_ratio}");
-        assert_eq!(summary.client_in_flight, Some(100.0));
+        // The whole run: 4,000 latency-seconds against 100 in flight for 4 s, 10 s
+        // of draining (in flight at the intervals' ends, a little under the truth).
+        let whole = summary.client_littles_ratio.expect("whole run");
+        assert!((whole - 1.0).abs() < 0.15, "{whole}");
+        let server_whole = summary.server_littles_ratio.expect("server, whole run");
+        assert!((server_whole - 1.0).abs() < 1e-9, "{server_whole}");
         assert_eq!(summary.server_in_flight, Some(10.0));
+        assert!(summary.client_in_flight.expect("client mean") > 80.0);
         assert_eq!(timeline.points.len(), 50);
         assert_eq!(timeline.points[20].completed_rps, 100.0);
         assert_eq!(summary.chart, "timeline-t.svg");
@@ -622,9 +696,10 @@ mod tests {
         let svg = timeline.svg();
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
         assert!(svg.contains("a &lt;test&gt;"));
-        // No server series drawn without samples.
-        assert!(!svg.contains("app (/metrics)"));
-        assert_eq!(svg.matches("<path").count(), 5, "{svg}");
+        // No server series drawn without samples; latencies are dots.
+        assert!(!svg.contains(">app<"));
+        assert_eq!(svg.matches("<path").count(), 3, "{svg}");
+        assert!(svg.matches("<circle").count() >= 80, "{svg}");
     }
 
     #[test]

@@ -92,8 +92,33 @@ fn quick_run_writes_table_json_and_chart_and_leaves_nothing_running() {
             assert!(row["peak_rss_mb"].as_f64().expect("rss") > 0.0, "{id}");
             // Read from /proc/net/netstat, which Linux always has.
             assert!(row["syn_retransmits"].is_u64(), "{id}: syn_retransmits");
+            // Its timeline: the chart and the data beside the results, the client's and
+            // the app's figures in it (every row's server has /metrics).
+            let timeline = &row["timeline"];
+            let chart = timeline["chart"].as_str().expect("timeline chart");
+            assert_eq!(chart, format!("timeline-{id}.svg"));
+            let chart = std::fs::read_to_string(results.join(chart)).expect("timeline svg");
+            assert!(chart.starts_with("<svg") && chart.ends_with("</svg>\n"), "{id}");
+            let csv_name = timeline["csv"].as_str().expect("timeline csv");
+            let csv = std::fs::read_to_string(results.join(csv_name)).expect("timeline csv");
+            assert!(csv.starts_with("start_s,completed_rps,"), "{id}");
+            assert!(csv.lines().count() > 2, "{id}: {csv}");
+            for field in ["client_in_flight", "server_in_flight", "client_littles_ratio"] {
+                assert!(timeline[field].as_f64().is_some_and(|v| v > 0.0), "{id}: {field}");
+            }
+            assert!(svg.contains(&format!("href=\"timeline-{id}.svg\"")), "{id}");
         }
     }
+    // What only the timeline shows: the blocked loop holds one request while the client
+    // has five in flight; the others wait where the app cannot see them.
+    let in_flight = |id: &str, side: &str| {
+        row(&json, id)["timeline"][side]
+            .as_f64()
+            .expect("in flight")
+    };
+    assert!(in_flight("async-blocking", "server_in_flight") <= 1.01);
+    assert!(in_flight("async-blocking", "client_in_flight") > 2.0);
+    assert!(md.contains("## Timelines") && md.contains("(timeline-async.svg)"));
     // Article figures where the article gives one.
     assert_eq!(row(&json, "sync-workers")["article_rps"], 157.67);
     assert!(row(&json, "nginx-sync")["article_rps"].is_null());
