@@ -98,13 +98,23 @@ fn quick_run_writes_table_json_and_chart_and_leaves_nothing_running() {
             let chart = timeline["chart"].as_str().expect("timeline chart");
             assert_eq!(chart, format!("timeline-{id}.svg"));
             let chart = std::fs::read_to_string(results.join(chart)).expect("timeline svg");
-            assert!(chart.starts_with("<svg") && chart.ends_with("</svg>\n"), "{id}");
+            assert!(
+                chart.starts_with("<svg") && chart.ends_with("</svg>\n"),
+                "{id}"
+            );
             let csv_name = timeline["csv"].as_str().expect("timeline csv");
             let csv = std::fs::read_to_string(results.join(csv_name)).expect("timeline csv");
             assert!(csv.starts_with("start_s,completed_rps,"), "{id}");
             assert!(csv.lines().count() > 2, "{id}: {csv}");
-            for field in ["client_in_flight", "server_in_flight", "client_littles_ratio"] {
-                assert!(timeline[field].as_f64().is_some_and(|v| v > 0.0), "{id}: {field}");
+            for field in [
+                "client_in_flight",
+                "server_in_flight",
+                "client_littles_ratio",
+            ] {
+                assert!(
+                    timeline[field].as_f64().is_some_and(|v| v > 0.0),
+                    "{id}: {field}"
+                );
             }
             assert!(svg.contains(&format!("href=\"timeline-{id}.svg\"")), "{id}");
         }
