@@ -148,8 +148,8 @@ pub fn build(
         let end_s = interval.start_s + interval_s;
         let last_sample = server
             .iter()
-            .filter(|s| s.t_s >= interval.start_s && s.t_s < end_s)
-            .last();
+            .rev()
+            .find(|s| s.t_s >= interval.start_s && s.t_s < end_s);
         let mut point = Point {
             start_s: interval.start_s,
             completed_rps: interval.completed as f64 / interval_s,
