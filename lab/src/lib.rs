@@ -10,7 +10,8 @@
 //! the services' integration tests. [`compare`] runs the article's Python servers
 //! beside the Rust rows in one run, from the pinned venv of [`python`].
 //! the services' integration tests. [`faults`] breaks things during loads (`make chaos`,
-//! `make slowloris`, `make soak`).
+//! `make slowloris`, `make soak`). [`swarm`] runs the topologies that scale out on a
+//! Docker swarm (`make bench-swarm`).
 
 pub mod chart;
 pub mod compare;
@@ -28,6 +29,7 @@ pub mod results;
 pub mod runner;
 pub mod scenarios;
 pub mod stack;
+pub mod swarm;
 pub mod sweep;
 pub mod testing;
 
