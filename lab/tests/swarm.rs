@@ -192,9 +192,11 @@ fn the_dev_server_scales_one_request_per_second_per_replica() {
         (report.complete, report.failed, report.non_2xx),
         (requests, 0, 0)
     );
-    // Two tasks of one request at a time: 2 requests/s, and not much more or less.
+    // Two tasks of one request at a time: up to 2 requests/s, and clearly more than
+    // one task's 1 (nginx's round robin restarts with each DNS answer, so an unlucky
+    // second leaves a task idle: docs/11-swarm.md).
     assert!(
-        (1.6..=2.3).contains(&report.requests_per_second),
+        (1.2..=2.3).contains(&report.requests_per_second),
         "{:.2} requests/s from two single-request tasks",
         report.requests_per_second
     );

@@ -421,18 +421,27 @@ impl Stack {
             "--quiet",
             &app,
         ])?;
-        let state = docker(&[
-            "service",
-            "inspect",
-            "--format",
-            "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}",
-            &app,
-        ])?;
-        anyhow::ensure!(
-            state.is_empty() || state == "completed",
-            "the rolling update of {app} ended `{state}`, not completed"
-        );
-        Ok(started.elapsed())
+        // The CLI returns once the new tasks run; swarm says `completed` after watching
+        // them for `update_config.monitor`. `rollback_*` or `paused`: the update failed.
+        loop {
+            let state = docker(&[
+                "service",
+                "inspect",
+                "--format",
+                "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}",
+                &app,
+            ])?;
+            match state.as_str() {
+                "" | "completed" => return Ok(started.elapsed()),
+                "updating" if started.elapsed() < Duration::from_secs(300) => {
+                    std::thread::sleep(POLL)
+                }
+                _ => anyhow::bail!(
+                    "the rolling update of {app} is `{state}` after {:.0} s, not completed",
+                    started.elapsed().as_secs_f64()
+                ),
+            }
+        }
     }
 
     /// `docker kill` of one running app task's container; returns its id.
