@@ -196,3 +196,32 @@ fuzz: ## cargo fuzz every parser for FUZZ_SECONDS each (default 60; nightly and 
 		(cd fuzz && flock $(BENCH_LOCK) $(CARGO) +nightly fuzz run $$target corpus/$$target seeds/$$target -- \
 			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1) || exit 1; \
 	done
+
+# --- the topologies that scale out, on a Docker swarm (docs/11-swarm.md) ---------------
+STACK ?= sync-workers
+REPLICAS ?= 1
+SWARM_PORT ?= 8080
+
+.PHONY: swarm-images
+swarm-images: ## Images for swarm/*.yml: flask-gevent-lab/{slow_api,app_sync,app_async}:local (LAB_BUILD=prebuilt|source, LAB_TAG)
+	scripts/swarm-images.sh
+
+.PHONY: swarm-up
+swarm-up: ## Deploy swarm/STACK.yml with REPLICAS app tasks behind nginx on SWARM_PORT (a single-node swarm if none)
+	$(CARGO) build --release --locked -q --workspace --bins
+	$(RELEASE_DIR)/swarm up --stack $(STACK) --replicas $(REPLICAS) --port $(SWARM_PORT)
+
+.PHONY: swarm-down
+swarm-down: ## Remove the lab's stacks; leave the swarm only if make swarm-up created it (target/swarm-created)
+	$(CARGO) build --release --locked -q --workspace --bins
+	$(RELEASE_DIR)/swarm down
+
+.PHONY: bench-swarm
+bench-swarm: swarm-images ## Throughput vs replicas and faults under load on a swarm: results/swarm.{md,json,svg} (QUICK=1: shortened)
+	$(CARGO) build --release --locked --workspace --bins
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/swarm bench --results results $(if $(filter 1 true yes,$(QUICK)),--quick)
+	$(RELEASE_DIR)/lab docs
+
+.PHONY: test-swarm
+test-swarm: swarm-images ## The swarm tests (lab/tests/swarm.rs): up, healthy, through nginx, scale/update/kill under load, down
+	$(CARGO) test --release --locked -p lab --test swarm -- --ignored --test-threads 1 --nocapture

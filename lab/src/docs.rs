@@ -14,7 +14,8 @@
 //! [`crate::compare`]), `callgrind-table` (results/callgrind.json, rendered by
 //! [`crate::cost`]), and [`crate::faults::BLOCKS`] (`chaos-table`, `slowloris-table`,
 //! `soak-table`, ...: results/chaos.json, slowloris.json, soak.json), rendered by
-//! [`crate::faults`].
+//! [`crate::faults`], and `swarm-run`, `swarm-table`, `swarm-faults` (results/swarm.json,
+//! rendered by [`crate::swarm::bench`]).
 
 use std::path::{Path, PathBuf};
 
@@ -49,6 +50,8 @@ pub struct Sources {
     pub compare: crate::compare::CompareResults,
     pub callgrind: crate::cost::CallgrindResults,
     pub faults: crate::faults::Sources,
+    /// results/swarm.json, when `make bench-swarm` has written one.
+    pub swarm: Option<crate::swarm::bench::SwarmResults>,
 }
 
 impl Sources {
@@ -71,6 +74,7 @@ impl Sources {
                 "a callgrind result",
             )?,
             faults: crate::faults::Sources::read(results_dir)?,
+            swarm: crate::swarm::bench::read(results_dir)?,
         })
     }
 }
@@ -135,6 +139,10 @@ fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<Str
     if let Some(block) = crate::faults::render_block(name, &sources.faults) {
         anyhow::ensure!(args.is_empty(), "block `{name}` takes no arguments");
         return block;
+    }
+    if let Some(block) = crate::swarm::bench::render_block(name, sources.swarm.as_ref()) {
+        anyhow::ensure!(args.is_empty(), "block `{name}` takes no arguments");
+        return Ok(block);
     }
     let ids: Option<Vec<&str>> = match args.strip_prefix("ids=") {
         Some(list) => Some(list.split(',').map(str::trim).collect()),

@@ -11,6 +11,7 @@
 //! beside the Rust rows in one run, from the pinned venv of [`python`]. [`faults`]
 //! breaks things during loads (`make chaos`, `make slowloris`, `make soak`). Each row's
 //! [`timeline`] puts the client's intervals beside the app's `/metrics` ([`scrape`]).
+//! [`swarm`] runs the topologies that scale out on a Docker swarm (`make bench-swarm`).
 
 pub mod chart;
 pub mod compare;
@@ -29,6 +30,7 @@ pub mod runner;
 pub mod scenarios;
 pub mod scrape;
 pub mod stack;
+pub mod swarm;
 pub mod sweep;
 pub mod testing;
 pub mod timeline;

@@ -31,6 +31,7 @@ const TOP: &[&str] = &[
     "lab/",
     "healthcheck/",
     "compose/",
+    "swarm/",
     "nginx/",
     "docker/",
     "scripts/",

@@ -1,0 +1,179 @@
+//! swarm: the lab's topologies that scale out, on a Docker swarm (docs/11-swarm.md).
+//!
+//! - `swarm up --stack sync-workers --replicas 2 [--port 8080]` (`make swarm-up`):
+//!   makes this node a single-node swarm if it is in none (and records that in
+//!   target/swarm-created), deploys `swarm/STACK.yml` as `lab-STACK`, and returns once
+//!   every task is healthy, nginx resolves every app task and a request goes through.
+//! - `swarm down` (`make swarm-down`): removes the lab's stacks (`lab-*`), and leaves the
+//!   swarm only if `swarm up` created it.
+//! - `swarm bench [--quick] [--results results]` (`make bench-swarm`): throughput
+//!   against replicas, and faults under load: results/swarm.{md,json,svg}.
+//! - `swarm status`: the swarm's state and the lab's stacks.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use lab::swarm::{self, bench, Stack, Topology};
+
+// The loads run in this process: the same allocator as the `loadgen` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser, Debug)]
+#[command(version, about = "The topologies that scale out, on a Docker swarm")]
+struct Args {
+    /// The repository's root (holds swarm/, target/ and results/).
+    #[arg(long, global = true, default_value = ".")]
+    root: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Deploy a stack (a single-node swarm first, if this node is in none).
+    Up {
+        /// Which stack file of swarm/.
+        #[arg(long, value_enum, default_value = "sync-workers")]
+        stack: Topology,
+        /// App tasks.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+        replicas: u32,
+        /// The port nginx publishes on this node (host mode).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Seconds to wait for every task to be healthy.
+        #[arg(long, default_value_t = 180)]
+        timeout: u64,
+    },
+    /// Remove the lab's stacks; leave the swarm if `up` created it.
+    Down,
+    /// Throughput against replicas and faults under load: results/swarm.{md,json,svg}.
+    Bench {
+        /// Shortened: replicas 1 and 2, loads of a few seconds, no app_async rows.
+        #[arg(long)]
+        quick: bool,
+        /// The port nginx publishes [default: a free one].
+        #[arg(long)]
+        port: Option<u16>,
+        /// Directory for the results files.
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+    },
+    /// The swarm's state and the lab's stacks.
+    Status,
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("swarm: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let root = args.root;
+    match args.command {
+        Command::Up {
+            stack,
+            replicas,
+            port,
+            timeout,
+        } => {
+            swarm::engine_version()?;
+            if swarm::ensure_swarm_recorded(&root)? {
+                println!(
+                    "initialised a single-node swarm (advertise address {}); `make swarm-down` leaves it",
+                    swarm::advertise_addr()
+                );
+            }
+            let name = stack.default_stack_name();
+            let deployed = Stack::deploy(&root, stack, &name, replicas, port)?;
+            println!(
+                "deployed {} as {name}: {replicas} x {}, waiting for health ...",
+                stack.file(),
+                stack.app()
+            );
+            let took = deployed.wait_ready(replicas, Duration::from_secs(timeout))?;
+            println!(
+                "{name} ready in {:.1} s: {}",
+                took.as_secs_f64(),
+                deployed.url(1.0)
+            );
+            for (service, running, desired) in deployed.replicas()? {
+                println!("  {service} {running}/{desired}");
+            }
+            Ok(())
+        }
+        Command::Down => {
+            for name in swarm::lab_stacks()? {
+                Stack::existing(Topology::SyncWorkers, &name, 0)
+                    .remove(Duration::from_secs(180))?;
+                println!("removed stack {name}");
+            }
+            if swarm::leave_if_recorded(&root)? {
+                println!("left the swarm `swarm up` had created");
+            } else {
+                println!(
+                    "swarm state: {} (not created by `swarm up`, left as it is)",
+                    swarm::swarm_state()?
+                );
+            }
+            Ok(())
+        }
+        Command::Bench {
+            quick,
+            port,
+            results,
+        } => {
+            swarm::engine_version()?;
+            let created = swarm::ensure_swarm()?;
+            if created {
+                eprintln!("initialised a single-node swarm for the run (left again at the end)");
+            }
+            let options = bench::Options {
+                root: root.clone(),
+                quick,
+                port,
+            };
+            let outcome = bench::run(&options, &|line| eprintln!("{line}"));
+            let left = if created { swarm::leave() } else { Ok(()) };
+            let run = outcome?;
+            left?;
+            let markdown = bench::write_results(&run, &root.join(&results))?;
+            println!("{markdown}");
+            let failed: Vec<&str> = run
+                .faults
+                .iter()
+                .filter(|row| !row.ok)
+                .map(|row| row.fault.as_str())
+                .collect();
+            anyhow::ensure!(
+                failed.is_empty(),
+                "fault rows over their bound: {}",
+                failed.join(", ")
+            );
+            Ok(())
+        }
+        Command::Status => {
+            println!("docker engine {}", swarm::engine_version()?);
+            println!("swarm state: {}", swarm::swarm_state()?);
+            if swarm::created_marker(&root).exists() {
+                println!("(created by `swarm up`: `make swarm-down` leaves it)");
+            }
+            for name in swarm::lab_stacks()? {
+                println!("stack {name}");
+                let stack = Stack::existing(Topology::SyncWorkers, &name, 0);
+                for (service, running, desired) in stack.replicas()? {
+                    println!("  {service} {running}/{desired}");
+                }
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,850 @@
+//! `make bench-swarm`: the scale-out lesson measured on a swarm, and faults under load.
+//!
+//! Scale-out: for each capped topology (the dev server, 1 in flight per task; app_sync
+//! 4 x 50, 200 per task), the same stack at 1, 2, 4 replicas, each time with a load
+//! that exceeds what the replicas can hold in flight; throughput should follow Little's
+//! law, replicas x per-task cap / delay. (app_async has no cap below the load: more
+//! replicas change nothing at c=200; the full run shows it.)
+//!
+//! Faults, each during a load through nginx: `docker service scale` 1 -> 2 (throughput
+//! follows the replica count), `docker service update --force` (a rolling update: no
+//! failed request), `docker kill` of one task (failures bounded by what it had in
+//! flight, and swarm replaces it).
+//!
+//! Loads go through [`loadgen`]'s engine in this process, as the runner's do. Results:
+//! `results/swarm.{json,md,svg}`; the tables of docs/11-swarm.md are rendered by
+//! [`render_block`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use loadgen::{LoadSpec, Progress};
+use serde::{Deserialize, Serialize};
+
+use super::{Stack, Topology};
+use crate::faults::{sample_at, Sample, Timeline};
+use crate::results::{self, fmt_ms, fmt_rps, Machine};
+
+/// Per-request timeout of every load.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Deploying, scaling and removing: how long before it is an error.
+const CONVERGE: Duration = Duration::from_secs(180);
+/// The upstream's delay every load asks for: the lab's default, `?delay=1`.
+pub const DELAY_S: f64 = 1.0;
+
+/// How a run is shaped.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The repository's root (holds `swarm/`).
+    pub root: PathBuf,
+    /// Shortened: replicas 1 and 2, loads of a few seconds, no app_async rows.
+    pub quick: bool,
+    /// The port nginx publishes (a free one when `None`).
+    pub port: Option<u16>,
+}
+
+/// `results/swarm.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SwarmResults {
+    pub started_at: String,
+    pub machine: Machine,
+    /// The Docker engine's version.
+    pub docker: String,
+    /// `--quick`: the shortened run.
+    pub quick: bool,
+    pub wall_time_s: f64,
+    pub scale_out: Vec<ScaleRow>,
+    pub faults: Vec<FaultRow>,
+}
+
+/// One load against one replica count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScaleRow {
+    /// `devserver`, `sync-workers`, `async`.
+    pub topology: String,
+    pub app: String,
+    pub replicas: u32,
+    pub requests: u64,
+    pub concurrency: u32,
+    pub delay_s: f64,
+    pub keep_alive: bool,
+    pub complete: u64,
+    pub failed: u64,
+    pub non_2xx: u64,
+    pub requests_per_second: f64,
+    /// Little's law: min(c, replicas x per-task cap) / delay.
+    pub ceiling_rps: f64,
+    /// 2xx answers per second over the ceiling.
+    pub efficiency: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    /// Why the row has no figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One fault during one load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultRow {
+    /// `scale`, `rolling-update`, `kill-task`.
+    pub fault: String,
+    /// The command, as run.
+    pub action: String,
+    pub topology: String,
+    pub replicas_before: u32,
+    pub replicas_after: u32,
+    pub concurrency: u32,
+    pub delay_s: f64,
+    /// The load's length (`-t`), seconds.
+    pub load_s: f64,
+    /// Seconds into the load the fault began.
+    pub fault_at_s: f64,
+    /// Seconds from the fault's start until the stack was whole again (every task
+    /// healthy and in nginx's DNS answer).
+    pub converged_s: f64,
+    pub complete: u64,
+    pub failed: u64,
+    pub non_2xx: u64,
+    /// Requests still in flight when the load's time ran out (not failures).
+    pub unfinished: u64,
+    /// Requests/s finished in the stretch before the fault.
+    pub rps_before: f64,
+    /// Requests/s finished in the stretch after the stack converged.
+    pub rps_after: f64,
+    pub ceiling_before: f64,
+    pub ceiling_after: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    /// The most failed or non-2xx requests the fault may cost: 0, or what the killed
+    /// task held in flight.
+    pub allowed_errors: u64,
+    /// The row met its bound (and the stack converged within the load).
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl FaultRow {
+    /// Failed plus non-2xx.
+    pub fn errors(&self) -> u64 {
+        self.failed + self.non_2xx
+    }
+}
+
+/// Replica counts of the scale-out rows.
+fn replica_counts(options: &Options) -> Vec<u32> {
+    if options.quick {
+        vec![1, 2]
+    } else {
+        vec![1, 2, 4]
+    }
+}
+
+/// The load a scale-out row sends to `replicas` tasks of `topology`: more clients than
+/// the tasks can hold (twice the dev server's, 1.25 x app_sync's), for about `seconds`
+/// at the ceiling; app_async gets the article's c=200.
+pub fn scale_load(topology: Topology, replicas: u32, seconds: u32) -> (u64, u32) {
+    match topology {
+        Topology::Devserver => (u64::from(replicas * seconds), 2 * replicas),
+        Topology::SyncWorkers => (u64::from(200 * replicas * seconds), 250 * replicas),
+        Topology::Async => (u64::from(200 * seconds), 200),
+    }
+}
+
+/// Runs everything; writes nothing (see [`write_results`]).
+pub fn run(options: &Options, say: &dyn Fn(&str)) -> anyhow::Result<SwarmResults> {
+    let started = Instant::now();
+    let started_at = results::now_utc();
+    let docker = super::engine_version()?;
+    let runtime = crate::faults::runtime()?;
+    let port = match options.port {
+        Some(port) => port,
+        None => super::free_port()?,
+    };
+    let seconds = if options.quick { 5 } else { 10 };
+    let mut topologies = vec![Topology::SyncWorkers, Topology::Devserver];
+    if !options.quick {
+        topologies.push(Topology::Async);
+    }
+
+    let mut scale_out = Vec::new();
+    let mut faults = Vec::new();
+    for topology in topologies {
+        let name = format!("lab-bench-{}", topology.id());
+        let counts = if topology == Topology::Async {
+            vec![1, 2]
+        } else {
+            replica_counts(options)
+        };
+        say(&format!(
+            "== {} ({}): deploying {name} on port {port}",
+            topology.id(),
+            topology.app()
+        ));
+        let stack = Stack::deploy(&options.root, topology, &name, counts[0], port)?;
+        let outcome = (|| -> anyhow::Result<()> {
+            let took = stack.wait_ready(counts[0], CONVERGE)?;
+            say(&format!("   ready in {:.1} s", took.as_secs_f64()));
+            for &replicas in &counts {
+                if stack.replicas()?.iter().any(|(service, _, desired)| {
+                    *service == stack.service("app") && *desired != replicas
+                }) {
+                    let took = stack.scale(replicas, CONVERGE)?;
+                    say(&format!(
+                        "   scaled to {replicas} in {:.1} s",
+                        took.as_secs_f64()
+                    ));
+                }
+                let (requests, concurrency) = scale_load(topology, replicas, seconds);
+                let row = scale_row(&runtime, &stack, replicas, requests, concurrency);
+                say(&format!("   {}", scale_summary(&row)));
+                scale_out.push(row);
+            }
+            if topology == Topology::SyncWorkers {
+                let quick = options.quick;
+                stack.scale(1, CONVERGE)?;
+                let row = scale_during_load(&runtime, &stack, 1, 2, quick)?;
+                say(&format!("   {}", fault_summary(&row)));
+                faults.push(row);
+                let row = rolling_update_during_load(&runtime, &stack, 2, quick)?;
+                say(&format!("   {}", fault_summary(&row)));
+                faults.push(row);
+                let row = kill_during_load(&runtime, &stack, 2, quick)?;
+                say(&format!("   {}", fault_summary(&row)));
+                faults.push(row);
+            }
+            Ok(())
+        })();
+        let removed = stack.remove(CONVERGE);
+        outcome?;
+        removed?;
+    }
+    Ok(SwarmResults {
+        started_at,
+        machine: crate::machine::describe(),
+        docker,
+        quick: options.quick,
+        wall_time_s: started.elapsed().as_secs_f64(),
+        scale_out,
+        faults,
+    })
+}
+
+/// A load of `requests` at `concurrency` (keep-alive to nginx) through `stack`.
+fn scale_row(
+    runtime: &tokio::runtime::Runtime,
+    stack: &Stack,
+    replicas: u32,
+    requests: u64,
+    concurrency: u32,
+) -> ScaleRow {
+    let topology = stack.topology;
+    let spec = LoadSpec {
+        requests: Some(requests),
+        concurrency: concurrency as usize,
+        keep_alive: true,
+        continue_on_socket_error: true,
+        timeout: REQUEST_TIMEOUT,
+        ..LoadSpec::new(stack.url(DELAY_S))
+    };
+    let ceiling = topology.ceiling_rps(replicas, concurrency, DELAY_S);
+    let mut row = ScaleRow {
+        topology: topology.id().to_owned(),
+        app: topology.app().to_owned(),
+        replicas,
+        requests,
+        concurrency,
+        delay_s: DELAY_S,
+        keep_alive: true,
+        complete: 0,
+        failed: 0,
+        non_2xx: 0,
+        requests_per_second: 0.0,
+        ceiling_rps: ceiling,
+        efficiency: 0.0,
+        p50_ms: 0.0,
+        p99_ms: 0.0,
+        error: None,
+    };
+    match runtime.block_on(loadgen::run(spec)) {
+        Ok(report) => {
+            row.complete = report.complete;
+            row.failed = report.failed;
+            row.non_2xx = report.non_2xx;
+            row.requests_per_second = report.requests_per_second;
+            let ok = report.complete.saturating_sub(report.non_2xx) as f64;
+            row.efficiency = ok / report.time_taken_s.max(1e-9) / ceiling;
+            row.p50_ms = report.latency_ms.p50;
+            row.p99_ms = report.latency_ms.p99;
+            row.error = report
+                .aborted
+                .map(|reason| format!("load aborted: {reason}"));
+        }
+        Err(err) => row.error = Some(format!("cannot run the load: {err}")),
+    }
+    row
+}
+
+/// A time-limited load through `stack` running on `runtime` while the caller breaks
+/// things; [`RunningLoad::finish`] returns the report and the timeline.
+struct RunningLoad {
+    started: Instant,
+    timeline: Timeline,
+    handle: tokio::task::JoinHandle<Result<loadgen::Report, loadgen::LoadError>>,
+}
+
+impl RunningLoad {
+    fn start(
+        runtime: &tokio::runtime::Runtime,
+        stack: &Stack,
+        concurrency: u32,
+        seconds: f64,
+    ) -> RunningLoad {
+        let spec = LoadSpec {
+            requests: None,
+            time_limit: Some(Duration::from_secs_f64(seconds)),
+            concurrency: concurrency as usize,
+            keep_alive: true,
+            continue_on_socket_error: true,
+            timeout: REQUEST_TIMEOUT,
+            ..LoadSpec::new(stack.url(DELAY_S))
+        };
+        let progress = Arc::new(Progress::default());
+        let timeline = Timeline::start(Arc::clone(&progress));
+        let started = Instant::now();
+        let handle = runtime.spawn(loadgen::run_with_progress(spec, progress));
+        RunningLoad {
+            started,
+            timeline,
+            handle,
+        }
+    }
+
+    /// Waits until `seconds` into the load.
+    fn wait_until(&self, seconds: f64) {
+        let at = self.started + Duration::from_secs_f64(seconds);
+        let now = Instant::now();
+        if at > now {
+            // Pacing the fault inside the load, not synchronisation: nothing is awaited.
+            std::thread::sleep(at - now);
+        }
+    }
+
+    fn finish(
+        self,
+        runtime: &tokio::runtime::Runtime,
+    ) -> anyhow::Result<(loadgen::Report, Vec<Sample>, Instant)> {
+        let outcome = runtime
+            .block_on(self.handle)
+            .map_err(|err| anyhow::anyhow!("the load's task failed: {err}"))?;
+        let samples = self.timeline.finish();
+        let report = outcome.map_err(|err| anyhow::anyhow!("cannot run the load: {err}"))?;
+        Ok((report, samples, self.started))
+    }
+}
+
+/// Requests/s finished between `from` and `until` (seconds into the load).
+fn rate_between(samples: &[Sample], started: Instant, from: f64, until: f64) -> f64 {
+    if until <= from {
+        return 0.0;
+    }
+    let at = |s: f64| started + Duration::from_secs_f64(s.max(0.0));
+    let done = |s: f64| sample_at(samples, at(s)).map_or(0, |sample| sample.done);
+    done(until).saturating_sub(done(from)) as f64 / (until - from)
+}
+
+/// The parts of a fault row every fault fills the same way.
+#[allow(clippy::too_many_arguments)]
+fn fault_row(
+    fault: &str,
+    action: String,
+    stack: &Stack,
+    (before, after): (u32, u32),
+    concurrency: u32,
+    load_s: f64,
+    fault_at_s: f64,
+    converged_s: f64,
+    report: &loadgen::Report,
+    samples: &[Sample],
+    started: Instant,
+    allowed_errors: u64,
+) -> FaultRow {
+    let topology = stack.topology;
+    // A second to settle on each side: a fresh load ramps up, a new task joins nginx's
+    // DNS answer within `valid=1s`.
+    let rps_before = rate_between(samples, started, 1.5, fault_at_s);
+    let rps_after = rate_between(samples, started, fault_at_s + converged_s + 1.5, load_s);
+    let mut row = FaultRow {
+        fault: fault.to_owned(),
+        action,
+        topology: topology.id().to_owned(),
+        replicas_before: before,
+        replicas_after: after,
+        concurrency,
+        delay_s: DELAY_S,
+        load_s,
+        fault_at_s,
+        converged_s,
+        complete: report.complete,
+        failed: report.failed,
+        non_2xx: report.non_2xx,
+        unfinished: report.unfinished,
+        rps_before,
+        rps_after,
+        ceiling_before: topology.ceiling_rps(before, concurrency, DELAY_S),
+        ceiling_after: topology.ceiling_rps(after, concurrency, DELAY_S),
+        p50_ms: report.latency_ms.p50,
+        p99_ms: report.latency_ms.p99,
+        allowed_errors,
+        ok: false,
+        error: report
+            .aborted
+            .as_ref()
+            .map(|reason| format!("load aborted: {reason}")),
+    };
+    let converged_in_time = fault_at_s + converged_s < load_s;
+    row.ok = row.error.is_none() && row.errors() <= allowed_errors && converged_in_time;
+    if !converged_in_time && row.error.is_none() {
+        row.error = Some(format!(
+            "the stack converged {:.1} s into a {load_s:.0} s load",
+            fault_at_s + converged_s
+        ));
+    }
+    row
+}
+
+/// `docker service scale STACK_app=after` during a load of more clients than `after`
+/// tasks hold: requests/s before and after.
+pub fn scale_during_load(
+    runtime: &tokio::runtime::Runtime,
+    stack: &Stack,
+    before: u32,
+    after: u32,
+    quick: bool,
+) -> anyhow::Result<FaultRow> {
+    let (load_s, fault_at_s) = if quick { (20.0, 6.0) } else { (30.0, 8.0) };
+    let cap = stack.topology.in_flight_per_task().unwrap_or(200);
+    let concurrency = cap * after + cap / 2;
+    let load = RunningLoad::start(runtime, stack, concurrency, load_s);
+    load.wait_until(fault_at_s);
+    let converged = stack.scale(after, CONVERGE);
+    let converged_s = load.started.elapsed().as_secs_f64() - fault_at_s;
+    let (report, samples, started) = load.finish(runtime)?;
+    converged?;
+    Ok(fault_row(
+        "scale",
+        format!("docker service scale {}={after}", stack.service("app")),
+        stack,
+        (before, after),
+        concurrency,
+        load_s,
+        fault_at_s,
+        converged_s,
+        &report,
+        &samples,
+        started,
+        0,
+    ))
+}
+
+/// `docker service update --force STACK_app` during a c=200 load: every task replaced,
+/// start-first, one at a time; no request may fail.
+pub fn rolling_update_during_load(
+    runtime: &tokio::runtime::Runtime,
+    stack: &Stack,
+    replicas: u32,
+    quick: bool,
+) -> anyhow::Result<FaultRow> {
+    let (load_s, fault_at_s) = if quick { (30.0, 4.0) } else { (40.0, 6.0) };
+    let concurrency = 200;
+    let load = RunningLoad::start(runtime, stack, concurrency, load_s);
+    load.wait_until(fault_at_s);
+    let updated = stack
+        .rolling_update()
+        .and_then(|_| stack.wait_ready(replicas, CONVERGE));
+    let converged_s = load.started.elapsed().as_secs_f64() - fault_at_s;
+    let (report, samples, started) = load.finish(runtime)?;
+    updated?;
+    Ok(fault_row(
+        "rolling-update",
+        format!("docker service update --force {}", stack.service("app")),
+        stack,
+        (replicas, replicas),
+        concurrency,
+        load_s,
+        fault_at_s,
+        converged_s,
+        &report,
+        &samples,
+        started,
+        0,
+    ))
+}
+
+/// `docker kill` of one app task's container during a c=200 load: at most what that
+/// task held in flight may fail, and swarm starts a replacement.
+pub fn kill_during_load(
+    runtime: &tokio::runtime::Runtime,
+    stack: &Stack,
+    replicas: u32,
+    quick: bool,
+) -> anyhow::Result<FaultRow> {
+    let (load_s, fault_at_s) = if quick { (20.0, 5.0) } else { (30.0, 8.0) };
+    let concurrency: u32 = 200;
+    // nginx spreads the clients evenly: one task holds its share, up to its cap.
+    let share = u64::from(concurrency.div_ceil(replicas.max(1)));
+    let allowed = stack
+        .topology
+        .in_flight_per_task()
+        .map_or(share, |cap| share.min(u64::from(cap)));
+    let load = RunningLoad::start(runtime, stack, concurrency, load_s);
+    load.wait_until(fault_at_s);
+    let killed = stack.kill_one_task();
+    let replaced = killed
+        .as_ref()
+        .map_err(|err| anyhow::anyhow!("{err}"))
+        .and_then(|victim| wait_replaced(stack, victim, replicas));
+    let converged_s = load.started.elapsed().as_secs_f64() - fault_at_s;
+    let (report, samples, started) = load.finish(runtime)?;
+    let victim = killed?;
+    replaced?;
+    Ok(fault_row(
+        "kill-task",
+        format!(
+            "docker kill {} (one task of {})",
+            short_id(&victim),
+            stack.service("app")
+        ),
+        stack,
+        (replicas, replicas),
+        concurrency,
+        load_s,
+        fault_at_s,
+        converged_s,
+        &report,
+        &samples,
+        started,
+        allowed,
+    ))
+}
+
+/// Waits until `victim` is gone and `replicas` tasks run again, healthy and resolved.
+fn wait_replaced(stack: &Stack, victim: &str, replicas: u32) -> anyhow::Result<()> {
+    let started = Instant::now();
+    loop {
+        let running = stack.containers("app")?;
+        let replaced = running.len() == replicas as usize
+            && !running.iter().any(|id| victim.starts_with(id.as_str()));
+        if replaced {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < CONVERGE,
+            "swarm did not replace the killed task {victim} within {} s",
+            CONVERGE.as_secs()
+        );
+        std::thread::sleep(super::POLL);
+    }
+    stack.wait_ready(replicas, CONVERGE.saturating_sub(started.elapsed()))?;
+    Ok(())
+}
+
+fn short_id(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+/// One line about a scale-out row.
+pub fn scale_summary(row: &ScaleRow) -> String {
+    if let Some(error) = &row.error {
+        return format!("{} x{}: error: {error}", row.topology, row.replicas);
+    }
+    format!(
+        "{} x{}: -n {} -c {}: {} requests/s (ceiling {}, {:.0}%), {} failed, {} non-2xx, p50 {} ms, p99 {} ms",
+        row.topology,
+        row.replicas,
+        row.requests,
+        row.concurrency,
+        fmt_rps(row.requests_per_second),
+        fmt_rps(row.ceiling_rps),
+        row.efficiency * 100.0,
+        row.failed,
+        row.non_2xx,
+        fmt_ms(row.p50_ms),
+        fmt_ms(row.p99_ms)
+    )
+}
+
+/// One line about a fault row.
+pub fn fault_summary(row: &FaultRow) -> String {
+    format!(
+        "{} ({}) at {:.0} s of a {:.0} s c={} load: {} -> {} requests/s (ceilings {} -> {}), converged in {:.1} s, \
+         {} complete, {} failed, {} non-2xx (allowed {}), p99 {} ms: {}",
+        row.fault,
+        row.action,
+        row.fault_at_s,
+        row.load_s,
+        row.concurrency,
+        fmt_rps(row.rps_before),
+        fmt_rps(row.rps_after),
+        fmt_rps(row.ceiling_before),
+        fmt_rps(row.ceiling_after),
+        row.converged_s,
+        row.complete,
+        row.failed,
+        row.non_2xx,
+        row.allowed_errors,
+        fmt_ms(row.p99_ms),
+        if row.ok {
+            "ok".to_owned()
+        } else {
+            format!("NOT OK{}", row.error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default())
+        }
+    )
+}
+
+/// The scale-out table.
+pub fn scale_table(run: &SwarmResults) -> String {
+    let mut out = String::from(
+        "| topology | app per task | replicas | load | complete | failed | non-2xx | requests/s | ceiling (replicas x cap) | efficiency | p50 ms | p99 ms |\n\
+         |---|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    for row in &run.scale_out {
+        let measured = match &row.error {
+            Some(error) => format!(
+                "| | | | error: {error} | {} | | | ",
+                fmt_rps(row.ceiling_rps)
+            ),
+            None => format!(
+                "| {} | {} | {} | {} | {} | {:.0}% | {} | {} ",
+                row.complete,
+                row.failed,
+                row.non_2xx,
+                fmt_rps(row.requests_per_second),
+                fmt_rps(row.ceiling_rps),
+                row.efficiency * 100.0,
+                fmt_ms(row.p50_ms),
+                fmt_ms(row.p99_ms)
+            ),
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {}-n {} -c {} delay={} {measured}|\n",
+            row.topology,
+            row.app,
+            row.replicas,
+            if row.keep_alive { "-k " } else { "" },
+            row.requests,
+            row.concurrency,
+            row.delay_s,
+        ));
+    }
+    out
+}
+
+/// The faults table.
+pub fn fault_table(run: &SwarmResults) -> String {
+    let mut out = String::from(
+        "| fault | command | replicas | load | fault at | converged after | complete | failed | non-2xx | allowed | requests/s before | after | ceilings | p99 ms | verdict |\n\
+         |---|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|---|\n",
+    );
+    for row in &run.faults {
+        out.push_str(&format!(
+            "| {} | `{}` | {} -> {} | -k -t {:.0} -c {} delay={} | {:.0} s | {:.1} s | {} | {} | {} | {} | {} | {} | {} -> {} | {} | {} |\n",
+            row.fault,
+            row.action,
+            row.replicas_before,
+            row.replicas_after,
+            row.load_s,
+            row.concurrency,
+            row.delay_s,
+            row.fault_at_s,
+            row.converged_s,
+            row.complete,
+            row.failed,
+            row.non_2xx,
+            row.allowed_errors,
+            fmt_rps(row.rps_before),
+            fmt_rps(row.rps_after),
+            fmt_rps(row.ceiling_before),
+            fmt_rps(row.ceiling_after),
+            fmt_ms(row.p99_ms),
+            if row.ok {
+                "ok".to_owned()
+            } else {
+                format!("NOT OK{}", row.error.as_ref().map(|e| format!(": {e}")).unwrap_or_default())
+            }
+        ));
+    }
+    out
+}
+
+/// The provenance line.
+pub fn run_line(run: &SwarmResults) -> String {
+    format!(
+        "Measured by `make bench-swarm{}` on {}: {}; Docker engine {}, a single-node swarm ({:.0} s for the whole run).\n",
+        if run.quick { " QUICK=1" } else { "" },
+        run.started_at,
+        results::machine_line(&run.machine),
+        run.docker,
+        run.wall_time_s
+    )
+}
+
+/// Measured vs ceiling against replicas, one panel per topology (linear axes).
+pub fn chart(run: &SwarmResults) -> String {
+    use crate::chart::{esc, ASYNC, BLOCKING, FONT, GRID, MUTED, PALE, TEXT};
+    let topologies: Vec<&str> = {
+        let mut seen: Vec<&str> = Vec::new();
+        for row in &run.scale_out {
+            if !seen.contains(&row.topology.as_str()) {
+                seen.push(&row.topology);
+            }
+        }
+        seen
+    };
+    let (panel_w, panel_h, top, left) = (300.0, 220.0, 60.0, 60.0);
+    let width = left + topologies.len().max(1) as f64 * (panel_w + 40.0) + 20.0;
+    let height = top + panel_h + 70.0;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" {FONT} font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{left}\" y=\"24\" font-size=\"16\" fill=\"{TEXT}\">Scale-out on a swarm: requests/s against replicas (nginx in front, ?delay={})</text>\n\
+         <text x=\"{left}\" y=\"44\" fill=\"{MUTED}\">bars: measured; pale bars: Little's-law ceiling, replicas x per-task cap / delay</text>\n",
+        DELAY_S
+    );
+    for (index, topology) in topologies.iter().enumerate() {
+        let rows: Vec<&ScaleRow> = run
+            .scale_out
+            .iter()
+            .filter(|row| row.topology == *topology)
+            .collect();
+        let x0 = left + index as f64 * (panel_w + 40.0);
+        let max = rows
+            .iter()
+            .map(|row| row.ceiling_rps.max(row.requests_per_second))
+            .fold(0.0_f64, f64::max)
+            .max(1e-9)
+            * 1.1;
+        let y = |value: f64| top + panel_h - value / max * panel_h;
+        svg.push_str(&format!(
+            "<line x1=\"{x0}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{GRID}\"/>\n\
+             <text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"{TEXT}\">{} ({})</text>\n",
+            top + panel_h,
+            x0 + panel_w,
+            top + panel_h,
+            x0 + panel_w / 2.0,
+            top + panel_h + 40.0,
+            esc(topology),
+            esc(rows.first().map_or("", |row| row.app.as_str())),
+        ));
+        let slot = panel_w / rows.len().max(1) as f64;
+        let color = if rows.iter().any(|row| row.app.contains("async")) {
+            ASYNC
+        } else {
+            BLOCKING
+        };
+        for (i, row) in rows.iter().enumerate() {
+            let cx = x0 + slot * (i as f64 + 0.5);
+            let bar = slot * 0.35;
+            svg.push_str(&format!(
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{:.1}\" fill=\"{PALE}\"/>\n\
+                 <rect x=\"{:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{:.1}\" fill=\"{color}\"/>\n\
+                 <text x=\"{cx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"{TEXT}\">x{}</text>\n\
+                 <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\" fill=\"{MUTED}\">{}</text>\n\
+                 <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\" fill=\"{TEXT}\">{}</text>\n",
+                cx - bar,
+                y(row.ceiling_rps),
+                top + panel_h - y(row.ceiling_rps),
+                cx,
+                y(row.requests_per_second),
+                top + panel_h - y(row.requests_per_second),
+                top + panel_h + 16.0,
+                row.replicas,
+                cx - bar / 2.0,
+                y(row.ceiling_rps) - 4.0,
+                esc(&fmt_rps(row.ceiling_rps)),
+                cx + bar / 2.0,
+                y(row.requests_per_second) - 4.0,
+                esc(&fmt_rps(row.requests_per_second)),
+            ));
+        }
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// Writes `swarm.json`, `swarm.md` and `swarm.svg` into `dir`; returns the Markdown.
+pub fn write_results(run: &SwarmResults, dir: &Path) -> anyhow::Result<String> {
+    std::fs::create_dir_all(dir)?;
+    let json = serde_json::to_string_pretty(run)?;
+    results::write_atomically(&dir.join("swarm.json"), &(json + "\n"))?;
+    results::write_atomically(&dir.join("swarm.svg"), &chart(run))?;
+    let markdown = format!(
+        "# Scale-out on a swarm\n\n{}\n![requests/s against replicas](swarm.svg)\n\n## Throughput against replicas\n\n{}\n## Faults under load\n\n{}",
+        run_line(run),
+        scale_table(run),
+        fault_table(run)
+    );
+    results::write_atomically(&dir.join("swarm.md"), &markdown)?;
+    Ok(markdown)
+}
+
+/// The generated blocks of docs/11-swarm.md.
+pub const BLOCKS: &[&str] = &["swarm-run", "swarm-table", "swarm-faults"];
+
+/// Reads `results/swarm.json` if there is one.
+pub fn read(results_dir: &Path) -> anyhow::Result<Option<SwarmResults>> {
+    let path = results_dir.join("swarm.json");
+    if path.exists() {
+        results::read_json(&path, "a swarm result").map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// The contents of one of [`BLOCKS`]; `None` when `name` is not one of them.
+pub fn render_block(name: &str, run: Option<&SwarmResults>) -> Option<String> {
+    if !BLOCKS.contains(&name) {
+        return None;
+    }
+    let Some(run) = run else {
+        return Some(
+            "Not measured yet: `make bench-swarm` writes results/swarm.json.\n".to_owned(),
+        );
+    };
+    Some(match name {
+        "swarm-run" => run_line(run),
+        "swarm-table" => scale_table(run),
+        _ => fault_table(run),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_loads_exceed_the_ceiling() {
+        for replicas in [1, 2, 4] {
+            let (n, c) = scale_load(Topology::Devserver, replicas, 10);
+            assert_eq!((n, c), (u64::from(10 * replicas), 2 * replicas));
+            let (_, c) = scale_load(Topology::SyncWorkers, replicas, 10);
+            assert!(f64::from(c) > Topology::SyncWorkers.ceiling_rps(replicas, c, 1.0));
+        }
+    }
+
+    #[test]
+    fn rates_come_from_the_timeline() {
+        let t0 = Instant::now();
+        let samples: Vec<Sample> = (0..=100)
+            .map(|i| Sample {
+                at: t0 + Duration::from_millis(i * 100),
+                done: i * 20,
+                errors: 0,
+            })
+            .collect();
+        let rate = rate_between(&samples, t0, 2.0, 6.0);
+        assert!((rate - 200.0).abs() < 1e-6, "{rate}");
+        assert_eq!(rate_between(&samples, t0, 6.0, 2.0), 0.0);
+    }
+}
