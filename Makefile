@@ -79,7 +79,7 @@ docker-images: ## CI aid: build local stand-ins for debian/rust/nginx/postgres b
 	scripts/docker-images.sh
 
 .PHONY: test-docker
-test-docker: ## Every compose file on Docker: up, healthy, bodies, load, 502/503, down (LAB_BUILD=prebuilt|source)
+test-docker: ## Every compose file on Docker: up, healthy, bodies, load, 502/503, down; then the Prometheus overlay (LAB_BUILD=prebuilt|source)
 	scripts/test-docker.sh
 
 # app_pg: the article's bonus (psycopg2 vs psycogreen).

@@ -50,18 +50,19 @@ have_service() { # binary name: in this workspace (and built, for prebuilt image
     if [ "$LAB_BUILD" = prebuilt ]; then [ -x "target/docker-bin/$1" ]; else [ -f "$1/Cargo.toml" ]; fi
 }
 
-wait_healthy() { # project file
-    local deadline=$((SECONDS + 180)) ids id state unhealthy
+wait_healthy() { # project file [overlay file...]
+    local project=$1 deadline=$((SECONDS + 180)) ids id state unhealthy file args=()
+    shift
+    for file in "$@"; do args+=(-f "compose/$file"); done
     while :; do
-        ids=$($COMPOSE -p "$1" -f "compose/$2" ps -q)
-        unhealthy=0
+        ids=$($COMPOSE -p "$project" "${args[@]}" ps -q)
+        unhealthy=()
         for id in $ids; do
             state=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id")
-            [ "$state" = healthy ] || unhealthy=$((unhealthy + 1))
+            [ "$state" = healthy ] || unhealthy+=("$(docker inspect -f '{{.Name}}' "$id" | tr -d /): $state")
         done
-        [ -n "$ids" ] && [ "$unhealthy" = 0 ] && return 0
-        [ $SECONDS -ge $deadline ] && { echo "not healthy after 180 s" >&2; return 1; }
+        [ -n "$ids" ] && [ ${#unhealthy[@]} = 0 ] && return 0
+        [ $SECONDS -ge $deadline ] && { echo "not healthy after 180 s: ${unhealthy[*]:-no containers}" >&2; return 1; }
         sleep 1
     done
 }
-

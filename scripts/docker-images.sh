@@ -11,8 +11,9 @@
 #   nginx:1.27-bookworm    debian:bookworm-slim + Debian's nginx, run like the official image
 #   postgres:15            debian:bookworm-slim + Debian's postgresql-15, with an entrypoint that
 #                          honours POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB like the official one
-#   prom/prometheus:v2.53.0 debian:bookworm-slim + Debian's prometheus, run like the official image
-#                          (for the compose/prometheus.yml overlay)
+#   prom/prometheus:v2.53.0 debian:bookworm-slim + Debian's prometheus (2.42.0, bookworm's), run
+#                          like the official image: entrypoint the binary, so the overlay's flags
+#                          work unchanged (for compose/prometheus.yml; see docs/docker.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -2,7 +2,8 @@
 # make test-docker: every compose file on the real Docker engine. For each file: build and
 # start it, wait until every container is healthy, check the body on every published
 # port, put a short load through it, stop a dependency and see the 502/503 the app owes
-# its users, then take it down with its volumes.
+# its users, then take it down with its volumes. Then the overlays: compose/prometheus.yml
+# on a topology, until Prometheus' API shows the requests sent to the app.
 #
 #   LAB_BUILD=prebuilt (default here)  images copy host-built release binaries
 #                                      (compose/Dockerfile.prebuilt, CI speed)
@@ -10,7 +11,7 @@
 #                                      as users get them
 #   LOADGEN=path                       ab-compatible load generator (default
 #                                      the workspace's target/release/loadgen; ab works too)
-#   FILES="a.yml b.yml"                only these compose files
+#   FILES="a.yml b.yml"                only these compose files (prometheus.yml: the overlay case)
 #   COMPOSE="docker compose"           the compose client (default: v2 if present, else v1)
 #
 # A compose file whose service is not in this workspace yet is skipped with a loud
@@ -38,6 +39,15 @@ SCENARIOS=(
     "bonus-postgres.yml|slow_api app_pg|3000:light 3001:light 5432:postgres|postgres|503"
 )
 MIN_HEAVY_RPS=${MIN_HEAVY_RPS:-100} # half the 200 rps ceiling: a generous bound on a noisy 2-core box
+
+# overlay | topology it is added to | binaries | port to send requests to | job | scrape target of that app
+# Prometheus must show the target up and http_requests_total >= what was sent.
+OVERLAYS=(
+    "prometheus.yml|async-gevent.yml|slow_api app_async|3000|apps|app_async:9100"
+)
+PROM_URL=http://127.0.0.1:9090
+PROM_REQUESTS=20     # -r -n 20 -c 10 ?delay=0.1, plus the one body check
+PROM_DEADLINE=45     # seconds for the scrape (every 5 s) to show them
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -120,10 +130,66 @@ run_file() { # one SCENARIOS line
     results+=("$file|ok|$((SECONDS - start)) s")
 }
 
+# promql QUERY -> prints the first result's value, or nothing.
+promql() {
+    curl -sS -m 5 -G "$PROM_URL/api/v1/query" --data-urlencode "query=$1" 2>/dev/null \
+        | jq -r '.data.result[0].value[1] // empty' 2>/dev/null || true
+}
+
+run_overlay() { # one OVERLAYS line
+    local overlay file bins port job target project image bin p start deadline sent got up health
+    IFS='|' read -r overlay file bins port job target <<<"$1"
+    project=lab-${file%.yml}-${overlay%.yml}
+    for bin in $bins; do
+        if ! have_service "$bin"; then
+            loud "SKIPPED compose/$file + compose/$overlay: service $bin is not in this workspace yet"
+            results+=("$file+$overlay|SKIPPED (no $bin)|-")
+            return 0
+        fi
+    done
+    image=$(awk '$1 == "image:" {print $2; exit}' "compose/$overlay")
+    docker image inspect "$image" >/dev/null 2>&1 || {
+        echo "base image $image is missing and this engine may not pull: run make docker-images" >&2; return 1; }
+    for p in 3000 3001 9090; do
+        if port_busy "$p"; then echo "error: 127.0.0.1:$p is already in use; compose/$file + $overlay publish it" >&2; return 1; fi
+    done
+
+    start=$SECONDS
+    say "compose/$file + compose/$overlay ($COMPOSE, LAB_BUILD=$LAB_BUILD)"
+    $COMPOSE -p "$project" -f "compose/$file" -f "compose/$overlay" up -d --build >"$tmp/up.log" 2>&1 || { tail -n 30 "$tmp/up.log" >&2; return 1; }
+    wait_healthy "$project" "$file" "$overlay" || return 1
+    echo "   all containers healthy after $((SECONDS - start)) s"
+
+    got=$(fetch "http://127.0.0.1:$port/?delay=0.1")
+    [ "$got" = 200 ] || { echo "port $port answered $got before the load" >&2; return 1; }
+    flock /tmp/lab-bench.lock "$LOADGEN" -r -n "$PROM_REQUESTS" -c 10 "http://127.0.0.1:$port/?delay=0.1" >"$tmp/load.log" 2>&1 \
+        && grep -q "^Complete requests: *$PROM_REQUESTS\$" "$tmp/load.log" || {
+        tail -n 5 "$tmp/load.log" >&2; echo "load through $port did not complete" >&2; return 1; }
+    sent=$((PROM_REQUESTS + 1))
+    echo "   port $port: sent $sent requests"
+
+    deadline=$((SECONDS + PROM_DEADLINE))
+    while :; do
+        up=$(promql "up{job=\"$job\",instance=\"$target\"}")
+        got=$(promql "sum(http_requests_total{job=\"$job\",instance=\"$target\"})")
+        [ "$up" = 1 ] && [ -n "$got" ] && [ "$got" -ge "$sent" ] && break
+        if [ $SECONDS -ge $deadline ]; then
+            health=$(curl -sS -m 5 "$PROM_URL/api/v1/targets" 2>/dev/null | jq -r --arg t "$target" \
+                'first(.data.activeTargets[] | select(.labels.instance == $t) | "target \(.health) \(.lastError)") // "not a scrape target"' 2>/dev/null || echo "no answer from $PROM_URL")
+            echo "Prometheus after ${PROM_DEADLINE} s: up{instance=\"$target\"}=${up:-none}, sum(http_requests_total)=${got:-none}, expected up 1 and >= $sent ($target: $health)" >&2
+            return 1
+        fi
+        sleep 1
+    done
+    echo "   Prometheus: up{job=\"$job\",instance=\"$target\"} = $up, sum(http_requests_total{...}) = $got (>= $sent) after $((SECONDS - start)) s"
+    curl -sS -m 5 "$PROM_URL/api/v1/targets" | jq -r '.data.activeTargets[] | "     target \(.labels.job) \(.labels.instance): \(.health)"' | sort
+    results+=("$file+$overlay|ok|$((SECONDS - start)) s")
+}
+
 tmp=$(mktemp -d)
-current=""
+current=() # the compose arguments (-p project -f file...) of what is up now
 cleanup() {
-    [ -n "$current" ] && $COMPOSE -p "$current" -f "compose/$current.yml" down -v --remove-orphans >/dev/null 2>&1 || true
+    [ ${#current[@]} -gt 0 ] && $COMPOSE "${current[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -134,19 +200,31 @@ total=$SECONDS
 for line in "${SCENARIOS[@]}"; do
     file=${line%%|*}
     if [ -n "${FILES:-}" ] && [[ " $FILES " != *" $file "* ]]; then continue; fi
-    current=${file%.yml}
-    current=lab-$current
+    current=(-p "lab-${file%.yml}" -f "compose/$file")
     if ! run_file "$line"; then
         failures=$((failures + 1))
         results+=("$file|FAILED|-")
         echo "-- logs of compose/$file:" >&2
-        $COMPOSE -p "$current" -f "compose/$file" logs --no-color --tail 10 >&2 || true
+        $COMPOSE "${current[@]}" logs --no-color --tail 10 >&2 || true
     fi
-    $COMPOSE -p "$current" -f "compose/$file" down -v --remove-orphans >/dev/null 2>&1 || true
-    current=""
+    $COMPOSE "${current[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+    current=()
+done
+for line in "${OVERLAYS[@]}"; do
+    IFS='|' read -r overlay file _ _ _ target <<<"$line"
+    if [ -n "${FILES:-}" ] && [[ " $FILES " != *" $overlay "* ]]; then continue; fi
+    current=(-p "lab-${file%.yml}-${overlay%.yml}" -f "compose/$file" -f "compose/$overlay")
+    if ! run_overlay "$line"; then
+        failures=$((failures + 1))
+        results+=("$file+$overlay|FAILED|-")
+        echo "-- logs of prometheus and ${target%%:*} (compose/$file + compose/$overlay):" >&2
+        $COMPOSE "${current[@]}" logs --no-color --tail 15 prometheus "${target%%:*}" >&2 || true
+    fi
+    $COMPOSE "${current[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+    current=()
 done
 
 say "summary ($((SECONDS - total)) s)"
-printf '   %-20s %-22s %s\n' file result time
-for r in "${results[@]}"; do IFS='|' read -r f res t <<<"$r"; printf '   %-20s %-22s %s\n' "$f" "$res" "$t"; done
+printf '   %-31s %-22s %s\n' file result time
+for r in "${results[@]}"; do IFS='|' read -r f res t <<<"$r"; printf '   %-31s %-22s %s\n' "$f" "$res" "$t"; done
 [ "$failures" = 0 ] || { echo "$failures compose file(s) failed" >&2; exit 1; }
