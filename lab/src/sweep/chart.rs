@@ -14,6 +14,8 @@ fn sweep_color(id: &str) -> &'static str {
     match id {
         "sync-workers" => BLOCKING,
         "async" => ASYNC,
+        "direct" => "#718096",
+        "nginx-proxy" => "#805ad5",
         _ => "#2f855a",
     }
 }
@@ -28,6 +30,7 @@ fn sweep_panel(
     unit: &str,
     value: impl Fn(&SweepPoint) -> Option<f64>,
     ideal: Option<&dyn Fn(f64) -> f64>,
+    ceiling: Option<fn(&SweepPoint) -> Option<f64>>,
 ) {
     let cs: Vec<f64> = sweep
         .series
@@ -40,6 +43,13 @@ fn sweep_panel(
         .series
         .iter()
         .flat_map(|series| series.points.iter().filter_map(&value))
+        .chain(
+            sweep
+                .series
+                .iter()
+                .flat_map(|series| series.points.iter())
+                .filter_map(|p| ceiling.and_then(|ceiling| ceiling(p))),
+        )
         .filter(|v| *v > 0.0)
         .chain(ideal.map(|f| f(c_hi)))
         .collect();
@@ -145,6 +155,27 @@ fn sweep_panel(
 "#
         );
     }
+    // Each topology's second ceiling, dotted in its colour, where the panel has one.
+    for series in sweep.series.iter().filter(|_| ceiling.is_some()) {
+        let color = sweep_color(&series.id);
+        let mut d = String::new();
+        for point in &series.points {
+            let cpu = ceiling.and_then(|ceiling| ceiling(point));
+            if let Some(v) = cpu.filter(|v| *v > 0.0) {
+                let (px, py) = (xa.map(f64::from(point.concurrency)), ya.map(v));
+                let _ = write!(
+                    d,
+                    "{} {px:.1} {py:.1} ",
+                    if d.is_empty() { "M" } else { "L" }
+                );
+            }
+        }
+        let _ = write!(
+            svg,
+            r#"<path d="{d}" fill="none" stroke="{color}" stroke-width="1.5" stroke-dasharray="2 3"/>
+"#
+        );
+    }
     for series in &sweep.series {
         let color = sweep_color(&series.id);
         let mut d = String::new();
@@ -173,14 +204,36 @@ fn sweep_panel(
 
 /// The chart of a sweep: four panels against concurrency.
 pub fn sweep_chart(sweep: &SweepResults) -> String {
-    let (width, height) = (1180.0, 860.0);
+    // The legend wraps to as many rows as it needs; the panels start below it.
+    let width = 1180.0;
+    let labels: Vec<(String, &str)> = sweep
+        .series
+        .iter()
+        .map(|series| {
+            let label = format!("{} ({})", series.id, series.topology);
+            (label, sweep_color(&series.id))
+        })
+        .collect();
+    let mut legend = Vec::with_capacity(labels.len());
+    let (mut lx, mut row) = (20.0, 0.0);
+    for (label, color) in &labels {
+        let label_w = 44.0 + label.len() as f64 * 7.2;
+        if lx > 20.0 && lx + label_w > width - 20.0 {
+            (lx, row) = (20.0, row + 1.0);
+        }
+        legend.push((lx, 94.0 + 20.0 * row, label, *color));
+        lx += label_w;
+    }
+    let top = 118.0 + 20.0 * row;
+    let height = top + 760.0;
     let mut svg = String::new();
     let _ = write!(
         svg,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" {FONT} font-size="13">
 <rect width="100%" height="100%" fill="white"/>
 <text x="20" y="30" font-size="20" font-weight="bold" fill="{TEXT}">Throughput and latency as clients grow, delay = {delay} s</text>
-<text x="20" y="52" fill="{MUTED}">Each point: c clients started {start}, {per_client} requests each, counted after {rounds} rounds (where threads cap it: {duration} s, counted from {warm} s). Dashed: c / delay.</text>
+<text x="20" y="52" fill="{MUTED}">Each point: c clients started {start}, {per_client} requests each, counted after {rounds} rounds (where threads cap it: {duration} s, counted from {warm} s).</text>
+<text x="20" y="70" fill="{MUTED}">Dashed: c / delay (Little's law). Dotted: each topology's CPU ceiling, this machine's cores / the CPU time per request of everything it ran.</text>
 "#,
         start = if sweep.ramp_up_s > 0.0 {
             format!("over {} s", sweep.ramp_up_s)
@@ -193,19 +246,16 @@ pub fn sweep_chart(sweep: &SweepResults) -> String {
         duration = sweep.duration_s,
         warm = sweep.warmup_s,
     );
-    let mut lx = 20.0;
-    for series in &sweep.series {
-        let color = sweep_color(&series.id);
-        let label = format!("{} ({})", series.id, series.topology);
+    for (lx, ly, label, color) in legend {
         let _ = write!(
             svg,
-            r#"<line x1="{lx}" y1="76" x2="{x2}" y2="76" stroke="{color}" stroke-width="3"/><text x="{tx}" y="80" fill="{TEXT}">{label}</text>
+            r#"<line x1="{lx}" y1="{ly}" x2="{x2}" y2="{ly}" stroke="{color}" stroke-width="3"/><text x="{tx}" y="{ty}" fill="{TEXT}">{label}</text>
 "#,
             x2 = lx + 28.0,
             tx = lx + 34.0,
-            label = esc(&label),
+            ty = ly + 4.0,
+            label = esc(label),
         );
-        lx += 44.0 + label.len() as f64 * 7.2;
     }
     let delay = sweep.delay_s;
     let ideal = move |c: f64| c / delay;
@@ -213,37 +263,41 @@ pub fn sweep_chart(sweep: &SweepResults) -> String {
     sweep_panel(
         &mut svg,
         sweep,
-        (0.0, 100.0, pw, ph),
+        (0.0, top, pw, ph),
         "Requests per second",
         "requests/s",
         |p| Some(p.requests_per_second),
         Some(&ideal),
+        Some(|p: &SweepPoint| p.cpu.cpu_ceiling_rps),
     );
     sweep_panel(
         &mut svg,
         sweep,
-        (pw, 100.0, pw, ph),
+        (pw, top, pw, ph),
         "p99 latency of completed requests",
         "ms",
         |p| Some(p.latency_ms.p99),
         None,
-    );
-    sweep_panel(
-        &mut svg,
-        sweep,
-        (0.0, 100.0 + ph + 10.0, pw, ph),
-        "Peak resident memory of the app",
-        "MiB",
-        |p| Some(p.peak_rss_mb),
         None,
     );
     sweep_panel(
         &mut svg,
         sweep,
-        (pw, 100.0 + ph + 10.0, pw, ph),
+        (0.0, top + ph + 10.0, pw, ph),
+        "Peak resident memory of the app",
+        "MiB",
+        |p| Some(p.peak_rss_mb),
+        None,
+        None,
+    );
+    sweep_panel(
+        &mut svg,
+        sweep,
+        (pw, top + ph + 10.0, pw, ph),
         "Peak threads of the app",
         "threads",
         |p| Some(p.peak_threads as f64),
+        None,
         None,
     );
     svg.push_str("</svg>\n");
