@@ -203,7 +203,7 @@ REPLICAS ?= 1
 SWARM_PORT ?= 8080
 
 .PHONY: swarm-images
-swarm-images: ## Images for swarm/*.yml: flask-gevent-lab/{slow_api,app_sync,app_async}:local (LAB_BUILD=prebuilt|source, LAB_TAG)
+swarm-images: ## Images for swarm/*.yml and swarm-shards: flask-gevent-lab/{slow_api,app_sync,app_async,loadgen}:local (LAB_BUILD=prebuilt|source, LAB_TAG)
 	scripts/swarm-images.sh
 
 .PHONY: swarm-up
@@ -216,6 +216,14 @@ swarm-down: ## Remove the lab's stacks; leave the swarm only if make swarm-up cr
 	$(CARGO) build --release --locked -q --workspace --bins
 	$(RELEASE_DIR)/swarm down
 
+SHARDS ?= 2
+LOAD ?= -k -n 4000 -c 500 http://nginx:8080/?delay=1
+
+.PHONY: swarm-shards
+swarm-shards: ## K=SHARDS loadgen shards as a swarm job on STACK's network (after swarm-up), LOAD split between them, reports merged (target/swarm-shards/)
+	$(CARGO) build --release --locked -q --workspace --bins
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/swarm shards --stack $(STACK) -k $(SHARDS) -- $(LOAD)
+
 .PHONY: bench-swarm
 bench-swarm: swarm-images ## Throughput vs replicas and faults under load on a swarm: results/swarm.{md,json,svg} (QUICK=1: shortened)
 	$(CARGO) build --release --locked --workspace --bins
@@ -223,5 +231,5 @@ bench-swarm: swarm-images ## Throughput vs replicas and faults under load on a s
 	$(RELEASE_DIR)/lab docs
 
 .PHONY: test-swarm
-test-swarm: swarm-images ## The swarm tests (lab/tests/swarm.rs): up, healthy, through nginx, scale/update/kill under load, down
+test-swarm: swarm-images ## The swarm tests (lab/tests/swarm.rs): up, healthy, through nginx, scale/update/kill under load, K loadgen shards as a job, down
 	$(CARGO) test --release --locked -p lab --test swarm -- --ignored --test-threads 1 --nocapture

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make swarm-images: the images the stack files (swarm/*.yml) run, under stable tags,
 # because `docker stack deploy` cannot build: flask-gevent-lab/{slow_api,app_sync,app_async,loadgen}:TAG
-# (loadgen: for load from several hosts, scripts/swarm-loadgen-shards.sh).
+# (loadgen: for load from several hosts, `swarm shards` / make swarm-shards).
 #
 #   LAB_BUILD=prebuilt (default)  copy host-built release binaries (compose/Dockerfile.prebuilt),
 #                                 staged in target/docker-bin/ as make test-docker does

@@ -1,6 +1,7 @@
 //! The stack files on a real swarm (`make test-swarm`; docs/11-swarm.md): a stack comes
 //! up healthy and answers through nginx; scaling, a rolling update and a killed task
-//! under load cost what they should; the stack goes and the swarm is as it was.
+//! under load cost what they should; K loadgen shards as a swarm job add up to the
+//! whole load; the stack goes and the swarm is as it was.
 //!
 //! Ignored by `cargo test` / `make test`: they need a Docker engine and the images of
 //! `make swarm-images`. `make test-swarm` builds those and runs them (`--ignored`). Each
@@ -11,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use lab::swarm::{self, bench, FileLock, Stack, Topology};
+use lab::swarm::{self, bench, shards, FileLock, Stack, Topology};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -201,5 +202,114 @@ fn the_dev_server_scales_one_request_per_second_per_replica() {
         "{:.2} requests/s from two single-request tasks",
         report.requests_per_second
     );
+    fixture.down();
+}
+
+#[test]
+#[ignore = "needs a Docker engine and `make swarm-images`: run by make test-swarm"]
+fn two_loadgen_shards_as_a_swarm_job_merge_into_the_whole_load() {
+    let fixture = Fixture::up(Topology::SyncWorkers, "shards", 1);
+    let (requests, concurrency) = (400_u64, 20_usize);
+    let args: Vec<String> = [
+        "-k",
+        "-n",
+        &requests.to_string(),
+        "-c",
+        &concurrency.to_string(),
+        "-s",
+        "30",
+        // The stack's nginx by its service name, over the overlay network.
+        "http://nginx:8080/?delay=0.05",
+    ]
+    .iter()
+    .map(|arg| (*arg).to_owned())
+    .collect();
+    let mut job = shards::ShardJob::for_stack(&root(), &fixture.stack, 2, args);
+    job.lead = Duration::from_secs(8);
+    job.timeout = Duration::from_secs(180);
+    let run = job
+        .run(&|line| eprintln!("{line}"))
+        .unwrap_or_else(|err| panic!("{err:#}"));
+    for report in &run.shards {
+        eprintln!("{}", shards::shard_line(report));
+    }
+    let merged = &run.merged;
+    eprintln!(
+        "merged {}: {} complete, {} failed, {:.1} requests/s, p50 {:.1} ms, p99 {:.1} ms; job {:.1} s",
+        merged.shard.as_deref().unwrap_or("-"),
+        merged.complete,
+        merged.failed,
+        merged.requests_per_second,
+        merged.latency_ms.p50,
+        merged.latency_ms.p99,
+        run.took.as_secs_f64()
+    );
+
+    // Each shard ran its share, from the common start.
+    assert_eq!(run.shards.len(), 2);
+    for (index, report) in run.shards.iter().enumerate() {
+        assert_eq!(
+            report.shard.as_deref(),
+            Some(format!("{}/2", index + 1).as_str())
+        );
+        assert_eq!(
+            report.requested,
+            Some(requests / 2),
+            "{}",
+            shards::shard_line(report)
+        );
+        assert_eq!(report.concurrency, concurrency / 2);
+        assert_eq!(
+            (report.complete, report.failed, report.non_2xx),
+            (requests / 2, 0, 0)
+        );
+        assert!(
+            (report.started_at_unix_s - run.start_at).abs() < 1.0,
+            "shard {index} started at {:.3}, the job said {:.3}",
+            report.started_at_unix_s,
+            run.start_at
+        );
+    }
+    // The merge is the whole load.
+    assert_eq!(merged.shard.as_deref(), Some("1/2,2/2"));
+    assert_eq!(merged.requested, Some(requests));
+    assert_eq!(merged.concurrency, concurrency);
+    assert_eq!(
+        (merged.complete, merged.failed, merged.non_2xx),
+        (requests, 0, 0)
+    );
+    // Its percentiles come from the added histograms, not from one shard's.
+    let histogram = loadgen::decode_histogram(merged.histogram.as_ref().expect("a histogram"))
+        .expect("the merged histogram");
+    assert_eq!(histogram.len(), requests);
+    let p50s: Vec<f64> = run.shards.iter().map(|r| r.latency_ms.p50).collect();
+    let (low, high) = (p50s[0].min(p50s[1]), p50s[0].max(p50s[1]));
+    assert!(
+        merged.latency_ms.p50 >= low * 0.999 && merged.latency_ms.p50 <= high * 1.001,
+        "merged p50 {} ms not between the shards' {p50s:?}",
+        merged.latency_ms.p50
+    );
+    let max = run
+        .shards
+        .iter()
+        .map(|r| r.latency_ms.max)
+        .fold(0.0, f64::max);
+    assert!(
+        (merged.latency_ms.max - max).abs() <= max * 0.002,
+        "{} vs {max}",
+        merged.latency_ms.max
+    );
+    assert!(run.merged_file.exists());
+
+    // The job is gone.
+    let left = swarm::docker(&[
+        "service",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("name={}", job.name),
+    ])
+    .expect("docker service ls");
+    assert!(left.is_empty(), "job service left: {left}");
     fixture.down();
 }

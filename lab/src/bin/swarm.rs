@@ -8,6 +8,9 @@
 //!   swarm only if `swarm up` created it.
 //! - `swarm bench [--quick] [--results results]` (`make bench-swarm`): throughput
 //!   against replicas, and faults under load: results/swarm.{md,json,svg}.
+//! - `swarm shards --stack sync-workers -k 2 -- FLAGS URL` (`make swarm-shards`): K
+//!   loadgen shards as a swarm job (`--mode replicated-job`) on the stack's network, one
+//!   common start, then their reports merged (as `loadgen merge`) and the job removed.
 //! - `swarm status`: the swarm's state and the lab's stacks.
 
 use std::path::PathBuf;
@@ -15,7 +18,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use lab::swarm::{self, bench, Stack, Topology};
+use lab::swarm::{self, bench, shards, Stack, Topology};
 
 // The loads run in this process: the same allocator as the `loadgen` binary.
 #[global_allocator]
@@ -61,6 +64,38 @@ enum Command {
         /// Directory for the results files.
         #[arg(long, default_value = "results")]
         results: PathBuf,
+    },
+    /// K loadgen shards as a swarm job against a deployed stack; prints the merged report.
+    Shards {
+        /// The stack whose network the shards join (deployed by `up`).
+        #[arg(long, value_enum, default_value = "sync-workers")]
+        stack: Topology,
+        /// The stack's name [default: lab-STACK, as `up` names it].
+        #[arg(long)]
+        stack_name: Option<String>,
+        /// K: shards, one job task each (loadgen --shard I/K).
+        #[arg(short = 'k', long = "shards", default_value_t = 2,
+              value_parser = clap::value_parser!(u32).range(1..=64))]
+        shards: u32,
+        /// Seconds from now to the common start (--start-at): time for every task to start.
+        #[arg(long, default_value_t = 10.0)]
+        lead: f64,
+        /// Seconds the whole job may take.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+        /// Directory for shard-I.json and merged.json [default: target/swarm-shards/NAME].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A placement constraint (e.g. node.labels.loadgen==true): one shard per node.
+        #[arg(long)]
+        constraint: Option<String>,
+        /// Print the merged report as JSON instead of ab's summary.
+        #[arg(long)]
+        json: bool,
+        /// loadgen's flags and the URL, after `--` (e.g. -- -k -n 4000 -c 500
+        /// 'http://nginx:8080/?delay=1').
+        #[arg(last = true, required = true)]
+        loadgen: Vec<String>,
     },
     /// The swarm's state and the lab's stacks.
     Status,
@@ -158,6 +193,52 @@ fn run(args: Args) -> anyhow::Result<()> {
                 "fault rows over their bound: {}",
                 failed.join(", ")
             );
+            Ok(())
+        }
+        Command::Shards {
+            stack,
+            stack_name,
+            shards: k,
+            lead,
+            timeout,
+            out,
+            constraint,
+            json,
+            loadgen,
+        } => {
+            swarm::engine_version()?;
+            let name = stack_name.unwrap_or_else(|| stack.default_stack_name());
+            anyhow::ensure!(
+                swarm::lab_stacks()?.contains(&name),
+                "no stack {name} deployed: `make swarm-up STACK={}` first",
+                stack.id()
+            );
+            let deployed = Stack::existing(stack, &name, 0);
+            let mut job = shards::ShardJob::for_stack(&root, &deployed, k, loadgen);
+            job.lead = Duration::from_secs_f64(lead.max(0.0));
+            job.timeout = Duration::from_secs(timeout);
+            job.constraint = constraint;
+            if let Some(out) = out {
+                job.out_dir = out;
+            }
+            let run = job.run(&|line| eprintln!("{line}"))?;
+            for report in &run.shards {
+                eprintln!("{}", shards::shard_line(report));
+            }
+            eprintln!(
+                "all {k} shard(s) complete {:.1} s after the job was created; merged report: {}",
+                run.took.as_secs_f64(),
+                run.merged_file.display()
+            );
+            if json {
+                println!("{}", serde_json::to_string_pretty(&run.merged)?);
+            } else {
+                println!(
+                    "Merged {k} shard reports ({})\n",
+                    run.merged.shard.as_deref().unwrap_or("")
+                );
+                print!("{}", loadgen::text::ab_summary(&run.merged));
+            }
             Ok(())
         }
         Command::Status => {

@@ -9,9 +9,11 @@
 //! request goes through, scaling, rolling updates, killing a task, removing a stack.
 //! Nothing here sleeps to synchronise: every wait polls a condition, with a deadline and
 //! an error that says what was last seen. [`bench`] measures the scale-out lesson and
-//! the faults under load.
+//! the faults under load; [`shards`] runs K loadgen shards as a swarm job and merges
+//! their reports.
 
 pub mod bench;
+pub mod shards;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -272,6 +274,12 @@ impl Stack {
     /// `STACK_SERVICE`, as swarm names a stack's service.
     pub fn service(&self, service: &str) -> String {
         format!("{}_{service}", self.name)
+    }
+
+    /// The stack's overlay network (`attachable`: a job or container may join it and
+    /// reach the services by name).
+    pub fn network(&self) -> String {
+        format!("{}_default", self.name)
     }
 
     /// The URL nginx answers on, from this node.
