@@ -49,6 +49,8 @@ pub struct Sources {
     pub bench_docker: BenchDocker,
     pub compare: crate::compare::CompareResults,
     pub callgrind: crate::cost::CallgrindResults,
+    /// results/proxy-bench.json (`make proxy-bench`).
+    pub proxy_bench: crate::cost::BenchResults,
     pub faults: crate::faults::Sources,
     /// results/swarm.json, when `make bench-swarm` has written one.
     pub swarm: Option<crate::swarm::bench::SwarmResults>,
@@ -72,6 +74,10 @@ impl Sources {
             callgrind: results::read_json(
                 &results_dir.join("callgrind.json"),
                 "a callgrind result",
+            )?,
+            proxy_bench: results::read_json(
+                &results_dir.join("proxy-bench.json"),
+                "a proxy-bench result",
             )?,
             faults: crate::faults::Sources::read(results_dir)?,
             swarm: crate::swarm::bench::read(results_dir)?,
@@ -188,6 +194,7 @@ fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<Str
         "compare-commands" => crate::compare::commands_table(&sources.compare),
         "compare-run" => crate::compare::run_line(&sources.compare),
         "callgrind-table" => crate::cost::callgrind_table(&sources.callgrind),
+        "proxy-bench-table" => crate::cost::bench_table(&sources.proxy_bench),
         // Linked from docs/ to the charts in results/.
         "timeline-table" => crate::timeline::markdown_table(&rows, "../results/"),
         _ => anyhow::bail!("unknown generated block `{name}`"),
