@@ -5,14 +5,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use common::metrics::parse::{parse, Exposition};
+use lab::testing::scrape_metrics as scrape;
 use support::*;
-
-fn scrape(url: &str) -> Exposition {
-    let reply = get(url);
-    assert_eq!(reply.status, 200, "{url}: {}", reply.body);
-    parse(&reply.body).unwrap_or_else(|err| panic!("{url}: {err}\n{}", reply.body))
-}
 
 #[test]
 fn pool_gauges_and_counts_for_both_drivers() {

@@ -4,30 +4,13 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::metrics::parse::{parse, Exposition};
+use common::metrics::parse::Exposition;
 use lab::testing::free_port;
+use lab::testing::scrape_metrics as scrape;
+use lab::testing::scrape_metrics_until as scrape_until;
 use support::*;
-
-fn scrape(url: &str) -> Exposition {
-    let reply = get(url);
-    assert_eq!(reply.status, 200, "{url}: {}", reply.body);
-    parse(&reply.body).unwrap_or_else(|err| panic!("{url}: {err}\n{}", reply.body))
-}
-
-/// Scrapes `url` until `ready` holds (panics after 15 s with the last page).
-fn scrape_until(url: &str, ready: impl Fn(&Exposition) -> bool) -> Exposition {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let page = scrape(url);
-        if ready(&page) {
-            return page;
-        }
-        assert!(Instant::now() < deadline, "{url} never got there: {page:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 #[test]
 fn prefork_workers_add_up_whichever_process_answers() {

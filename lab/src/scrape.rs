@@ -2,90 +2,13 @@
 //! during the load, so that the timeline can put what the app says it holds in flight
 //! beside what the client sees.
 //!
-//! The services expose the Prometheus text format; the lab reads the handful of series
-//! it draws with [`parse`], which understands that format's sample lines (name,
-//! optional labels, value) and skips comments.
+//! The services expose the Prometheus text format; the lab reads it back with the
+//! services' own reader, `common::metrics::parse`, and keeps the handful of series the
+//! timeline draws.
 
 use std::time::{Duration, Instant};
 
-/// One sample line: `name{label="value",...} value`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    pub name: String,
-    pub labels: Vec<(String, String)>,
-    pub value: f64,
-}
-
-/// The sample lines of a Prometheus text exposition; lines that are not samples
-/// (comments, `# TYPE`, `# EOF`, blanks, anything malformed) are skipped.
-pub fn parse(text: &str) -> Vec<Sample> {
-    text.lines().filter_map(parse_line).collect()
-}
-
-fn parse_line(line: &str) -> Option<Sample> {
-    let line = line.trim();
-    if line.is_empty() || line.starts_with('#') {
-        return None;
-    }
-    let name_end = line.find(|c: char| c == '{' || c.is_whitespace())?;
-    let name = &line[..name_end];
-    let mut rest = &line[name_end..];
-    let mut labels = Vec::new();
-    if let Some(after_brace) = rest.strip_prefix('{') {
-        let (parsed, after) = parse_labels(after_brace)?;
-        labels = parsed;
-        rest = after;
-    }
-    let value = rest.split_whitespace().next()?;
-    let value = match value {
-        "+Inf" => f64::INFINITY,
-        "-Inf" => f64::NEG_INFINITY,
-        other => other.parse().ok()?,
-    };
-    Some(Sample {
-        name: name.to_owned(),
-        labels,
-        value,
-    })
-}
-
-/// `a="x",b="y\"z"}` -> the pairs and what follows the closing brace.
-fn parse_labels(mut text: &str) -> Option<(Vec<(String, String)>, &str)> {
-    let mut labels = Vec::new();
-    loop {
-        text = text.trim_start_matches([',', ' ']);
-        if let Some(after) = text.strip_prefix('}') {
-            return Some((labels, after));
-        }
-        let eq = text.find('=')?;
-        let key = text[..eq].trim().to_owned();
-        let mut chars = text[eq + 1..].char_indices();
-        if chars.next()?.1 != '"' {
-            return None;
-        }
-        let mut value = String::new();
-        let mut escaped = false;
-        let mut end = None;
-        for (index, c) in chars {
-            match (escaped, c) {
-                (true, 'n') => value.push('\n'),
-                (true, other) => value.push(other),
-                (false, '\\') => {
-                    escaped = true;
-                    continue;
-                }
-                (false, '"') => {
-                    end = Some(index);
-                    break;
-                }
-                (false, other) => value.push(other),
-            }
-            escaped = false;
-        }
-        labels.push((key, value));
-        text = &text[eq + 1 + end? + 1..];
-    }
-}
+use common::metrics::parse::{parse, Exposition};
 
 /// What one scrape of an app said, at `t_s` seconds after the load began.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -106,22 +29,21 @@ pub struct ServerSample {
 }
 
 impl ServerSample {
-    /// The sample in `samples`, or `None` when they lack `http_requests_in_flight` (not
-    /// one of the lab's services).
-    pub fn from_samples(t_s: f64, samples: &[Sample]) -> Option<ServerSample> {
-        let one = |name: &str| samples.iter().find(|s| s.name == name).map(|s| s.value);
-        let sum = |name: &str| {
-            samples
-                .iter()
-                .filter(|s| s.name == name)
-                .map(|s| s.value)
-                .sum::<f64>()
-        };
+    /// What `page` says, or `None` when it lacks `http_requests_in_flight` (not one of
+    /// the lab's services).
+    pub fn from_page(t_s: f64, page: &Exposition) -> Option<ServerSample> {
+        let one = |name: &str| page.get(name, &[]);
+        let requests_total = page
+            .samples
+            .iter()
+            .filter(|s| s.name == "http_requests_total")
+            .map(|s| s.value)
+            .sum::<f64>();
         Some(ServerSample {
             t_s,
             in_flight: one("http_requests_in_flight")?,
             upstream_in_flight: one("upstream_requests_in_flight"),
-            requests_total: sum("http_requests_total"),
+            requests_total,
             duration_sum_s: one("http_request_duration_seconds_sum").unwrap_or(0.0),
             pool_in_use: one("db_pool_in_use"),
             pool_waiters: one("db_pool_waiters"),
@@ -130,12 +52,13 @@ impl ServerSample {
     }
 }
 
-/// `GET /metrics` on 127.0.0.1:port: the samples, or `None` when nothing answered 200.
-pub fn scrape(port: u16) -> Option<Vec<Sample>> {
+/// `GET /metrics` on 127.0.0.1:port, parsed; `None` when nothing answered 200 in the
+/// text format.
+pub fn scrape(port: u16) -> Option<Exposition> {
     let request = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
     let (status, response) = crate::stack::raw_exchange(port, request.as_bytes())?;
     let body = response.split_once("\r\n\r\n")?.1;
-    (status == 200).then(|| parse(body))
+    (status == 200).then(|| parse(body).ok()).flatten()
 }
 
 /// Scrapes an app's `/metrics` every `interval` on a thread until [`Scraper::finish`].
@@ -155,7 +78,7 @@ impl Scraper {
             loop {
                 if let Some(scraped) = scrape(port) {
                     let t_s = origin.elapsed().as_secs_f64();
-                    samples.extend(ServerSample::from_samples(t_s, &scraped));
+                    samples.extend(ServerSample::from_page(t_s, &scraped));
                 }
                 // On schedule, not `interval` after each scrape: a slow scrape must not
                 // stretch the series.
@@ -168,7 +91,7 @@ impl Scraper {
                     Ok(()) => {
                         if let Some(scraped) = scrape(port) {
                             let t_s = origin.elapsed().as_secs_f64();
-                            samples.extend(ServerSample::from_samples(t_s, &scraped));
+                            samples.extend(ServerSample::from_page(t_s, &scraped));
                         }
                         return samples;
                     }
@@ -191,38 +114,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_samples_labels_and_skips_the_rest() {
-        let text = "# HELP http_requests_in_flight Requests being served.\n\
-                    # TYPE http_requests_in_flight gauge\n\
+    fn a_page_gives_the_series_the_timeline_draws() {
+        let text = "# TYPE http_requests_in_flight gauge\n\
                     http_requests_in_flight 3\n\
                     http_requests_total{code=\"200\"} 10\n\
-                    http_requests_total{code=\"502\",path=\"a \\\"b\\\" c\"} 2\n\
+                    http_requests_total{code=\"502\"} 2\n\
                     http_request_duration_seconds_bucket{le=\"+Inf\"} 12\n\
                     http_request_duration_seconds_sum 12.5\n\
-                    garbage{unclosed=\"x 1\n\
-                    # EOF\n";
-        let samples = parse(text);
-        assert_eq!(samples.len(), 5, "{samples:?}");
-        assert_eq!(samples[0].name, "http_requests_in_flight");
-        assert_eq!(samples[0].value, 3.0);
-        assert_eq!(
-            samples[2].labels,
-            vec![
-                ("code".to_owned(), "502".to_owned()),
-                ("path".to_owned(), "a \"b\" c".to_owned())
-            ]
-        );
-        assert_eq!(
-            samples[3].labels,
-            vec![("le".to_owned(), "+Inf".to_owned())]
-        );
-        assert_eq!(samples[3].value, 12.0);
-        assert_eq!(parse("x +Inf\n")[0].value, f64::INFINITY);
-        let sample = ServerSample::from_samples(1.5, &samples).expect("a lab service");
+                    db_pool_in_use 16\n";
+        let page = parse(text).expect("the text format");
+        let sample = ServerSample::from_page(1.5, &page).expect("a lab service");
+        assert_eq!(sample.t_s, 1.5);
         assert_eq!(sample.in_flight, 3.0);
         assert_eq!(sample.requests_total, 12.0);
         assert_eq!(sample.duration_sum_s, 12.5);
-        assert_eq!(sample.pool_in_use, None);
-        assert!(ServerSample::from_samples(0.0, &parse("other 1\n")).is_none());
+        assert_eq!(sample.pool_in_use, Some(16.0));
+        assert_eq!(sample.upstream_in_flight, None);
+        let other = parse("other 1\n").expect("the text format");
+        assert!(ServerSample::from_page(0.0, &other).is_none());
     }
 }

@@ -249,6 +249,31 @@ pub fn postgres(max_connections: u32) -> crate::postgres::Postgres {
         .unwrap_or_else(|err| panic!("cannot start PostgreSQL: {err:#}"))
 }
 
+/// `GET url` as a Prometheus page, parsed by the services' own reader
+/// (`common::metrics::parse`); panics unless it answers 200 in the text format.
+pub fn scrape_metrics(url: &str) -> common::metrics::parse::Exposition {
+    let reply = get(url);
+    assert_eq!(reply.status, 200, "{url}: {}", reply.body);
+    common::metrics::parse::parse(&reply.body)
+        .unwrap_or_else(|err| panic!("{url}: {err}\n{}", reply.body))
+}
+
+/// Scrapes `url` until `ready` holds (panics after 15 s with the last page).
+pub fn scrape_metrics_until(
+    url: &str,
+    ready: impl Fn(&common::metrics::parse::Exposition) -> bool,
+) -> common::metrics::parse::Exposition {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let page = scrape_metrics(url);
+        if ready(&page) {
+            return page;
+        }
+        assert!(Instant::now() < deadline, "{url} never got there: {page:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A response as a test sees it.
 #[derive(Debug)]
 pub struct Reply {

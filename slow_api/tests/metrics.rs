@@ -1,14 +1,8 @@
 //! `GET /metrics` on slow_api: on its port and on `--metrics-port`.
 
-use common::metrics::parse::{parse, Exposition};
 use lab::testing::in_process::{config_from_args, InProcess};
+use lab::testing::scrape_metrics as scrape;
 use lab::testing::{free_port, get};
-
-fn scrape(url: &str) -> Exposition {
-    let reply = get(url);
-    assert_eq!(reply.status, 200, "{url}: {}", reply.body);
-    parse(&reply.body).unwrap_or_else(|err| panic!("{url}: {err}\n{}", reply.body))
-}
 
 #[test]
 fn metrics_count_what_was_sent_on_both_ports() {
