@@ -364,3 +364,40 @@ pub fn raise_open_files(wanted: u64) -> u64 {
     }
     rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0)
 }
+
+/// An exclusive `flock` on a file, released on drop: the bench lock
+/// (`/tmp/lab-bench.lock`, so that loads never share the machine's cores) and the
+/// Python venv's build lock.
+pub struct FileLock(std::fs::File);
+
+impl FileLock {
+    /// Waits until the lock on `path` (created if missing) is this process's.
+    pub fn acquire(path: &Path) -> anyhow::Result<FileLock> {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|err| anyhow::anyhow!("cannot open {}: {err}", path.display()))?;
+        // SAFETY: flock(2) on a descriptor this function owns.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            anyhow::bail!(
+                "cannot lock {}: {}",
+                path.display(),
+                std::io::Error::last_os_error()
+            );
+        }
+        Ok(FileLock(file))
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: unlocking the descriptor locked in `acquire`.
+        unsafe {
+            libc::flock(self.0.as_raw_fd(), libc::LOCK_UN);
+        }
+    }
+}

@@ -108,7 +108,8 @@ pub fn prepare(say: &dyn Fn(&str)) -> Result<Venv, String> {
             .map_err(|err| format!("cannot create {}: {err}", parent.display()))?;
     }
     // One preparer at a time (parallel tests share the venv).
-    let _lock = FileLock::acquire(&dir.with_extension("lock"))?;
+    let _lock = crate::procs::FileLock::acquire(&dir.with_extension("lock"))
+        .map_err(|err| format!("{err:#}"))?;
     let venv_python = dir.join("bin/python");
     let fresh = std::fs::read_to_string(&stamp).is_ok_and(|text| text == stamp_text)
         && is_executable(&venv_python);
@@ -167,40 +168,6 @@ fn run(command: Command, what: &str, log: &Path) -> Result<(), String> {
         Ok(status) if status.success() => Ok(()),
         Ok(status) => Err(format!("{what} {status}: {}", log_tail(log, 3))),
         Err(err) => Err(format!("{what}: {err}")),
-    }
-}
-
-/// An exclusive `flock` on a file, released on drop.
-struct FileLock(std::fs::File);
-
-impl FileLock {
-    fn acquire(path: &Path) -> Result<FileLock, String> {
-        use std::os::fd::AsRawFd;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|err| format!("cannot open {}: {err}", path.display()))?;
-        // SAFETY: flock(2) on a descriptor this function owns.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(format!(
-                "cannot lock {}: {}",
-                path.display(),
-                std::io::Error::last_os_error()
-            ));
-        }
-        Ok(FileLock(file))
-    }
-}
-
-impl Drop for FileLock {
-    fn drop(&mut self) {
-        use std::os::fd::AsRawFd;
-        // SAFETY: unlocking the descriptor locked in `acquire`.
-        unsafe {
-            libc::flock(self.0.as_raw_fd(), libc::LOCK_UN);
-        }
     }
 }
 

@@ -18,14 +18,11 @@ pub struct ServerSample {
     pub in_flight: f64,
     /// `upstream_requests_in_flight` (calls to the slow API, or queries on app_pg).
     pub upstream_in_flight: Option<f64>,
-    /// `http_requests_total`, all codes.
-    pub requests_total: f64,
     /// `http_request_duration_seconds_sum`: the seconds spent serving the requests done.
     pub duration_sum_s: f64,
     /// `db_pool_in_use` and `db_pool_waiters` (app_pg).
     pub pool_in_use: Option<f64>,
     pub pool_waiters: Option<f64>,
-    pub pool_size: Option<f64>,
 }
 
 impl ServerSample {
@@ -33,21 +30,13 @@ impl ServerSample {
     /// the lab's services).
     pub fn from_page(t_s: f64, page: &Exposition) -> Option<ServerSample> {
         let one = |name: &str| page.get(name, &[]);
-        let requests_total = page
-            .samples
-            .iter()
-            .filter(|s| s.name == "http_requests_total")
-            .map(|s| s.value)
-            .sum::<f64>();
         Some(ServerSample {
             t_s,
             in_flight: one("http_requests_in_flight")?,
             upstream_in_flight: one("upstream_requests_in_flight"),
-            requests_total,
             duration_sum_s: one("http_request_duration_seconds_sum").unwrap_or(0.0),
             pool_in_use: one("db_pool_in_use"),
             pool_waiters: one("db_pool_waiters"),
-            pool_size: one("db_pool_size"),
         })
     }
 }
@@ -126,7 +115,6 @@ mod tests {
         let sample = ServerSample::from_page(1.5, &page).expect("a lab service");
         assert_eq!(sample.t_s, 1.5);
         assert_eq!(sample.in_flight, 3.0);
-        assert_eq!(sample.requests_total, 12.0);
         assert_eq!(sample.duration_sum_s, 12.5);
         assert_eq!(sample.pool_in_use, Some(16.0));
         assert_eq!(sample.upstream_in_flight, None);

@@ -657,12 +657,10 @@ mod tests {
                     t_s,
                     in_flight: 10.0,
                     upstream_in_flight: Some(10.0),
-                    requests_total: 0.0,
                     // Ten requests in flight accumulate ten seconds of serving a second.
                     duration_sum_s: 10.0 * t_s,
                     pool_in_use: None,
                     pool_waiters: None,
-                    pool_size: None,
                 }
             })
             .collect();

@@ -12,7 +12,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use lab::swarm::{self, bench, shards, FileLock, Stack, Topology};
+use lab::procs::FileLock;
+use lab::swarm::{self, bench, shards, Stack, Topology};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -560,41 +560,6 @@ pub fn app_port() -> u16 {
     APP_PORT
 }
 
-/// An exclusive `flock` on a file (the bench lock, `/tmp/lab-bench.lock`), released on
-/// drop: loads never share the machine's cores.
-pub struct FileLock(std::fs::File);
-
-impl FileLock {
-    pub fn acquire(path: &Path) -> anyhow::Result<FileLock> {
-        use std::os::fd::AsRawFd;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|err| anyhow::anyhow!("cannot open {}: {err}", path.display()))?;
-        // SAFETY: flock(2) on a descriptor this function owns.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            anyhow::bail!(
-                "cannot lock {}: {}",
-                path.display(),
-                std::io::Error::last_os_error()
-            );
-        }
-        Ok(FileLock(file))
-    }
-}
-
-impl Drop for FileLock {
-    fn drop(&mut self) {
-        use std::os::fd::AsRawFd;
-        // SAFETY: unlocking the descriptor locked in `acquire`.
-        unsafe {
-            libc::flock(self.0.as_raw_fd(), libc::LOCK_UN);
-        }
-    }
-}
-
 /// The bench lock's path: `BENCH_LOCK`, else `/tmp/lab-bench.lock` (the Makefile's).
 pub fn bench_lock_path() -> PathBuf {
     std::env::var_os("BENCH_LOCK")
