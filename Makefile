@@ -34,7 +34,7 @@ python-deps: ## Install what the Python venv needs to build (python3-venv, pytho
 
 .PHONY: python-env
 python-env: python-deps ## Make target/python-venv from python/requirements.lock (pip; once, then only when the lock changes)
-	$(CARGO) run --quiet -p lab --bin compare -- --prepare
+	$(CARGO) run --quiet -p lab -- compare --prepare
 
 .PHONY: test
 test: test-deps python-env check-compose ## Run the whole test suite (real binaries, nginx and PostgreSQL on loopback ports)
@@ -88,7 +88,7 @@ DRIVER ?= async
 
 .PHONY: pg-up
 pg-up: ## A throwaway PostgreSQL on 127.0.0.1:PG_PORT (default 5432), role and db example/example, until Ctrl-C
-	$(CARGO) run --quiet --release -p lab --bin lab -- postgres --port $(PG_PORT)
+	$(CARGO) run --quiet --release -p lab -- postgres --port $(PG_PORT)
 
 .PHONY: run-pg
 run-pg: ## Run app_pg on PORT_APP (DRIVER=async|blocking, POOL_SIZE=N, DATABASE_URL=...; see make pg-up)
@@ -115,31 +115,31 @@ bench-deps: ## Install nginx and PostgreSQL server binaries if missing (without 
 .PHONY: bench-all
 bench-all: bench-deps ## Run every scenario: table on stdout + results/bench-all.{md,json,svg}
 	$(CARGO) build --release --workspace
-	flock $(BENCH_LOCK) $(RELEASE_DIR)/bench-all --results results
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab bench --results results
 	$(RELEASE_DIR)/lab docs
 
 .PHONY: bench
 bench: bench-deps ## Run one scenario: make bench SCENARIO=id (make bench-list shows the ids)
 	@if [ -z "$(SCENARIO)" ]; then echo "usage: make bench SCENARIO=id (see make bench-list)" >&2; exit 2; fi
 	$(CARGO) build --release --workspace
-	flock $(BENCH_LOCK) $(RELEASE_DIR)/bench-all --results results --scenario $(SCENARIO)
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab bench --results results --scenario $(SCENARIO)
 
 .PHONY: bench-python
 bench-python: bench-deps ## Python beside Rust in one run: results/compare.{md,json,svg} (the venv is built first, outside the lock)
 	@scripts/ensure-packages.sh $(PYTHON_DEPS) || echo "(the Python rows will be skipped)"
 	$(CARGO) build --release --workspace
-	$(RELEASE_DIR)/compare --prepare || echo "(the Python rows will be skipped)"
-	flock $(BENCH_LOCK) $(RELEASE_DIR)/compare --results results
+	$(RELEASE_DIR)/lab compare --prepare || echo "(the Python rows will be skipped)"
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab compare --results results
 	$(RELEASE_DIR)/lab docs
 
 .PHONY: bench-list
 bench-list: ## List the scenarios (docs/design.md's table) with their load and ceiling
-	@$(CARGO) run --quiet --release -p lab --bin bench-all -- --list
+	@$(CARGO) run --quiet --release -p lab -- bench --list
 
 .PHONY: sweep
 sweep: ## Throughput/p99/RSS/threads vs clients (1..10,000): results/sweep.{svg,json,md}
 	$(CARGO) build --release --workspace
-	flock $(BENCH_LOCK) $(RELEASE_DIR)/sweep --results results
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab sweep --results results
 	$(RELEASE_DIR)/lab docs
 
 .PHONY: callgrind
@@ -158,33 +158,33 @@ proxy-bench: ## app_async vs nginx-proxy vs direct, requests/s and CPU per reque
 
 .PHONY: docs
 docs: ## Rewrite the generated tables of README.md and docs/ from results/*.json
-	$(CARGO) run --quiet -p lab --bin lab -- docs
+	$(CARGO) run --quiet -p lab -- docs
 
 .PHONY: bench-docker
 bench-docker: ## make bench-all's scenarios through the compose files (results/bench-docker.{md,json}; EXTRA=1 adds c=1000 rows)
 	scripts/bench-docker.sh
-	$(CARGO) run --quiet -p lab --bin lab -- docs
+	$(CARGO) run --quiet -p lab -- docs
 
 # --- faults, hostile bytes and slow clients (docs/09-faults.md) ----------------------
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := http_head uwsgi_packet uwsgi_vars delay loadgen_response
+FUZZ_TARGETS := http_head http_chunked uwsgi_packet uwsgi_vars delay loadgen_response
 
 .PHONY: chaos
 chaos: bench-deps ## Faults during loads (upstream/PostgreSQL restart, worker kill, nginx reload): results/chaos.{md,json}
 	$(CARGO) build --release --workspace
-	flock $(BENCH_LOCK) $(RELEASE_DIR)/chaos --results results faults
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab chaos --results results
 	$(RELEASE_DIR)/lab docs
 
 .PHONY: slowloris
 slowloris: bench-deps ## Slow clients trickling heads beside a normal load: results/slowloris.{md,json}
 	$(CARGO) build --release --workspace
-	flock $(BENCH_LOCK) $(RELEASE_DIR)/chaos --results results slowloris
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab slowloris --results results
 	$(RELEASE_DIR)/lab docs
 
 .PHONY: soak
 soak: ## 1,000,000 requests through app_async at c=1000: memory and descriptors after, results/soak.{md,json}
 	$(CARGO) build --release --workspace
-	flock $(BENCH_LOCK) $(RELEASE_DIR)/chaos --results results soak
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab soak --results results
 	$(RELEASE_DIR)/lab docs
 
 .PHONY: fuzz
@@ -196,6 +196,10 @@ fuzz: ## cargo fuzz every parser for FUZZ_SECONDS each (default 60; nightly and 
 		(cd fuzz && flock $(BENCH_LOCK) $(CARGO) +nightly fuzz run $$target corpus/$$target seeds/$$target -- \
 			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1) || exit 1; \
 	done
+
+.PHONY: fuzz-check
+fuzz-check: ## Type-check the fuzz/ crate on stable (CI: the fuzz targets follow the parsers' API)
+	$(CARGO) check --manifest-path fuzz/Cargo.toml --locked --target-dir target
 
 # --- the topologies that scale out, on a Docker swarm (docs/11-swarm.md) ---------------
 STACK ?= sync-workers
@@ -209,12 +213,12 @@ swarm-images: ## Images for swarm/*.yml and swarm-shards: flask-gevent-lab/{slow
 .PHONY: swarm-up
 swarm-up: ## Deploy swarm/STACK.yml with REPLICAS app tasks behind nginx on SWARM_PORT (a single-node swarm if none)
 	$(CARGO) build --release --locked -q --workspace --bins
-	$(RELEASE_DIR)/swarm up --stack $(STACK) --replicas $(REPLICAS) --port $(SWARM_PORT)
+	$(RELEASE_DIR)/lab swarm up --stack $(STACK) --replicas $(REPLICAS) --port $(SWARM_PORT)
 
 .PHONY: swarm-down
 swarm-down: ## Remove the lab's stacks; leave the swarm only if make swarm-up created it (target/swarm-created)
 	$(CARGO) build --release --locked -q --workspace --bins
-	$(RELEASE_DIR)/swarm down
+	$(RELEASE_DIR)/lab swarm down
 
 SHARDS ?= 2
 LOAD ?= -k -n 4000 -c 500 http://nginx:8080/?delay=1
@@ -222,12 +226,12 @@ LOAD ?= -k -n 4000 -c 500 http://nginx:8080/?delay=1
 .PHONY: swarm-shards
 swarm-shards: ## K=SHARDS loadgen shards as a swarm job on STACK's network (after swarm-up), LOAD split between them, reports merged (target/swarm-shards/)
 	$(CARGO) build --release --locked -q --workspace --bins
-	flock $(BENCH_LOCK) $(RELEASE_DIR)/swarm shards --stack $(STACK) -k $(SHARDS) -- $(LOAD)
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab swarm shards --stack $(STACK) -k $(SHARDS) -- $(LOAD)
 
 .PHONY: bench-swarm
 bench-swarm: swarm-images ## Throughput vs replicas and faults under load on a swarm: results/swarm.{md,json,svg} (QUICK=1: shortened)
 	$(CARGO) build --release --locked --workspace --bins
-	flock $(BENCH_LOCK) $(RELEASE_DIR)/swarm bench --results results $(if $(filter 1 true yes,$(QUICK)),--quick)
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab swarm bench --results results $(if $(filter 1 true yes,$(QUICK)),--quick)
 	$(RELEASE_DIR)/lab docs
 
 .PHONY: test-swarm

@@ -5,7 +5,11 @@ SCENARIOS is the lab's scenario table (the one make bench-all runs): which compo
 and published port serve each scenario, with which binary and which workers / threads /
 client / driver / protocol. Every compose file is also held to the house rules:
 ports on 127.0.0.1 only, init: true, a health check on every service, depends_on with
-condition service_healthy, a top comment naming the article's section, no `version:`.
+condition service_healthy, a top comment naming the article's section, no `version:`;
+and to the hardening every service gets (docs/docker.md): read_only, cap_drop ALL,
+no-new-privileges, memory and CPU limits, a nofile ulimit, a stop_grace_period longer
+than the apps' 30 s drain, json-file log rotation, not root for nginx and PostgreSQL, and
+nginx with the one main configuration (nginx/nginx.conf).
 
 Run by `make test` (and `make check-compose`); exits 1 with one line per disagreement.
 """
@@ -24,19 +28,19 @@ except ImportError:
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "compose"
 
-# The scenario table is loadgen's (loadgen/src/scenarios.rs, the one definition that
-# make bench-all runs), read through `bench-all --list --json`. BENCH_ALL may name a
-# built bench-all binary; otherwise cargo builds and runs it.
+# The scenario table is the lab's (lab/src/scenarios.rs, the one definition that
+# make bench-all runs), read through `lab bench --list --json`. LAB may name a built
+# lab binary; otherwise cargo builds and runs it.
 VIA = {"direct": None, "nginx_http": "proxy_pass", "nginx_http_keep_alive": "proxy_pass+keepalive", "nginx_uwsgi": "uwsgi_pass"}
 
 
 def scenario_table():
-    command = [os.environ["BENCH_ALL"]] if os.environ.get("BENCH_ALL") else [
-        "cargo", "run", "--quiet", "--locked", "-p", "lab", "--bin", "bench-all", "--"]
+    command = [os.environ["LAB"]] if os.environ.get("LAB") else [
+        "cargo", "run", "--quiet", "--locked", "-p", "lab", "--"]
     try:
-        listing = subprocess.run(command + ["--list", "--json"], cwd=ROOT, capture_output=True, text=True, check=True)
+        listing = subprocess.run(command + ["bench", "--list", "--json"], cwd=ROOT, capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError) as err:
-        sys.exit(f"error: cannot read the scenario table from bench-all: {err}")
+        sys.exit(f"error: cannot read the scenario table from `lab bench --list --json`: {err}")
     table = {}
     for row in json.loads(listing.stdout):
         if row.get("compose"):
@@ -88,6 +92,43 @@ def load(name):
     return text, yaml.safe_load(text)
 
 
+APP_DRAIN_S = 30  # the apps' SHUTDOWN_TIMEOUT default (docs/reference.md)
+MAIN_NGINX_CONF = (ROOT / "nginx" / "nginx.conf").resolve()
+
+
+def seconds(value):
+    """Compose durations as the files write them: 40s, 1m10s."""
+    match = re.fullmatch(r"(?:(\d+)m)?(?:(\d+)s)?", str(value or ""))
+    return int(match.group(1) or 0) * 60 + int(match.group(2) or 0) if match and value else 0
+
+
+def check_hardened(at, service):
+    if service.get("read_only") is not True:
+        fail(at, "read_only: true is missing (a tmpfs for what it writes)")
+    if service.get("cap_drop") != ["ALL"]:
+        fail(at, "cap_drop: [ALL] is missing")
+    if "no-new-privileges:true" not in (service.get("security_opt") or []):
+        fail(at, "security_opt no-new-privileges:true is missing")
+    if not service.get("mem_limit") or not service.get("cpus"):
+        fail(at, "memory and CPU limits (mem_limit, cpus) are missing")
+    nofile = ((service.get("ulimits") or {}).get("nofile") or {})
+    if not isinstance(nofile, dict) or not nofile.get("soft") or not nofile.get("hard"):
+        fail(at, "a nofile ulimit (soft and hard) is missing")
+    if seconds(service.get("stop_grace_period")) <= APP_DRAIN_S:
+        fail(at, f"stop_grace_period must be longer than the apps' {APP_DRAIN_S} s drain")
+    logging = service.get("logging") or {}
+    options = logging.get("options") or {}
+    if logging.get("driver") != "json-file" or "max-size" not in options or "max-file" not in options:
+        fail(at, "json-file logging with max-size and max-file (rotation) is missing")
+    image = str(service.get("image", ""))
+    if image.startswith(("nginx:", "postgres:")) and str(service.get("user", "root")).split(":")[0] in ("root", "0"):
+        fail(at, f"{image} must run as a non-root user")
+    if image.startswith("nginx:"):
+        mounts = [str(v).rsplit(":", 2) for v in service.get("volumes") or []]
+        if not any(len(m) == 3 and m[1] == "/etc/nginx/nginx.conf" and (COMPOSE / m[0]).resolve() == MAIN_NGINX_CONF for m in mounts):
+            fail(at, "must mount ../nginx/nginx.conf as /etc/nginx/nginx.conf (the one main configuration)")
+
+
 files = {}
 for path in sorted(COMPOSE.glob("*.yml")):
     text, doc = load(path.name)
@@ -118,6 +159,7 @@ for path in sorted(COMPOSE.glob("*.yml")):
                 f == path.name and p == host_port for f, p, *_ in SCENARIOS.values()
             ):
                 fail(at, f"port {host_port} is no scenario's port")
+        check_hardened(at, service)
         env = env_of(service)
         if binary_of(service) and binary_of(service) != "slow_api":
             if env.get("API_URL") != "http://slow_api:4000/":
@@ -175,6 +217,12 @@ for scenario, (file, port, binary, settings, via) in SCENARIOS.items():
         actual = env.get(key, DEFAULTS[key])
         if actual != value:
             fail(where, f"{name} runs with {key}={actual}, the scenario says {value}")
+
+# The swarm stacks are generated from one template (swarm/generate.py): they must be
+# what it writes, so a hand edit to one of them cannot drift from the other two.
+stacks = subprocess.run([sys.executable, str(ROOT / "swarm" / "generate.py"), "--check"], capture_output=True, text=True)
+if stacks.returncode != 0:
+    fail("swarm/", (stacks.stderr or stacks.stdout).strip())
 
 if errors:
     print("\n".join(errors))

@@ -31,7 +31,8 @@ done
 
 if [ "$LAB_BUILD" = prebuilt ]; then
     echo "== host release build, staged in target/docker-bin/"
-    cargo build --release --locked -q --workspace --bins
+    # Only what the images run, not the lab's binaries.
+    cargo build --release --locked -q $(printf -- '-p %s ' "${BINS[@]}") -p healthcheck
     mkdir -p target/docker-bin
     for bin in "${BINS[@]}" healthcheck; do cp -f "target/release/$bin" target/docker-bin/; done
 fi

@@ -22,22 +22,28 @@
 //! (`hi_there`, where the three clients differ), and the server ([`run`]: one awc client
 //! per event loop, in front of a listener the caller bound, until a shutdown signal).
 
+mod event_loop;
 mod uwsgi;
+
+pub use event_loop::bind;
 
 use std::future::Future;
 use std::net::TcpListener;
+use std::rc::Rc;
 use std::time::Duration;
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use clap::ValueEnum;
-pub use common::config::Protocol;
+use actix_service::{map_config, IntoServiceFactory, Service, ServiceFactory};
+use actix_web::dev::AppConfig;
+use actix_web::{web, App, HttpRequest, HttpResponse};
 use common::config::{parse_positive, AppArgs};
+pub use common::config::{Client, Protocol};
 use common::delay::delay_from_query;
 use common::limits::{ConnectionBudget, Usage};
-use common::metrics::Metrics;
+use common::metrics::{Dependency, Metrics};
 use common::upstream::{
     async_client, blocking_agent, get_async, get_blocking, upstream_url, APP_MAX_DELAY,
 };
+use tokio::sync::{watch, Notify};
 
 /// The async proxy: actix-web + awc in front of the slow API.
 #[derive(clap::Parser, Debug, Clone)]
@@ -58,17 +64,6 @@ pub struct Config {
     /// connection, as uWSGI's `--gevent` workers serve it).
     #[arg(long, env = "PROTOCOL", value_enum, default_value_t = Protocol::Http)]
     pub protocol: Protocol,
-}
-
-/// How the handler calls the upstream (`--client`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Client {
-    /// awc: the wait yields to the event loop.
-    Async,
-    /// A blocking client inside the handler: the wait blocks the event loop.
-    Blocking,
-    /// The blocking client on a thread pool: the event loop stays free.
-    Offload,
 }
 
 /// What every request needs to reach the upstream, shared by all workers.
@@ -107,34 +102,57 @@ async fn hi_there(
     let url = upstream_url(&upstream.api_url, delay);
     let timeout = upstream.timeout;
 
-    // upstream_requests_in_flight, until this call returns (or the request is dropped).
-    let _call = upstream.metrics.upstream_call();
-    let body = match upstream.client {
+    // upstream_requests_in_flight until this call returns (or the request is dropped);
+    // then its time goes into upstream_request_duration_seconds.
+    let call = upstream.metrics.call(Dependency::Upstream);
+    let body: actix_web::Result<String> = match upstream.client {
         // Yields while waiting: this thread serves other requests meanwhile.
-        Client::Async => get_async(awc_client, &url, timeout).await?,
+        Client::Async => get_async(awc_client, &url, timeout)
+            .await
+            .map_err(Into::into),
         // Holds this worker's only thread for the whole upstream call. On purpose.
-        Client::Blocking => get_blocking(&upstream.agent, &url, timeout)?,
+        Client::Blocking => get_blocking(&upstream.agent, &url, timeout).map_err(Into::into),
         // Blocks a pool thread instead; the event loop awaits the result.
         Client::Offload => {
             let agent = upstream.agent.clone();
-            web::block(move || get_blocking(&agent, &url, timeout)).await??
+            match web::block(move || get_blocking(&agent, &url, timeout)).await {
+                Ok(answer) => answer.map_err(Into::into),
+                Err(err) => Err(err.into()),
+            }
         }
     };
-    Ok(format!("Hi there! {body}"))
+    call.finish();
+    Ok(format!("Hi there! {}", body?))
 }
 
-/// Serves on `listener` until `shutdown` completes, then lets in-flight requests finish
-/// (up to the configured shutdown timeout) and returns. Call it inside an actix system.
+/// Serves until `shutdown` completes, one event loop per listener (open them with
+/// [`bind`]: `WORKERS` sockets on one port); then each loop stops accepting, lets its
+/// in-flight requests finish (up to the configured shutdown timeout), and this returns.
+///
+/// The first loop runs on the calling thread, inside its actix system (`main`'s, or a
+/// test's); the others each on a thread of their own. With one worker the process has
+/// one serving thread.
 pub async fn run(
-    listener: TcpListener,
+    listeners: impl Into<Listeners>,
     config: Config,
     shutdown: impl Future<Output = ()> + 'static,
 ) -> std::io::Result<()> {
+    let Listeners(listeners) = listeners.into();
+    if listeners.len() != config.workers {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "WORKERS={} needs as many listeners, got {}: open them with app_async::bind",
+                config.workers,
+                listeners.len()
+            ),
+        ));
+    }
     let open_files = common::limits::raise_open_files_limit()?;
 
     // Each request in flight holds two sockets, the client's and the upstream's: split
     // the descriptors between the two sides and the workers, so that past the limit
-    // clients queue instead of the accept loop failing (and stalling for 500 ms).
+    // clients queue instead of the accept loop failing.
     let budget = ConnectionBudget::new(
         open_files,
         Usage {
@@ -145,7 +163,7 @@ pub async fn run(
     );
 
     let timeout = config.app.upstream_timeout;
-    let metrics = Metrics::new(Some(common::metrics::UPSTREAM_CALLS))?;
+    let metrics = Metrics::new(common::metrics::UPSTREAM_CALLS)?;
     // METRICS_PORT: the only HTTP this service has with PROTOCOL=uwsgi.
     let _metrics_server = match config.app.metrics_port {
         Some(port) => Some(common::metrics::listen(
@@ -160,50 +178,42 @@ pub async fn run(
         timeout,
         client: config.client,
         agent: blocking_agent(timeout, 1024),
-        metrics: metrics.clone(),
+        metrics,
     };
-    // Runs once per worker thread: one awc client per event loop.
-    let new_client = move || async_client(timeout, budget.per_worker);
-    let shutdown_timeout_s = config.app.shutdown_timeout.as_secs().max(1);
+    let address = listeners[0].local_addr()?;
+    let (stop_all, signal) = watch::channel(false);
+    let shared = Shared {
+        upstream,
+        max_connections: budget.per_worker,
+        protocol: config.protocol,
+        stop: event_loop::Stop {
+            signal,
+            grace: config.app.shutdown_timeout,
+        },
+    };
 
-    let address = listener.local_addr()?;
-    let server = match config.protocol {
-        Protocol::Http => {
-            let upstream = web::Data::new(upstream);
-            HttpServer::new(move || {
-                let tracked = metrics.clone();
-                App::new()
-                    .app_data(upstream.clone())
-                    .app_data(web::Data::new(new_client()))
-                    .app_data(web::Data::new(metrics.clone()))
-                    .wrap_fn(move |request, service| {
-                        common::metrics::track(&tracked, request, service)
-                    })
-                    .route("/", web::get().to(index))
-                    .route("/healthz", web::get().to(common::server::healthz))
-                    .route("/metrics", web::get().to(common::metrics::handler))
-            })
-            .workers(config.workers)
-            // Thousands of clients arrive at once: no connection cap below what the
-            // open-files limit allows (the deep accept queue is the listener's).
-            .max_connections(budget.per_worker)
-            // Requests queued behind a blocked loop (CLIENT=blocking) wait, not a 408.
-            .client_request_timeout(common::server::CLIENT_REQUEST_TIMEOUT)
-            .shutdown_timeout(shutdown_timeout_s)
-            .disable_signals()
-            .listen(listener)?
-            .run()
-        }
-        // The same handler behind nginx's uwsgi_pass.
-        Protocol::Uwsgi => uwsgi::server(
-            listener,
-            config.workers,
-            budget.per_worker,
-            shutdown_timeout_s,
-            upstream,
-            new_client,
-        )?,
-    };
+    let mut listeners = listeners.into_iter();
+    let first = listeners
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no listener"))?;
+    let mut others = Vec::new();
+    for (index, listener) in listeners.enumerate() {
+        let shared = shared.clone();
+        let stop_all = stop_all.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("app_async-loop-{}", index + 1))
+            .spawn(move || {
+                let served = actix_rt::Runtime::new()
+                    .and_then(|runtime| runtime.block_on(worker(listener, shared)));
+                // One loop failing to start stops the others rather than leaving a
+                // process that serves on some of its sockets.
+                if served.is_err() {
+                    let _ = stop_all.send(true);
+                }
+                served
+            })?;
+        others.push(thread);
+    }
 
     tracing::info!(
         "app_async listening on {address} ({:?}, {} worker(s), client {:?}, upstream {}, open files {open_files}: up to {} requests in flight)",
@@ -213,5 +223,122 @@ pub async fn run(
         config.app.api_url(),
         budget.per_side
     );
-    common::server::serve_until(server, shutdown).await
+    actix_rt::spawn({
+        let stop_all = stop_all.clone();
+        async move {
+            shutdown.await;
+            let _ = stop_all.send(true);
+        }
+    });
+    let mut served = worker(first, shared).await;
+    if served.is_err() {
+        let _ = stop_all.send(true);
+    }
+    // The other loops drain within the same grace period.
+    for thread in others {
+        let result = thread
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("an event loop panicked")));
+        served = served.and(result);
+    }
+    served?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The listening sockets [`run`] serves, one per event loop (see [`bind`]).
+pub struct Listeners(pub Vec<TcpListener>);
+
+impl From<TcpListener> for Listeners {
+    fn from(listener: TcpListener) -> Self {
+        Listeners(vec![listener])
+    }
+}
+
+impl From<Vec<TcpListener>> for Listeners {
+    fn from(listeners: Vec<TcpListener>) -> Self {
+        Listeners(listeners)
+    }
+}
+
+/// What every loop starts from.
+#[derive(Clone)]
+struct Shared {
+    upstream: Upstream,
+    max_connections: usize,
+    protocol: Protocol,
+    stop: event_loop::Stop,
+}
+
+/// One event loop: its own awc client (and so its own upstream pool), its own copy of
+/// the app, serving `listener` on this thread until the stop signal and the drain.
+async fn worker(listener: TcpListener, shared: Shared) -> std::io::Result<()> {
+    let Shared {
+        upstream,
+        max_connections,
+        protocol,
+        stop,
+    } = shared;
+    let client = async_client(upstream.timeout, max_connections);
+    let closing = Rc::new(Notify::new());
+    match protocol {
+        Protocol::Http => {
+            let local = listener.local_addr()?;
+            let metrics = upstream.metrics.clone();
+            let app = App::new()
+                .app_data(web::Data::new(upstream))
+                .app_data(web::Data::new(client))
+                .app_data(web::Data::new(metrics.clone()))
+                .wrap_fn(move |request, service| common::metrics::track(&metrics, request, service))
+                .route("/", web::get().to(index))
+                .route("/healthz", web::get().to(common::server::healthz))
+                .route("/metrics", web::get().to(common::metrics::handler));
+            let on_close = Rc::clone(&closing);
+            // What actix-web's HttpServer builds per worker, minus its accept thread.
+            let service = actix_http::HttpService::build()
+                // Requests queued behind a blocked loop (CLIENT=blocking) wait, not a 408.
+                .client_request_timeout(common::server::CLIENT_REQUEST_TIMEOUT)
+                // HttpServer's defaults: 5 s keep-alive, 1 s to flush a closing response.
+                .keep_alive(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .local_addr(local)
+                // Idle keep-alive connections close as soon as the loop stops accepting;
+                // a request in flight finishes first.
+                .graceful_shutdown_signal(move || {
+                    let on_close = Rc::clone(&on_close);
+                    async move { on_close.notified().await }
+                })
+                .h1(map_config(
+                    app.into_factory(),
+                    // The host for URL generation; every client here sends a Host header.
+                    move |()| AppConfig::default(),
+                ))
+                .new_service(())
+                .await
+                .map_err(|()| std::io::Error::other("cannot build the app"))?;
+            let service = Rc::new(service);
+            event_loop::serve(listener, max_connections, stop, closing, |stream, peer| {
+                // accept() gave the peer address: no getpeername() per connection.
+                let dispatcher = service.call((stream, Some(peer)));
+                async move {
+                    // A client that vanished or sent garbage: actix already answered
+                    // what could be answered.
+                    let _ = dispatcher.await;
+                }
+            })
+            .await
+        }
+        // The same handler behind nginx's uwsgi_pass.
+        Protocol::Uwsgi => {
+            let state = Rc::new((upstream, client));
+            event_loop::serve(listener, max_connections, stop, closing, |stream, _peer| {
+                let state = Rc::clone(&state);
+                async move {
+                    let (upstream, client) = &*state;
+                    uwsgi::serve(stream, upstream, client).await;
+                }
+            })
+            .await
+        }
+    }
 }

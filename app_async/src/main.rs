@@ -8,13 +8,14 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+// An actix system on the main thread: it runs the first event loop itself.
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let config = app_async::Config::parse();
     common::logging::init();
-    // A deep accept queue (common::server::LISTEN_BACKLOG): thousands of clients
-    // connect at once in the benchmarks.
-    let listener = common::server::bind(config.app.host, config.app.port_app)?;
-    app_async::run(listener, config, common::server::shutdown_signal()?).await?;
+    // One socket per event loop (SO_REUSEPORT), each with a deep accept queue: thousands
+    // of clients connect at once in the benchmarks.
+    let listeners = app_async::bind(config.app.host, config.app.port_app, config.workers)?;
+    app_async::run(listeners, config, common::server::shutdown_signal()?).await?;
     Ok(())
 }

@@ -2,10 +2,10 @@
 //! wire protocol that nginx's `uwsgi_pass` speaks, as the article's nginx -> uWSGI +
 //! gevent topology (uWSGI `--gevent`, one worker, `--protocol uwsgi`).
 //!
-//! actix-web only speaks HTTP, so this listener is actix-server's, the server actix-web
-//! itself runs on: the same worker threads (one event loop each), the same connection
-//! cap, the same graceful stop. Each connection carries one packet ([`common::uwsgi`]
-//! reads it), is answered with a plain HTTP response, and closes, as uWSGI does.
+//! actix-web only speaks HTTP, so each loop ([`crate::event_loop`]) hands its uwsgi
+//! connections to [`serve`] instead: the same threads, the same connection cap, the same
+//! graceful stop. Each connection carries one packet ([`common::uwsgi`] reads it), is
+//! answered with a plain HTTP response, and closes, as uWSGI does.
 //!
 //! Bounds, as on the HTTP side: the packet and body must arrive within
 //! [`CLIENT_REQUEST_TIMEOUT`](common::server::CLIENT_REQUEST_TIMEOUT) (else the
@@ -13,57 +13,16 @@
 //! [`MAX_BODY_BYTES`](common::uwsgi::MAX_BODY_BYTES) (else 413); a malformed packet is a
 //! 400 with the reason.
 
-use std::net::TcpListener;
-use std::rc::Rc;
-
 use actix_rt::net::TcpStream;
-use actix_service::{fn_factory, fn_service};
-use actix_web::dev::Server;
 use common::server::CLIENT_REQUEST_TIMEOUT;
 use common::uwsgi::{self, Rejection, HEADER_LEN};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{hi_there, Upstream};
 
-/// An actix server speaking uwsgi on `listener`, with `workers` event loops of at most
-/// `max_connections` connections each; each loop makes its own upstream client.
-pub(crate) fn server(
-    listener: TcpListener,
-    workers: usize,
-    max_connections: usize,
-    shutdown_timeout_s: u64,
-    upstream: Upstream,
-    new_client: impl Fn() -> awc::Client + Send + Clone + 'static,
-) -> std::io::Result<Server> {
-    Ok(Server::build()
-        .workers(workers)
-        .max_concurrent_connections(max_connections)
-        .shutdown_timeout(shutdown_timeout_s)
-        .disable_signals()
-        .listen("uwsgi", listener, move || {
-            let upstream = upstream.clone();
-            let new_client = new_client.clone();
-            // Runs on the worker's own thread: one awc client per event loop.
-            fn_factory(move || {
-                let state = Rc::new((upstream.clone(), new_client()));
-                async move {
-                    Ok::<_, ()>(fn_service(move |stream: TcpStream| {
-                        let state = Rc::clone(&state);
-                        async move {
-                            let (upstream, client) = &*state;
-                            serve(stream, upstream, client).await;
-                            Ok::<_, ()>(())
-                        }
-                    }))
-                }
-            })
-        })?
-        .run())
-}
-
 /// Serves the one request on `stream`; drops the connection if the packet does not
 /// arrive in time.
-async fn serve(mut stream: TcpStream, upstream: &Upstream, client: &awc::Client) {
+pub(crate) async fn serve(mut stream: TcpStream, upstream: &Upstream, client: &awc::Client) {
     let answer = match tokio::time::timeout(CLIENT_REQUEST_TIMEOUT, read_packet(&mut stream)).await
     {
         Ok(Ok(packet)) => match packet {

@@ -1,6 +1,6 @@
 //! app_async over real sockets, in front of the real slow_api.
 //!
-//! Both run in this process ([`app_async::run`] and [`slow_api::run`], each on its own
+//! Both run in this process ([`app_async::run`] and slow_api's, each on its own
 //! thread and actix system, on 127.0.0.1:0); the app binary is spawned only where the
 //! process is the point: its open-files limit, signals, exit codes.
 
@@ -8,26 +8,10 @@ use std::time::{Duration, Instant};
 
 use app_async::{Client, Config};
 use clap::ValueEnum;
-use lab::testing::in_process::{config_from_args, InProcess};
-use lab::testing::{free_port, get, get_concurrently, Service};
+use kit::testing::in_process::{config_from_args, InProcess};
+use kit::testing::{free_port, get, get_concurrently, slow_api, slow_api_on, Service};
 
 const APP: &str = env!("CARGO_BIN_EXE_app_async");
-
-/// slow_api in this process, on a free port.
-fn slow_api() -> InProcess {
-    let config: slow_api::Config = config_from_args(&[]);
-    slow_api_on(
-        std::net::TcpListener::bind("127.0.0.1:0").expect("bind"),
-        config,
-    )
-}
-
-/// slow_api in this process, on `listener`.
-fn slow_api_on(listener: std::net::TcpListener, config: slow_api::Config) -> InProcess {
-    InProcess::start_on(listener, "slow_api", move |listener, stop| {
-        actix_web::rt::System::new().block_on(slow_api::run(listener, config, stop))
-    })
-}
 
 /// app_async's configuration: `--api-url api_url` plus `args`, as the binary parses them.
 fn config(api_url: &str, args: &[&str]) -> Config {
@@ -132,7 +116,7 @@ fn upstream_stopped_mid_run_is_502_then_recovers_when_it_returns() {
     assert_eq!(get(&app.url("/?delay=0")).status, 502);
     // A new slow_api on the same port: the app needs no restart.
     let listener = std::net::TcpListener::bind(("127.0.0.1", api_port)).expect("same port");
-    let _restarted = slow_api_on(listener, config_from_args(&[]));
+    let _restarted = slow_api_on(listener);
     // It answers /healthz already; the app may still hold a connection from before, so
     // allow it a few attempts to find out.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -268,4 +252,138 @@ fn bad_configuration_exits_2_with_a_message() {
         .output()
         .expect("runs");
     assert_eq!(output.status.code(), Some(2));
+}
+
+/// app_async in this process with `workers` event loops, each on its own socket of one
+/// port (`app_async::bind`, as the binary does).
+fn app_with_workers(config: Config, workers: usize) -> InProcess {
+    let mut listeners = app_async::bind([127, 0, 0, 1].into(), 0, workers).expect("bind");
+    let first = listeners.remove(0);
+    InProcess::start_on(first, "app_async", move |first, stop| {
+        listeners.insert(0, first);
+        actix_web::rt::System::new().block_on(app_async::run(listeners, config, stop))
+    })
+}
+
+#[test]
+fn every_worker_accepts_on_its_own_socket() {
+    // Three sockets on one port: the kernel spreads the 30 connections over them by
+    // their ports, so a loop that did not accept would leave some unanswered.
+    let api = slow_api();
+    let app = app_with_workers(config(&api.url("/"), &["--workers", "3"]), 3);
+    let (replies, _) = get_concurrently(&app.url("/?delay=0.2"), 30);
+    assert!(
+        replies.iter().all(|reply| reply.status == 200),
+        "{:?}",
+        replies.iter().find(|reply| reply.status != 200)
+    );
+    let loops = std::fs::read_dir("/proc/self/task")
+        .expect("/proc")
+        .filter_map(Result::ok)
+        .filter_map(|task| std::fs::read_to_string(task.path().join("comm")).ok())
+        .filter(|name| name.starts_with("app_async-loop-"))
+        .count();
+    // Worker 0 runs on the thread that called run.
+    assert_eq!(loops, 2);
+}
+
+#[test]
+fn workers_and_listeners_must_match() {
+    let api = slow_api();
+    let config = config(&api.url("/"), &["--workers", "2"]);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let never = std::future::pending::<()>();
+    let result = actix_web::rt::System::new().block_on(app_async::run(listener, config, never));
+    let err = result.expect_err("2 workers, 1 listener");
+    assert!(err.to_string().contains("WORKERS=2"), "{err}");
+}
+
+#[test]
+fn every_worker_drains_on_the_shutdown_signal() {
+    let api = slow_api();
+    let app = app_with_workers(config(&api.url("/"), &["--workers", "2"]), 2);
+    let url = app.url("/?delay=1");
+    let replies = app.stop_during(&url, 8, Duration::from_millis(500));
+    assert_eq!(replies.len(), 8);
+    for reply in replies {
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.body, "Hi there! slow api response");
+    }
+}
+
+/// The binary with WORKERS=1 is one thread: the event loop, nothing else.
+#[test]
+fn one_worker_is_one_thread() {
+    let api = slow_api();
+    let app = Service::start_with_env(
+        APP,
+        "--port-app",
+        &["--api-url", &api.url("/")],
+        &[("WORKERS", "1")],
+    );
+    let threads = || {
+        std::fs::read_to_string(format!("/proc/{}/status", app.pid()))
+            .expect("status")
+            .lines()
+            .find_map(|line| line.strip_prefix("Threads:").map(|n| n.trim().to_owned()))
+            .expect("Threads:")
+    };
+    assert_eq!(threads(), "1");
+    let (replies, _) = get_concurrently(&app.url("/?delay=0.2"), 20);
+    assert!(replies.iter().all(|reply| reply.status == 200));
+    assert_eq!(threads(), "1");
+}
+
+/// WORKERS=3 in the binary: three loops, each with its own socket on the port, and a
+/// graceful exit 0 on SIGTERM.
+#[test]
+fn the_binary_runs_one_socket_per_worker() {
+    let api = slow_api();
+    let mut app = Service::start_with_env(
+        APP,
+        "--port-app",
+        &["--api-url", &api.url("/")],
+        &[("WORKERS", "3")],
+    );
+    // /proc/net/tcp: local address 0100007F:PORT (hex), state 0A (LISTEN).
+    let local = format!("0100007F:{:04X}", app.port);
+    let listening = std::fs::read_to_string("/proc/net/tcp")
+        .expect("/proc/net/tcp")
+        .lines()
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(1) == Some(&local.as_str()) && fields.get(3) == Some(&"0A")
+        })
+        .count();
+    assert_eq!(listening, 3);
+    let (replies, _) = get_concurrently(&app.url("/?delay=0.1"), 30);
+    assert!(replies.iter().all(|reply| reply.status == 200));
+    app.signal(libc::SIGTERM);
+    let status = app.wait_exit(Duration::from_secs(10)).expect("exits");
+    assert_eq!(status.code(), Some(0));
+}
+
+/// A port another socket holds: exit 1 and one line that names it, also under
+/// RUST_BACKTRACE=1, so that the lab's start-up retry sees "in use" in the log's tail.
+#[test]
+fn a_taken_port_exits_1_with_one_line_naming_it() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("address").port();
+    let output = kit::stack::service_command(APP)
+        .env("RUST_BACKTRACE", "1")
+        .args(["--port-app", &port.to_string()])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains(&format!("cannot listen on 127.0.0.1:{port}"))
+            && lines[0].contains("in use"),
+        "{stderr}"
+    );
 }

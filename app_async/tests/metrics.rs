@@ -6,17 +6,10 @@ use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 use common::metrics::parse::parse;
-use lab::testing::in_process::{config_from_args, InProcess};
-use lab::testing::scrape_metrics as scrape;
-use lab::testing::scrape_metrics_until as scrape_until;
-use lab::testing::{free_port, get};
-
-fn slow_api() -> InProcess {
-    let config: slow_api::Config = config_from_args(&[]);
-    InProcess::start("slow_api", move |listener, stop| {
-        actix_web::rt::System::new().block_on(slow_api::run(listener, config, stop))
-    })
-}
+use kit::testing::in_process::{config_from_args, InProcess};
+use kit::testing::scrape_metrics as scrape;
+use kit::testing::scrape_metrics_until as scrape_until;
+use kit::testing::{free_port, get, slow_api};
 
 fn config(api: &InProcess, args: &[&str]) -> app_async::Config {
     let api_url = api.url("/");
@@ -48,18 +41,7 @@ fn http_metrics_count_requests_and_show_them_in_flight() {
     assert_eq!(slow.join().expect("request thread").status, 200);
 
     let page = scrape(&metrics);
-    assert_eq!(
-        page.get("http_requests_total", &[("code", "200")]),
-        Some(4.0)
-    );
-    assert_eq!(
-        page.get("http_requests_total", &[("code", "400")]),
-        Some(1.0)
-    );
-    assert_eq!(
-        page.get("http_request_duration_seconds_count", &[]),
-        Some(5.0)
-    );
+    kit::testing::assert_requests_counted(&page, 4, 1);
     // The slow one took over a second: it is in no bucket below 1 s.
     assert_eq!(
         page.get("http_request_duration_seconds_bucket", &[("le", "1")]),
@@ -67,6 +49,15 @@ fn http_metrics_count_requests_and_show_them_in_flight() {
     );
     assert_eq!(page.get("http_requests_in_flight", &[]), Some(0.0));
     assert_eq!(page.get("upstream_requests_in_flight", &[]), Some(0.0));
+    // Four upstream calls (the bad delay made none), the slow one over 1 s.
+    assert_eq!(
+        page.get("upstream_request_duration_seconds_count", &[]),
+        Some(4.0)
+    );
+    assert_eq!(
+        page.get("upstream_request_duration_seconds_bucket", &[("le", "1")]),
+        Some(3.0)
+    );
 }
 
 /// One uwsgi request straight to the socket; the whole answer.
@@ -111,18 +102,7 @@ fn uwsgi_mode_serves_metrics_on_the_metrics_port() {
     assert!(uwsgi_get(app.port, "/healthz", "").starts_with("HTTP/1.1 200"));
 
     let page = scrape(&format!("{base}/metrics"));
-    assert_eq!(
-        page.get("http_requests_total", &[("code", "200")]),
-        Some(2.0)
-    );
-    assert_eq!(
-        page.get("http_requests_total", &[("code", "400")]),
-        Some(1.0)
-    );
-    assert_eq!(
-        page.get("http_request_duration_seconds_count", &[]),
-        Some(3.0)
-    );
+    kit::testing::assert_requests_counted(&page, 2, 1);
     assert_eq!(page.get("http_requests_in_flight", &[]), Some(0.0));
 
     // The same page over uwsgi itself (nginx could pass /metrics on).

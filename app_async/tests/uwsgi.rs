@@ -2,30 +2,29 @@
 //! configuration the compose file mounts (nginx/nginx-uwsgi.conf), the article's
 //! nginx -> uWSGI + gevent; and malformed packets sent straight to the socket.
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use lab::testing::in_process::{config_from_args, InProcess};
-use lab::testing::{get, get_concurrently, raw_exchange, Nginx};
+use kit::testing::in_process::{config_from_args, InProcess};
+use kit::testing::{get, get_concurrently, raw_exchange, Nginx};
 
 const HI: &str = "Hi there! slow api response";
 
 /// slow_api <- app_async (uwsgi), both in this process, and nginx in front.
 fn topology(args: &[&str]) -> (InProcess, InProcess, Nginx) {
-    let config: slow_api::Config = config_from_args(&[]);
-    let api = InProcess::start("slow_api", move |listener, stop| {
-        actix_web::rt::System::new().block_on(slow_api::run(listener, config, stop))
-    });
+    let api = kit::testing::slow_api();
     let api_url = api.url("/");
     let mut all = vec!["--protocol", "uwsgi", "--api-url", &api_url];
     all.extend_from_slice(args);
     let config: app_async::Config = config_from_args(&all);
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    // One socket per event loop on one port, as the binary binds them.
+    let mut listeners = app_async::bind([127, 0, 0, 1].into(), 0, config.workers).expect("bind");
+    let first = listeners.remove(0);
     // It speaks uwsgi, not HTTP: nginx's /healthz (through it) says when it is ready.
-    let app = InProcess::spawn_on(listener, "app_async", move |listener, stop| {
-        actix_web::rt::System::new().block_on(app_async::run(listener, config, stop))
+    let app = InProcess::spawn_on(first, "app_async", move |first, stop| {
+        listeners.insert(0, first);
+        actix_web::rt::System::new().block_on(app_async::run(listeners, config, stop))
     });
-    let nginx = Nginx::start(lab::nginx::UWSGI, app.port);
+    let nginx = Nginx::start(kit::nginx::UWSGI, app.port);
     (api, app, nginx)
 }
 
@@ -86,4 +85,20 @@ fn malformed_packets_get_a_clean_answer_and_the_loop_survives() {
     );
     // And the loop still serves.
     assert_eq!(get(&nginx.url("/?delay=0")).status, 200);
+}
+
+/// Two loops, each accepting uwsgi connections on its own socket: every request through
+/// nginx is answered, and on the shutdown signal both let theirs finish.
+#[test]
+fn every_uwsgi_worker_accepts_and_drains() {
+    let (_api, app, nginx) = topology(&["--workers", "2"]);
+    let (replies, _) = get_concurrently(&nginx.url("/?delay=0.2"), 30);
+    assert!(replies
+        .iter()
+        .all(|reply| reply.status == 200 && reply.body == HI));
+    let url = nginx.url("/?delay=1");
+    let replies = app.stop_during(&url, 6, Duration::from_millis(500));
+    for reply in replies {
+        assert_eq!((reply.status, reply.body.as_str()), (200, HI));
+    }
 }

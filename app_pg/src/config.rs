@@ -4,7 +4,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use clap::ValueEnum;
+pub use common::config::Driver;
 use common::config::{parse_positive, parse_seconds, AppArgs};
 
 /// The PostgreSQL-backed proxy: a blocking or an async driver on one event loop.
@@ -50,15 +50,6 @@ pub struct Config {
     /// Seconds a query may run beyond the pg_sleep it asked for before it is a 503.
     #[arg(long, env = "DB_TIMEOUT", default_value = "5", value_parser = parse_seconds)]
     pub db_timeout: Duration,
-}
-
-/// How the handler talks to PostgreSQL (`--driver`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Driver {
-    /// tokio-postgres through a deadpool-postgres pool: waiting yields to the loop.
-    Async,
-    /// The synchronous `postgres` crate inside the handler: waiting blocks the loop.
-    Blocking,
 }
 
 impl Config {

@@ -41,7 +41,7 @@ use std::time::Duration;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use common::delay::delay_from_query;
 use common::limits::{ConnectionBudget, Usage};
-use common::metrics::{Gauge, Metrics};
+use common::metrics::{Dependency, Gauge, Metrics};
 use common::upstream::{async_client, get_async, upstream_url, APP_MAX_DELAY};
 
 pub use crate::config::{Config, Driver};
@@ -83,21 +83,22 @@ async fn index(
 
     // Step 1, the upstream: always async, so both drivers overlap this half.
     let url = upstream_url(&upstream.api_url, half);
-    let body = get_async(&awc_client, &url, upstream.timeout)
-        .await
-        .inspect_err(|err| tracing::warn!("{err}"))?;
+    let call = metrics.call(Dependency::Upstream);
+    let body = get_async(&awc_client, &url, upstream.timeout).await;
+    call.finish();
+    let body = body.inspect_err(|err| tracing::warn!("{err}"))?;
 
-    // Step 2, the database: where the two drivers differ. In flight (app_pg's
-    // upstream_requests_in_flight) from asking for a connection to the answer.
-    let query = metrics.upstream_call();
+    // Step 2, the database: where the two drivers differ. In flight
+    // (db_queries_in_flight) from asking for a connection to the answer.
+    let query = metrics.call(Dependency::Database);
     let now = match db.get_ref() {
         // Yields at every wait: this thread serves other requests meanwhile.
         Db::Async(pool) => pool.sleep(half).await,
         // No `.await`: this thread is stuck here for the whole query. On purpose.
         Db::Blocking(connection) => connection.sleep(half),
-    }
-    .inspect_err(|err| tracing::warn!("{err}"))?;
-    drop(query);
+    };
+    query.finish();
+    let now = now.inspect_err(|err| tracing::warn!("{err}"))?;
 
     // The row as the article prints it: NOW(), and pg_sleep's empty (void) result.
     // Fixed width (microseconds, UTC), so every answer has the same length, as ab expects.
@@ -180,9 +181,10 @@ pub async fn run(
         stats: Default::default(),
     };
 
-    // upstream_requests_in_flight counts database queries here; the pool's gauges are
-    // read from deadpool (or the blocking connections' counters) at each scrape.
-    let metrics = Metrics::new(Some(common::metrics::DATABASE_QUERIES))?;
+    // Calls to the slow API (upstream_*) and database queries (db_query*) are counted
+    // and timed apart; the pool's gauges are read from deadpool (or the blocking
+    // connections' counters) at each scrape.
+    let metrics = Metrics::new(common::metrics::UPSTREAM_AND_DATABASE)?;
     let metrics = match &async_db {
         Some(pool) => {
             let pool = pool.clone();

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use lab::testing::scrape_metrics as scrape;
+use kit::testing::scrape_metrics as scrape;
 use support::*;
 
 #[test]
@@ -33,7 +33,7 @@ fn pool_gauges_and_counts_for_both_drivers() {
             // metrics port, whose thread is not.
             let page = scrape(&format!("http://127.0.0.1:{metrics_port}/metrics"));
             if page.get("db_pool_in_use", &[]) == Some(1.0)
-                && page.get("upstream_requests_in_flight", &[]) == Some(1.0)
+                && page.get("db_queries_in_flight", &[]) == Some(1.0)
             {
                 break page;
             }
@@ -44,24 +44,28 @@ fn pool_gauges_and_counts_for_both_drivers() {
             std::thread::sleep(Duration::from_millis(10));
         };
         assert_eq!(during.get("http_requests_in_flight", &[]), Some(1.0));
+        // The upstream half is over when the query runs.
+        assert_eq!(during.get("upstream_requests_in_flight", &[]), Some(0.0));
         assert!(during.get("db_pool_size", &[]) >= Some(1.0), "{during:?}");
         assert_eq!(slow.join().expect("request thread").status, 200);
 
         let page = scrape(&metrics);
-        assert_eq!(
-            page.get("http_requests_total", &[("code", "200")]),
-            Some(2.0)
-        );
-        assert_eq!(
-            page.get("http_requests_total", &[("code", "400")]),
-            Some(1.0)
-        );
-        assert_eq!(
-            page.get("http_request_duration_seconds_count", &[]),
-            Some(3.0)
-        );
+        kit::testing::assert_requests_counted(&page, 2, 1);
         assert_eq!(page.get("http_requests_in_flight", &[]), Some(0.0));
         assert_eq!(page.get("upstream_requests_in_flight", &[]), Some(0.0));
+        assert_eq!(page.get("db_queries_in_flight", &[]), Some(0.0));
+        // Two requests got past the delay check: two upstream calls, two queries, the
+        // slow one's query at least 0.5 s (pg_sleep of half the delay).
+        assert_eq!(
+            page.get("upstream_request_duration_seconds_count", &[]),
+            Some(2.0)
+        );
+        assert_eq!(page.get("db_query_duration_seconds_count", &[]), Some(2.0));
+        let quick = page.get("db_query_duration_seconds_bucket", &[("le", "0.25")]);
+        assert!(
+            quick <= Some(1.0),
+            "{driver:?}: the slow query is not quick"
+        );
         assert_eq!(page.get("db_pool_in_use", &[]), Some(0.0), "{driver:?}");
         assert_eq!(page.get("db_pool_waiters", &[]), Some(0.0), "{driver:?}");
         let size = page.get("db_pool_size", &[]).expect("db_pool_size");

@@ -95,29 +95,45 @@ fn bad_delays_are_400() {
     }
 }
 
-/// Five one-second requests at once. The async driver overlaps everything (about 1 s);
-/// the blocking driver overlaps the upstream halves but runs the five 0.5 s database
-/// halves one after another, so it cannot finish before 2.5 s.
+/// Five one-second requests at once. Each answer carries its query's `NOW()` (when that
+/// query's transaction began), and each query sleeps 0.5 s in PostgreSQL. The async
+/// driver runs the database halves together: some two of them began less than a
+/// `pg_sleep` apart, so they overlapped. The blocking driver runs them one after
+/// another: each began at least 0.5 s after the one before it. Read from the database's
+/// own clock, so a busy machine slows the test down but cannot flip its verdict.
 #[test]
 fn async_overlaps_blocking_serialises_the_database_half() {
     let db = postgres();
     let api = slow_api();
     let async_app = app_pg(Driver::Async, &api, &db, &[]);
     let blocking_app = app_pg(Driver::Blocking, &api, &db, &[]);
+    let half = Duration::from_millis(500);
 
-    let (replies, async_time) = get_concurrently(&async_app.url("/?delay=1"), 5);
-    assert!(replies.iter().all(|r| r.status == 200), "{replies:?}");
-    let (replies, blocking_time) = get_concurrently(&blocking_app.url("/?delay=1"), 5);
-    assert!(replies.iter().all(|r| r.status == 200), "{replies:?}");
+    let query_starts = |app: &InProcess| -> Vec<OffsetDateTime> {
+        let (replies, took) = get_concurrently(&app.url("/?delay=1"), 5);
+        assert!(replies.iter().all(|r| r.status == 200), "{replies:?}");
+        eprintln!("5 x delay=1 in {took:?}");
+        let mut starts: Vec<OffsetDateTime> =
+            replies.iter().map(|r| row_timestamp(&r.body)).collect();
+        starts.sort();
+        starts
+    };
+    let gaps = |starts: &[OffsetDateTime]| -> Vec<Duration> {
+        starts
+            .windows(2)
+            .map(|pair| Duration::try_from(pair[1] - pair[0]).unwrap_or_default())
+            .collect()
+    };
 
-    eprintln!("5 x delay=1: async {async_time:?}, blocking {blocking_time:?}");
+    let async_gaps = gaps(&query_starts(&async_app));
     assert!(
-        async_time < Duration::from_millis(2200),
-        "async driver took {async_time:?}: requests did not overlap"
+        async_gaps.iter().any(|gap| *gap < half),
+        "async driver: no two queries overlapped (gaps between their starts {async_gaps:?})"
     );
+    let blocking_gaps = gaps(&query_starts(&blocking_app));
     assert!(
-        blocking_time >= Duration::from_millis(2400),
-        "blocking driver took {blocking_time:?}: the database halves overlapped"
+        blocking_gaps.iter().all(|gap| *gap >= half),
+        "blocking driver: queries overlapped (gaps between their starts {blocking_gaps:?})"
     );
 }
 

@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use common::delay::delay_from_query;
-use common::metrics::Metrics;
+use common::metrics::{Dependency, Metrics};
 use common::upstream::{get_blocking, upstream_url, APP_MAX_DELAY};
 
 /// The content type of every answer but `/metrics`.
@@ -103,9 +103,9 @@ impl App {
         };
         let url = upstream_url(&self.api_url, delay);
         // The thread waits here, doing nothing else, for `delay` seconds.
-        let call = self.metrics.upstream_call();
+        let call = self.metrics.call(Dependency::Upstream);
         let answer = get_blocking(&self.agent, &url, self.timeout);
-        drop(call);
+        call.finish();
         match answer {
             Ok(body) => Response::text(200, format!("Hi there! {body}")),
             Err(err) => {
@@ -125,11 +125,13 @@ pub fn reason_phrase(status: u16) -> &'static str {
         405 => "Method Not Allowed",
         408 => "Request Timeout",
         413 => "Content Too Large",
+        414 => "URI Too Long",
         431 => "Request Header Fields Too Large",
         501 => "Not Implemented",
         502 => "Bad Gateway",
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
         _ => "",
     }
 }

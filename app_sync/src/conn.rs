@@ -108,10 +108,12 @@ impl Conn {
         keep_alive: bool,
         head: bool,
     ) -> std::io::Result<()> {
+        // Date: an origin server with a clock MUST send it (RFC 9110 section 6.6.1).
         let mut out = format!(
-            "{protocol} {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n",
+            "{protocol} {} {}\r\nDate: {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n",
             response.status,
             reason_phrase(response.status),
+            httpdate::fmt_http_date(std::time::SystemTime::now()),
             response.content_type,
             response.body.len(),
             if keep_alive { "keep-alive" } else { "close" },
@@ -126,6 +128,12 @@ impl Conn {
             out.push_str(&response.body);
         }
         self.stream.write_all(out.as_bytes())?;
+        self.stream.flush()
+    }
+
+    /// `100 Continue`: the client that sent `Expect: 100-continue` may send its body.
+    pub fn write_continue(&mut self) -> std::io::Result<()> {
+        self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
         self.stream.flush()
     }
 

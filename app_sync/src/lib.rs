@@ -53,11 +53,12 @@ use crate::models::Serving;
 pub use crate::shutdown::Shutdown;
 
 /// The request parsers the serving code runs, reachable for fuzzing (`fuzz/`) and
-/// property tests: an HTTP request head, a uwsgi packet and its vars block, with the
-/// bounds they enforce.
+/// property tests: an HTTP request head and a chunked body, a uwsgi packet and its vars
+/// block, with the bounds they enforce.
 pub mod parse {
     pub use crate::http::{
-        parse_head, Head, HeadError, MAX_BODY_BYTES, MAX_HEADERS, MAX_HEAD_BYTES,
+        head_too_large, parse_chunked, parse_head, Body, Head, HeadError, MAX_BODY_BYTES,
+        MAX_CHUNK_LINE_BYTES, MAX_HEADERS, MAX_HEAD_BYTES,
     };
     // The uwsgi reader is common's: app_async's uwsgi listener runs the same one.
     pub use common::uwsgi::{
@@ -165,7 +166,7 @@ pub fn run(listener: TcpListener, config: &Config, shutdown: &Shutdown) -> anyho
 
 /// The counters of a process that serves alone.
 pub fn new_metrics() -> anyhow::Result<Metrics> {
-    Metrics::new(Some(common::metrics::UPSTREAM_CALLS)).context("cannot map memory for the metrics")
+    Metrics::new(common::metrics::UPSTREAM_CALLS).context("cannot map memory for the metrics")
 }
 
 /// The `--metrics-port` listener, if asked for: in the process that serves alone, or in

@@ -86,7 +86,7 @@ pub fn inherited_metrics(id: &str) -> anyhow::Result<Metrics> {
         .filter(|fd| *fd > 2)
         .with_context(|| format!("{METRICS_FD_VAR}={raw:?} is not a file descriptor number"))?;
     let slot = id.parse().unwrap_or(0);
-    let metrics = Metrics::attach(Some(common::metrics::UPSTREAM_CALLS), fd, slot)
+    let metrics = Metrics::attach(common::metrics::UPSTREAM_CALLS, fd, slot)
         .with_context(|| format!("{METRICS_FD_VAR}={fd}: cannot map the master's metrics"))?;
     // The mapping stays; the descriptor is not needed any more.
     // SAFETY: closing the inherited descriptor that nothing else in this process uses.
@@ -97,7 +97,7 @@ pub fn inherited_metrics(id: &str) -> anyhow::Result<Metrics> {
 /// The master's counters, in shared memory its workers map: create them before
 /// [`master`] so that its `--metrics-port` listener can serve them.
 pub fn shared_metrics() -> anyhow::Result<(Metrics, OwnedFd)> {
-    Metrics::shared(Some(common::metrics::UPSTREAM_CALLS))
+    Metrics::shared(common::metrics::UPSTREAM_CALLS)
         .context("cannot create shared memory for the metrics")
 }
 

@@ -253,7 +253,7 @@ fn http11_keeps_the_connection_alive() {
     // Two requests in one write (pipelined) are both answered, in order.
     stream
         .write_all(
-            b"GET /healthz HTTP/1.1\r\n\r\nGET /?delay=0 HTTP/1.1\r\nConnection: close\r\n\r\n",
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /?delay=0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
         )
         .expect("write");
     assert!(read_response(&mut stream).ends_with("ok"));

@@ -4,7 +4,8 @@
 //! request reads back as it was written.
 
 use app_sync::parse::{
-    packet_len, parse_head, parse_packet, parse_vars, HeadError, MAX_HEADERS, UWSGI_MAX_BODY_BYTES,
+    packet_len, parse_chunked, parse_head, parse_packet, parse_vars, Body, HeadError,
+    MAX_BODY_BYTES, MAX_HEADERS, UWSGI_MAX_BODY_BYTES,
 };
 use proptest::prelude::*;
 
@@ -44,7 +45,10 @@ proptest! {
                 prop_assert!(head.len <= bytes.len());
                 prop_assert!(head.minor_version <= 1);
             }
-            Ok(None) | Err(HeadError::Malformed(_) | HeadError::TooLarge(_)) => {}
+            Ok(None) => {}
+            Err(HeadError::Refused { status, .. }) => {
+                prop_assert!([400, 413, 414, 431, 501, 505].contains(&status), "status {}", status);
+            }
             Err(other) => prop_assert!(false, "a parse cannot time out or end: {other:?}"),
         }
     }
@@ -62,17 +66,17 @@ proptest! {
         let mut text = format!("{method} {target} HTTP/1.{minor}\r\n");
         for (name, value) in &headers {
             // Only the names the parser looks at could change what it reads.
-            let name = if ["connection", "content-length", "transfer-encoding"]
+            let name = if ["connection", "content-length", "transfer-encoding", "host", "expect"]
                 .contains(&name.to_ascii_lowercase().as_str()) { "X-Other" } else { name };
             text.push_str(&format!("{name}: {value}\r\n"));
         }
-        text.push_str(&format!("Content-Length: {body_len}\r\n\r\nbody"));
+        text.push_str(&format!("Host: example.com:3000\r\nContent-Length: {body_len}\r\n\r\nbody"));
         let head = parse_head(text.as_bytes()).expect("well formed").expect("complete");
         prop_assert_eq!(&head.method, &method);
         prop_assert_eq!(&head.target, &target);
         prop_assert_eq!(head.minor_version, minor);
         prop_assert_eq!(head.keep_alive, minor == 1);
-        prop_assert_eq!(head.content_length, body_len);
+        prop_assert_eq!(head.body, Body::Length(body_len));
         prop_assert_eq!(head.len, text.len() - 4);
         // Every proper prefix is "not yet": nothing is decided on half a head.
         for cut in [1, head.len / 2, head.len - 1] {
@@ -87,7 +91,8 @@ proptest! {
             text.push_str(&format!("X-{i}: v\r\n"));
         }
         text.push_str("\r\n");
-        prop_assert!(matches!(parse_head(text.as_bytes()), Err(HeadError::TooLarge(_))));
+        let refused = matches!(parse_head(text.as_bytes()), Err(HeadError::Refused { status: 431, .. }));
+        prop_assert!(refused);
     }
 
     #[test]
@@ -157,5 +162,57 @@ proptest! {
             }
         }
         prop_assert!(parse_packet(&bytes[..bytes.len() - 1]).is_err());
+    }
+}
+
+proptest! {
+    #[test]
+    fn any_bytes_are_a_chunked_body_not_yet_or_a_refusal(bytes in proptest::collection::vec(any::<u8>(), 0..1024)) {
+        match parse_chunked(&bytes, MAX_BODY_BYTES) {
+            Ok(Some(len)) => prop_assert!(len <= bytes.len()),
+            Ok(None) => {}
+            Err(HeadError::Refused { status, .. }) => {
+                prop_assert!([400, 413, 431].contains(&status), "status {}", status);
+            }
+            Err(other) => prop_assert!(false, "a parse cannot time out or end: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_chunked_body_reads_back_whole_and_not_before(
+        chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..300), 0..8),
+        ext in proptest::option::of("[a-z]{1,8}(=[a-z0-9]{1,8})?"),
+        trailers in proptest::collection::vec((token(), "[ -~]{0,20}"), 0..3),
+        next in "[A-Z]{0,10}",
+    ) {
+        let mut body = Vec::new();
+        for chunk in &chunks {
+            body.extend_from_slice(format!("{:X}", chunk.len()).as_bytes());
+            if let Some(ext) = &ext {
+                body.extend_from_slice(format!(";{ext}").as_bytes());
+            }
+            body.extend_from_slice(b"\r\n");
+            body.extend_from_slice(chunk);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"0\r\n");
+        for (name, value) in &trailers {
+            body.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        }
+        body.extend_from_slice(b"\r\n");
+        let whole = body.len();
+        body.extend_from_slice(next.as_bytes());
+        prop_assert_eq!(parse_chunked(&body, MAX_BODY_BYTES), Ok(Some(whole)));
+        for cut in [0, whole / 3, whole / 2, whole - 1] {
+            prop_assert_eq!(parse_chunked(&body[..cut], MAX_BODY_BYTES), Ok(None));
+        }
+        let data: usize = chunks.iter().map(Vec::len).sum();
+        if data > 0 {
+            let refused = matches!(
+                parse_chunked(&body, data - 1),
+                Err(HeadError::Refused { status: 413, .. })
+            );
+            prop_assert!(refused);
+        }
     }
 }

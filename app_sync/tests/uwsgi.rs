@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use lab::testing::Nginx;
+use kit::testing::Nginx;
 use support::*;
 
 const HI: &str = "Hi there! slow api response";
@@ -18,7 +18,7 @@ fn topology(args: &[&str]) -> (Service, Service, Nginx) {
     all.extend_from_slice(args);
     let app = Service::spawn_with_env(APP, "--port-app", &all, &[]);
     // nginx/nginx-uwsgi.conf, as compose mounts it; ready once /healthz reaches the app.
-    let nginx = Nginx::start(lab::nginx::UWSGI_SYNC, app.port);
+    let nginx = Nginx::start(kit::nginx::UWSGI_SYNC, app.port);
     (api, app, nginx)
 }
 

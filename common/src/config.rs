@@ -152,11 +152,89 @@ mod tests {
     }
 }
 
+// The three choices the lesson turns on, declared once: the services parse them from
+// their flags and variables, and the lab's scenario table names them when it starts a
+// service (`as_env` is the value a compose file sets).
+
 /// The wire protocol an app speaks (`PROTOCOL`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Protocol {
     /// HTTP/1.0 and HTTP/1.1.
     Http,
     /// The uwsgi binary protocol ([`crate::uwsgi`]), one request per connection.
     Uwsgi,
+}
+
+/// How app_async's handler calls the upstream (`CLIENT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Client {
+    /// awc: the wait yields to the event loop.
+    Async,
+    /// A blocking client inside the handler: the wait blocks the event loop.
+    Blocking,
+    /// The blocking client on a thread pool: the event loop stays free.
+    Offload,
+}
+
+/// How app_pg's handler talks to PostgreSQL (`DRIVER`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Driver {
+    /// tokio-postgres through a deadpool-postgres pool: waiting yields to the loop.
+    Async,
+    /// The synchronous `postgres` crate inside the handler: waiting blocks the loop.
+    Blocking,
+}
+
+impl Protocol {
+    /// The value `PROTOCOL` takes (what a compose file sets).
+    pub fn as_env(self) -> &'static str {
+        match self {
+            Protocol::Http => "http",
+            Protocol::Uwsgi => "uwsgi",
+        }
+    }
+}
+
+impl Client {
+    /// The value `CLIENT` takes.
+    pub fn as_env(self) -> &'static str {
+        match self {
+            Client::Async => "async",
+            Client::Blocking => "blocking",
+            Client::Offload => "offload",
+        }
+    }
+}
+
+impl Driver {
+    /// The value `DRIVER` takes.
+    pub fn as_env(self) -> &'static str {
+        match self {
+            Driver::Async => "async",
+            Driver::Blocking => "blocking",
+        }
+    }
+}
+
+#[cfg(test)]
+mod choices {
+    use super::*;
+    use clap::ValueEnum;
+
+    /// `as_env` is the name clap parses, so the lab's variables reach the services intact.
+    #[test]
+    fn env_values_parse_back() {
+        for protocol in Protocol::value_variants() {
+            assert_eq!(Protocol::from_str(protocol.as_env(), false), Ok(*protocol));
+        }
+        for client in Client::value_variants() {
+            assert_eq!(Client::from_str(client.as_env(), false), Ok(*client));
+        }
+        for driver in Driver::value_variants() {
+            assert_eq!(Driver::from_str(driver.as_env(), false), Ok(*driver));
+        }
+    }
 }

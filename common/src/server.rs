@@ -56,21 +56,28 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
 /// Binds `host:port` as actix-web's own `bind` would (`SO_REUSEADDR`), with the lab's
 /// [`LISTEN_BACKLOG`]. A failure is one line that names the address.
 pub fn bind(host: IpAddr, port: u16) -> std::io::Result<TcpListener> {
+    listen(SocketAddr::new(host, port), false).map_err(cannot_listen(host, port))
+}
+
+/// A listening socket on `address` with `SO_REUSEADDR` and the lab's [`LISTEN_BACKLOG`];
+/// with `reuse_port`, also `SO_REUSEPORT` and non-blocking (one of several event loops'
+/// sockets on one port, accepted from by tokio).
+pub fn listen(address: SocketAddr, reuse_port: bool) -> std::io::Result<TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
-    let address = SocketAddr::new(host, port);
-    let listen = || -> std::io::Result<TcpListener> {
-        let socket = Socket::new(
-            Domain::for_address(address),
-            Type::STREAM,
-            Some(Protocol::TCP),
-        )?;
-        socket.set_reuse_address(true)?;
-        socket.bind(&address.into())?;
-        // listen(2) takes an int; the kernel caps it at net.core.somaxconn anyway.
-        socket.listen(i32::try_from(LISTEN_BACKLOG).unwrap_or(i32::MAX))?;
-        Ok(socket.into())
-    };
-    listen().map_err(cannot_listen(host, port))
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+        socket.set_nonblocking(true)?;
+    }
+    socket.bind(&address.into())?;
+    // listen(2) takes an int; the kernel caps it at net.core.somaxconn anyway.
+    socket.listen(i32::try_from(LISTEN_BACKLOG).unwrap_or(i32::MAX))?;
+    Ok(socket.into())
 }
 
 /// Accept-queue length every service asks for.

@@ -113,18 +113,20 @@ fn request(block: &[u8]) -> Result<Request<'_>, Rejection> {
     };
     let content_length = match var("CONTENT_LENGTH").filter(|v| !v.is_empty()) {
         None => 0,
+        // 1*DIGIT, as HTTP's Content-Length: `str::parse` would also take "+3".
+        Some(raw) if !raw.bytes().all(|b| b.is_ascii_digit()) => {
+            return Err(Rejection::bad(format!(
+                "CONTENT_LENGTH {raw:?} is not a number"
+            )))
+        }
         Some(raw) => match raw.parse::<usize>() {
             Ok(n) if n <= MAX_BODY_BYTES => n,
-            Ok(_) => {
+            // Digits past usize: too large, like any other.
+            _ => {
                 return Err(Rejection {
                     status: 413,
                     reason: "request body too large".into(),
                 })
-            }
-            Err(_) => {
-                return Err(Rejection::bad(format!(
-                    "CONTENT_LENGTH {raw:?} is not a number"
-                )))
             }
         },
     };
@@ -223,8 +225,20 @@ mod tests {
         assert!(no_method.reason.contains("REQUEST_METHOD"));
         let too_big = encode_packet(&[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "999999")]);
         assert_eq!(parse_packet(&too_big).unwrap_err().status, 413);
-        let not_a_number = encode_packet(&[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "x")]);
-        assert_eq!(parse_packet(&not_a_number).unwrap_err().status, 400);
+        for bad in ["x", "+3", "-1", " 3", "3 ", "0x10", "1_0"] {
+            let not_a_number =
+                encode_packet(&[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", bad)]);
+            assert_eq!(
+                parse_packet(&not_a_number).unwrap_err().status,
+                400,
+                "{bad:?}"
+            );
+        }
+        let huge = encode_packet(&[
+            ("REQUEST_METHOD", "POST"),
+            ("CONTENT_LENGTH", "99999999999999999999999"),
+        ]);
+        assert_eq!(parse_packet(&huge).unwrap_err().status, 413);
         assert_eq!(packet_len(&[5, 0, 0, 0]).unwrap_err().status, 400);
         assert_eq!(packet_len(&[0, 0]).unwrap_err().status, 400);
     }

@@ -40,17 +40,17 @@ fn main() -> ExitCode {
 
 /// How the request goes on the wire.
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
-enum Protocol {
+enum Scheme {
     Http,
     Uwsgi,
 }
 
 /// Splits `http://host[:port][/path]` (or `uwsgi://...`) into its parts.
-fn parse_url(url: &str) -> Result<(Protocol, &str, u16, &str), String> {
+fn parse_url(url: &str) -> Result<(Scheme, &str, u16, &str), String> {
     let (protocol, rest) = if let Some(rest) = url.strip_prefix("http://") {
-        (Protocol::Http, rest)
+        (Scheme::Http, rest)
     } else if let Some(rest) = url.strip_prefix("uwsgi://") {
-        (Protocol::Uwsgi, rest)
+        (Scheme::Uwsgi, rest)
     } else {
         return Err("only http:// and uwsgi:// URLs are supported".into());
     };
@@ -121,11 +121,11 @@ fn probe(url: &str) -> Result<(), String> {
     // HTTP/1.0 with Connection: close: the server closes after one answer. One write,
     // so a server that answers after the first packet never sees a half request.
     let request = match protocol {
-        Protocol::Http => format!(
+        Scheme::Http => format!(
             "GET {path} HTTP/1.0\r\nHost: {host}:{port}\r\nConnection: close\r\nUser-Agent: healthcheck\r\n\r\n"
         )
         .into_bytes(),
-        Protocol::Uwsgi => uwsgi_packet(host, port, path)?,
+        Scheme::Uwsgi => uwsgi_packet(host, port, path)?,
     };
     stream
         .write_all(&request)
@@ -155,21 +155,21 @@ fn probe(url: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_url, uwsgi_packet, Protocol};
+    use super::{parse_url, uwsgi_packet, Scheme};
 
     #[test]
     fn parses_urls() {
         assert_eq!(
             parse_url("http://127.0.0.1:4000/healthz"),
-            Ok((Protocol::Http, "127.0.0.1", 4000, "/healthz"))
+            Ok((Scheme::Http, "127.0.0.1", 4000, "/healthz"))
         );
         assert_eq!(
             parse_url("http://nginx"),
-            Ok((Protocol::Http, "nginx", 80, "/"))
+            Ok((Scheme::Http, "nginx", 80, "/"))
         );
         assert_eq!(
             parse_url("uwsgi://127.0.0.1:3000/healthz"),
-            Ok((Protocol::Uwsgi, "127.0.0.1", 3000, "/healthz"))
+            Ok((Scheme::Uwsgi, "127.0.0.1", 3000, "/healthz"))
         );
         assert!(parse_url("https://x/").is_err());
         assert!(parse_url("http://x:99999/").is_err());

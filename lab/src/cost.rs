@@ -1,5 +1,5 @@
 //! What one proxied request costs: app_async against nginx doing the same job
-//! ([`crate::nginx::PROXY`]: nginx straight to the slow API with a keep-alive pool).
+//! ([`kit::nginx::PROXY`]: nginx straight to the slow API with a keep-alive pool).
 //!
 //! Two yardsticks, both run by `lab` (`make callgrind`, `make proxy-bench`):
 //!
@@ -14,49 +14,44 @@
 //!   loads of [`BENCH_LOADS`], interleaved round by round. Written to
 //!   `results/proxy-bench.{md,json}`.
 //!
-//! Every process is started through [`crate::procs`] (own process group, stopped on
+//! Every process is started through [`kit::procs`] (own process group, stopped on
 //! drop and on Ctrl-C), binds 127.0.0.1 only, and each load is bounded (`-n`).
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::procs::{find_executable, ScratchDir, Service};
 use crate::results::{self, fmt_rps};
-use crate::{nginx, procfs, stack};
+use crate::scenarios;
+use kit::procs::{find_executable, ScratchDir, Service};
+use kit::{nginx, procfs, stack};
 
-/// One load: loadgen's `-n`, `-c`, `-k`, and `?delay=`.
+/// One of the scenario table's loads ([`scenarios::Load`]: `-n`, `-c`, `-k`,
+/// `?delay=`) under the name the cost tables give it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Load {
     pub name: &'static str,
-    pub keep_alive: bool,
-    pub requests: u64,
-    pub concurrency: usize,
-    pub delay: f64,
+    pub load: scenarios::Load,
 }
 
 impl Load {
     /// The loadgen command line it stands for (`-r`: socket errors are counted).
     pub fn flags(&self) -> String {
-        format!(
-            "{}-r -n {} -c {} ?delay={}",
-            if self.keep_alive { "-k " } else { "" },
-            self.requests,
-            self.concurrency,
-            self.delay
-        )
+        self.load.ab_flags()
     }
 
     fn spec(&self, port: u16) -> loadgen::LoadSpec {
         loadgen::LoadSpec {
-            requests: Some(self.requests),
-            concurrency: self.concurrency,
-            keep_alive: self.keep_alive,
+            requests: Some(self.load.requests),
+            concurrency: self.load.concurrency as usize,
+            keep_alive: self.load.keep_alive,
             continue_on_socket_error: true,
-            ..loadgen::LoadSpec::new(format!("http://127.0.0.1:{port}/?delay={}", self.delay))
+            ..loadgen::LoadSpec::new(format!(
+                "http://127.0.0.1:{port}/?delay={}",
+                self.load.delay
+            ))
         }
     }
 }
@@ -66,35 +61,34 @@ impl Load {
 pub const CALLGRIND_LOADS: [Load; 2] = [
     Load {
         name: "new connection per request",
-        keep_alive: false,
-        requests: 2000,
-        concurrency: 50,
-        delay: 0.0,
+        load: scenarios::Load {
+            requests: 2000,
+            concurrency: 50,
+            delay: 0.0,
+            keep_alive: false,
+        },
     },
     Load {
         name: "keep-alive",
-        keep_alive: true,
-        requests: 2000,
-        concurrency: 50,
-        delay: 0.0,
+        load: scenarios::Load {
+            requests: 2000,
+            concurrency: 50,
+            delay: 0.0,
+            keep_alive: true,
+        },
     },
 ];
 
-/// The loads of issue #16's rows: all clients at once, one-second upstream.
+/// The loads of bench-all's reference rows (`nginx-proxy` and `nginx-proxy-keepalive`):
+/// all clients at once, a one-second upstream.
 pub const BENCH_LOADS: [Load; 2] = [
     Load {
         name: "new connection per request",
-        keep_alive: false,
-        requests: 5000,
-        concurrency: 1000,
-        delay: 1.0,
+        load: scenarios::HUGE,
     },
     Load {
         name: "keep-alive",
-        keep_alive: true,
-        requests: 25_000,
-        concurrency: 5000,
-        delay: 1.0,
+        load: scenarios::KEEPALIVE,
     },
 ];
 
@@ -155,15 +149,16 @@ pub struct CallgrindRow {
     pub ir_per_request: f64,
 }
 
-/// `results/proxy-bench.json`.
+/// proxy-bench's own part of `results/proxy-bench.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BenchResults {
-    pub started_at: String,
+pub struct ProxyBench {
     pub commit: String,
-    pub machine: results::Machine,
     pub rounds: u32,
     pub rows: Vec<BenchRow>,
 }
+
+/// The whole file `results/proxy-bench.json`.
+pub type BenchResults = results::Envelope<ProxyBench>;
 
 /// One target at one load, each round.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -183,6 +178,22 @@ pub struct BenchRow {
     pub rounds_rps: Vec<f64>,
     /// Every round: CPU ms per request.
     pub rounds_cpu_ms: Vec<f64>,
+    /// Median of the rounds: voluntary + involuntary context switches per request, every
+    /// thread of the target's process tree (`/proc/PID/task/*/status`).
+    #[serde(default)]
+    pub context_switches_per_request: f64,
+    /// Threads of the target's process tree before the load, and at most during it.
+    #[serde(default)]
+    pub threads_idle: u64,
+    #[serde(default)]
+    pub threads_loaded: u64,
+    /// System calls per request of the target's process tree (`strace -c -f`), under
+    /// the small load of [`CALLGRIND_LOADS`] with the same keep-alive; none for direct.
+    #[serde(default)]
+    pub syscalls_per_request: Option<f64>,
+    /// The same, by system call.
+    #[serde(default)]
+    pub syscalls: std::collections::BTreeMap<String, f64>,
 }
 
 // --- processes -------------------------------------------------------------------------
@@ -195,46 +206,6 @@ fn bin(bin_dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
         path.display()
     );
     Ok(path)
-}
-
-fn wait_accepting(service: &mut Service, port: u16, within: Duration) -> anyhow::Result<()> {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(status) = service.exited() {
-            anyhow::bail!(
-                "{} exited before it was ready ({status}): {}",
-                service.name,
-                service.log_tail(3)
-            );
-        }
-        let address = ([127, 0, 0, 1], port).into();
-        if TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_ok() {
-            return Ok(());
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "{} not accepting on port {port} after {within:?}: {}",
-            service.name,
-            service.log_tail(3)
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// The slow API on a free port, ready. `prefix` runs it under another program.
-fn start_slow_api(bin_dir: &Path, dir: &Path) -> anyhow::Result<(Service, u16)> {
-    let port = stack::free_port()?;
-    let mut command = stack::service_command(bin(bin_dir, "slow_api")?);
-    command.env("SHUTDOWN_TIMEOUT", "2");
-    command.args(["--host", "127.0.0.1", "--port", &port.to_string()]);
-    let mut service = Service::spawn(
-        "slow_api",
-        command,
-        &dir.join("slow_api.log"),
-        libc::SIGTERM,
-    )?;
-    wait_accepting(&mut service, port, Duration::from_secs(30))?;
-    Ok((service, port))
 }
 
 /// How a proxy's command is wrapped: natively, or under callgrind writing `out`.
@@ -291,24 +262,15 @@ fn start_proxy(
         }
         Target::NginxProxy => {
             let program = nginx::find().ok_or_else(|| anyhow::anyhow!(nginx::PACKAGE_HINT))?;
-            let conf = dir.join("nginx.conf");
+            let mut command = command(&program, wrap)?;
             // One worker, as app_async runs one event loop.
-            let text = nginx::config(
+            command.args(nginx::prepare(
                 nginx::PROXY,
                 nginx::Workers::Exactly(1),
                 dir,
                 port,
                 api_port,
-            )?;
-            std::fs::write(&conf, text)?;
-            let mut command = command(&program, wrap)?;
-            command
-                .arg("-p")
-                .arg(dir)
-                .arg("-c")
-                .arg(&conf)
-                .arg("-e")
-                .arg(dir.join("error.log"));
+            )?);
             // Under callgrind the worker is the process itself: no master to fork it.
             let globals = match wrap {
                 Wrap::Native => "daemon off;",
@@ -322,7 +284,7 @@ fn start_proxy(
         Wrap::Native => Duration::from_secs(30),
         Wrap::Callgrind { .. } => Duration::from_secs(120),
     };
-    wait_accepting(&mut service, port, within)?;
+    stack::wait_accepting(&mut service, port, within)?;
     Ok((service, port))
 }
 
@@ -336,12 +298,6 @@ fn run_load(
         anyhow::bail!("the load was aborted: {reason}");
     }
     Ok(report)
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
 }
 
 /// `git describe --always --dirty`, or `unknown`.
@@ -411,9 +367,9 @@ fn callgrind_once(
 /// `make callgrind`: instructions per proxied request of app_async and nginx-proxy.
 pub fn callgrind(bin_dir: &Path, label: &str, say: impl Fn(&str)) -> anyhow::Result<CallgrindRun> {
     let started_at = results::now_utc();
-    let runtime = runtime()?;
+    let runtime = crate::runner::runtime()?;
     let scratch = ScratchDir::new("callgrind-api")?;
-    let (_slow_api, api_port) = start_slow_api(bin_dir, scratch.path())?;
+    let (_slow_api, api_port) = stack::start_slow_api(bin_dir, scratch.path())?;
     let mut rows = Vec::new();
     for target in [Target::AppAsync, Target::NginxProxy] {
         say(&format!("{}: no load (baseline)", target.id()));
@@ -423,12 +379,12 @@ pub fn callgrind(bin_dir: &Path, label: &str, say: impl Fn(&str)) -> anyhow::Res
             let (loaded, report) = callgrind_once(&runtime, target, bin_dir, api_port, Some(load))?;
             let report = report.ok_or_else(|| anyhow::anyhow!("no report"))?;
             anyhow::ensure!(
-                report.complete == load.requests && report.failed == 0,
+                report.complete == load.load.requests && report.failed == 0,
                 "{} at {}: {} of {} requests complete, {} failed",
                 target.id(),
                 load.flags(),
                 report.complete,
-                load.requests,
+                load.load.requests,
                 report.failed
             );
             let ir_per_request = loaded.saturating_sub(baseline) as f64 / report.complete as f64;
@@ -437,7 +393,7 @@ pub fn callgrind(bin_dir: &Path, label: &str, say: impl Fn(&str)) -> anyhow::Res
                 proxy: target.id().to_owned(),
                 load: load.name.to_owned(),
                 flags: load.flags(),
-                requests: load.requests,
+                requests: load.load.requests,
                 complete: report.complete,
                 failed: report.failed,
                 ir_loaded: loaded,
@@ -469,7 +425,7 @@ pub fn write_callgrind(results_dir: &Path, run: CallgrindRun) -> anyhow::Result<
         Some(old) => *old = run,
         None => all.runs.push(run),
     }
-    results::write_atomically(&json, &(serde_json::to_string_pretty(&all)? + "\n"))?;
+    results::write_json(&json, &all)?;
     let md = format!(
         "# Instructions per proxied request\n\n\
          Written by `make callgrind` (`lab callgrind`): each proxy under \
@@ -540,6 +496,101 @@ struct Sample {
     report: loadgen::Report,
     cpu_ticks: u64,
     upstream_ticks: u64,
+    context_switches: u64,
+    threads_idle: u64,
+    threads_loaded: u64,
+}
+
+/// Voluntary + involuntary context switches so far of every thread of the tree rooted at
+/// `root` (a thread that ends takes its count with it).
+fn context_switches(root: i32) -> u64 {
+    let mut total = 0;
+    for process in procfs::tree(&procfs::processes(), root) {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", process.pid)) else {
+            continue;
+        };
+        for task in tasks.filter_map(Result::ok) {
+            let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+            total += status
+                .lines()
+                .filter(|line| line.contains("ctxt_switches:"))
+                .filter_map(|line| line.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .sum::<u64>();
+        }
+    }
+    total
+}
+
+/// `strace -c -U calls,name` output: calls by system call (the total row left out).
+pub fn parse_strace_counts(text: &str) -> std::collections::BTreeMap<String, u64> {
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let calls = fields.next()?.parse::<u64>().ok()?;
+            let name = fields.next()?;
+            (name != "total").then(|| (name.to_owned(), calls))
+        })
+        .collect()
+}
+
+/// System calls of `target`'s process tree while it serves `load`: `strace -c -f`
+/// attached to each of its processes (all their threads) just for the load.
+fn syscalls_once(
+    runtime: &tokio::runtime::Runtime,
+    target: Target,
+    bin_dir: &Path,
+    load: &Load,
+) -> anyhow::Result<(std::collections::BTreeMap<String, u64>, u64)> {
+    let strace = find_executable("strace", "STRACE", &["/usr/bin"]).ok_or_else(|| {
+        anyhow::anyhow!("strace not found: install it with `apt-get install -y strace`")
+    })?;
+    let scratch = ScratchDir::new("proxy-bench-strace")?;
+    let (mut slow_api, api_port) = stack::start_slow_api(bin_dir, scratch.path())?;
+    let (mut proxy, port) = start_proxy(target, bin_dir, scratch.path(), api_port, &Wrap::Native)?;
+    let out = scratch.path().join("strace.txt");
+    let pids: Vec<i32> = procfs::tree(&procfs::processes(), proxy.pid())
+        .iter()
+        .filter(|process| process.state != 'Z')
+        .map(|process| process.pid)
+        .collect();
+    let mut command = Command::new(strace);
+    command
+        .args(["-c", "-f", "-U", "calls,name", "-o"])
+        .arg(&out);
+    for pid in &pids {
+        command.args(["-p", &pid.to_string()]);
+    }
+    // SIGINT is how strace detaches and writes its summary.
+    let mut tracer = Service::spawn(
+        "strace",
+        command,
+        &scratch.path().join("strace.log"),
+        libc::SIGINT,
+    )?;
+    // Attached once every process names a tracer.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !pids.iter().all(|pid| {
+        std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|status| {
+            status.lines().any(|line| {
+                line.starts_with("TracerPid:") && line.split_whitespace().nth(1) != Some("0")
+            })
+        })
+    }) {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "strace did not attach within 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let report = run_load(runtime, load, port);
+    tracer.stop(Duration::from_secs(30));
+    proxy.stop(Duration::from_secs(5));
+    slow_api.stop(Duration::from_secs(5));
+    let report = report?;
+    Ok((
+        parse_strace_counts(&std::fs::read_to_string(&out)?),
+        report.complete,
+    ))
 }
 
 fn bench_once(
@@ -549,7 +600,7 @@ fn bench_once(
     load: &Load,
 ) -> anyhow::Result<Sample> {
     let scratch = ScratchDir::new("proxy-bench")?;
-    let (mut slow_api, api_port) = start_slow_api(bin_dir, scratch.path())?;
+    let (mut slow_api, api_port) = stack::start_slow_api(bin_dir, scratch.path())?;
     let mut proxy = match target {
         Target::Direct => None,
         _ => Some(start_proxy(
@@ -565,16 +616,21 @@ fn bench_once(
         None => (slow_api.pid(), api_port),
     };
     // Each client connection is two tracked connections behind a proxy.
-    let _ = crate::kernel::make_room(load.concurrency as u64 * 2 + 1024);
+    let _ = kit::kernel::make_room(u64::from(load.load.concurrency) * 2 + 1024);
+    let threads_idle = procfs::usage(pid).threads;
+    let switches = context_switches(pid);
     let before = (
         procfs::usage(pid).cpu_ticks,
         procfs::usage(slow_api.pid()).cpu_ticks,
     );
+    let sampler = procfs::Sampler::start(pid, Duration::from_millis(100));
     let report = run_load(runtime, load, port)?;
     let after = (
         procfs::usage(pid).cpu_ticks,
         procfs::usage(slow_api.pid()).cpu_ticks,
     );
+    let context_switches = context_switches(pid).saturating_sub(switches);
+    let threads_loaded = sampler.finish().threads;
     if let Some((service, _)) = proxy.as_mut() {
         service.stop(Duration::from_secs(5));
     }
@@ -583,6 +639,9 @@ fn bench_once(
         report,
         cpu_ticks: after.0.saturating_sub(before.0),
         upstream_ticks: after.1.saturating_sub(before.1),
+        context_switches,
+        threads_idle,
+        threads_loaded,
     })
 }
 
@@ -607,8 +666,8 @@ pub fn bench(
     compare: Option<(&str, &Path)>,
     say: impl Fn(&str),
 ) -> anyhow::Result<BenchResults> {
-    let started_at = results::now_utc();
-    let runtime = runtime()?;
+    let started = results::Started::now();
+    let runtime = crate::runner::runtime()?;
     let mut targets: Vec<(Target, String, &Path)> =
         [Target::Direct, Target::NginxProxy, Target::AppAsync]
             .into_iter()
@@ -618,7 +677,7 @@ pub fn bench(
         targets.push((Target::AppAsync, label.to_owned(), dir));
     }
     let mut rows = Vec::new();
-    for load in &BENCH_LOADS {
+    for (load, small) in BENCH_LOADS.iter().zip(&CALLGRIND_LOADS) {
         let mut samples: Vec<Vec<Sample>> = targets.iter().map(|_| Vec::new()).collect();
         for round in 1..=rounds {
             for (index, (target, label, dir)) in targets.iter().enumerate() {
@@ -632,7 +691,7 @@ pub fn bench(
                 samples[index].push(sample);
             }
         }
-        for ((_, label, _), samples) in targets.iter().zip(samples) {
+        for ((target, label, dir), samples) in targets.iter().zip(samples) {
             let rps: Vec<f64> = samples
                 .iter()
                 .map(|s| s.report.requests_per_second)
@@ -645,6 +704,20 @@ pub fn bench(
                 .iter()
                 .map(|s| procfs::ms_per_request(s.upstream_ticks, s.report.complete))
                 .collect();
+            let (syscalls_per_request, syscalls) = if *target == Target::Direct {
+                (None, Default::default())
+            } else {
+                say(&format!("{label}: strace -c -f over {}", small.flags()));
+                let (counts, complete) = syscalls_once(&runtime, *target, dir, small)?;
+                let per = |calls: u64| calls as f64 / complete.max(1) as f64;
+                (
+                    Some(per(counts.values().sum())),
+                    counts
+                        .into_iter()
+                        .map(|(name, calls)| (name, per(calls)))
+                        .collect(),
+                )
+            };
             rows.push(BenchRow {
                 target: label.clone(),
                 load: load.name.to_owned(),
@@ -666,24 +739,29 @@ pub fn bench(
                     .sum(),
                 rounds_rps: rps,
                 rounds_cpu_ms: cpu,
+                context_switches_per_request: median(
+                    &samples
+                        .iter()
+                        .map(|s| s.context_switches as f64 / s.report.complete.max(1) as f64)
+                        .collect::<Vec<_>>(),
+                ),
+                threads_idle: samples.iter().map(|s| s.threads_idle).max().unwrap_or(0),
+                threads_loaded: samples.iter().map(|s| s.threads_loaded).max().unwrap_or(0),
+                syscalls_per_request,
+                syscalls,
             });
         }
     }
-    Ok(BenchResults {
-        started_at,
+    Ok(started.finish(ProxyBench {
         commit: commit(),
-        machine: crate::machine::describe(),
         rounds,
         rows,
-    })
+    }))
 }
 
 /// Writes `results/proxy-bench.{json,md}`.
 pub fn write_bench(results_dir: &Path, run: &BenchResults) -> anyhow::Result<()> {
-    results::write_atomically(
-        &results_dir.join("proxy-bench.json"),
-        &(serde_json::to_string_pretty(run)? + "\n"),
-    )?;
+    results::write_json(&results_dir.join("proxy-bench.json"), run)?;
     let md = format!(
         "# app_async against nginx-proxy and the slow API alone\n\n\
          Written by `make proxy-bench` (`lab proxy-bench`).\n\n{}",
@@ -692,11 +770,54 @@ pub fn write_bench(results_dir: &Path, run: &BenchResults) -> anyhow::Result<()>
     results::write_atomically(&results_dir.join("proxy-bench.md"), &md)
 }
 
+/// System calls per request by name, the proxies side by side at each strace load
+/// (every call that any of them makes at least 0.05 times per request).
+fn syscall_table(run: &BenchResults) -> String {
+    let mut out = String::new();
+    for (bench, small) in BENCH_LOADS.iter().zip(&CALLGRIND_LOADS) {
+        let rows: Vec<&BenchRow> = run
+            .rows
+            .iter()
+            .filter(|row| row.load == bench.name && row.syscalls_per_request.is_some())
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let mut names: Vec<&String> = rows
+            .iter()
+            .flat_map(|row| row.syscalls.iter())
+            .filter(|(_, per)| **per >= 0.05)
+            .map(|(name, _)| name)
+            .collect();
+        names.sort();
+        names.dedup();
+        out.push_str(&format!(
+            "\nSystem calls per request under `{}` (strace -c -f):\n\n| syscall |",
+            small.flags()
+        ));
+        for row in &rows {
+            out.push_str(&format!(" {} |", row.target));
+        }
+        out.push_str("\n|---|");
+        out.push_str(&"--:|".repeat(rows.len()));
+        out.push('\n');
+        for name in names {
+            out.push_str(&format!("| {name} |"));
+            for row in &rows {
+                let per = row.syscalls.get(name).copied().unwrap_or(0.0);
+                out.push_str(&format!(" {per:.2} |"));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// The docs' `proxy-bench-table` block.
 pub fn bench_table(run: &BenchResults) -> String {
     let mut out = String::from(
-        "| load (loadgen) | target | requests/s | vs direct | CPU ms per request | vs nginx-proxy | failed | non-2xx |\n\
-         |---|---|--:|--:|--:|--:|--:|--:|\n",
+        "| load (loadgen) | target | requests/s | vs direct | CPU ms per request | vs nginx-proxy | context switches per request | syscalls per request (strace) | threads idle / loaded | failed | non-2xx |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     for row in &run.rows {
         let find = |target: Target| {
@@ -717,19 +838,30 @@ pub fn bench_table(run: &BenchResults) -> String {
             .filter(|nginx| nginx.cpu_ms_per_request > 0.0 && row.target != "direct")
             .map(|nginx| format!("{:.2}x", row.cpu_ms_per_request / nginx.cpu_ms_per_request))
             .unwrap_or_default();
+        let syscalls = row
+            .syscalls_per_request
+            .map(|calls| format!("{calls:.1}"))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "| `{}` | {} | {} | {vs_direct} | {:.3} | {vs_nginx} | {} | {} |\n",
+            "| `{}` | {} | {} | {vs_direct} | {:.3} | {vs_nginx} | {:.2} | {syscalls} | {} / {} | {} | {} |\n",
             row.flags,
             row.target,
             fmt_rps(row.requests_per_second),
             row.cpu_ms_per_request,
+            row.context_switches_per_request,
+            row.threads_idle,
+            row.threads_loaded,
             row.failed,
             row.non_2xx
         ));
     }
+    out.push_str(&syscall_table(run));
     out.push_str(&format!(
         "\nMedians of {} interleaved rounds, measured {} at {}: {}. CPU is the target's \
-         process tree (utime + stime from /proc; the slow API's own for direct).\n",
+         process tree (utime + stime from /proc; the slow API's own for direct); context \
+         switches are every thread's in that tree (/proc/PID/task/*/status); system calls \
+         are counted by `strace -c -f` attached to the tree for one run of the small load \
+         each per-call table names, not during the timed rounds.\n",
         run.rounds,
         run.started_at,
         run.commit,
@@ -756,6 +888,15 @@ mod tests {
         assert_eq!(fmt_thousands(999.4), "999");
         assert_eq!(fmt_thousands(1000.0), "1,000");
         assert_eq!(fmt_thousands(1_234_567.8), "1,234,568");
+    }
+
+    #[test]
+    fn reads_strace_counts() {
+        let text = "    calls syscall\n--------- ----------------\n        7 read\n       23 epoll_wait\n--------- ----------------\n       30 total\n";
+        let counts = parse_strace_counts(text);
+        assert_eq!(counts.len(), 2);
+        assert_eq!(counts["read"], 7);
+        assert_eq!(counts["epoll_wait"], 23);
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! (results/bench-docker.json), `scenarios` (the table in [`crate::scenarios`]),
 //! `compare-table`, `compare-commands`, `compare-run` (results/compare.json, rendered by
 //! [`crate::compare`]), `callgrind-table` (results/callgrind.json, rendered by
-//! [`crate::cost`]), and [`crate::faults::BLOCKS`] (`chaos-table`, `slowloris-table`,
+//! [`crate::cost`]; `callgrind-summary runs=A | B` picks a few runs, one line each), and
+//! [`crate::faults::blocks::BLOCKS`] (`chaos-table`, `slowloris-table`,
 //! `soak-table`, ...: results/chaos.json, slowloris.json, soak.json), rendered by
 //! [`crate::faults`], and `swarm-run`, `swarm-table`, `swarm-faults` (results/swarm.json,
 //! rendered by [`crate::swarm::bench`]).
@@ -51,7 +52,7 @@ pub struct Sources {
     pub callgrind: crate::cost::CallgrindResults,
     /// results/proxy-bench.json (`make proxy-bench`).
     pub proxy_bench: crate::cost::BenchResults,
-    pub faults: crate::faults::Sources,
+    pub faults: crate::faults::blocks::Sources,
     /// results/swarm.json, when `make bench-swarm` has written one.
     pub swarm: Option<crate::swarm::bench::SwarmResults>,
 }
@@ -79,7 +80,7 @@ impl Sources {
                 &results_dir.join("proxy-bench.json"),
                 "a proxy-bench result",
             )?,
-            faults: crate::faults::Sources::read(results_dir)?,
+            faults: crate::faults::blocks::Sources::read(results_dir)?,
             swarm: crate::swarm::bench::read(results_dir)?,
         })
     }
@@ -104,6 +105,9 @@ pub struct BenchDockerRow {
     pub requests: u64,
     pub concurrency: u32,
     pub delay_s: f64,
+    /// loadgen's `-k`, as sent (absent in runs before it was recorded: off).
+    #[serde(default)]
+    pub keep_alive: bool,
     pub complete: u64,
     pub failed: u64,
     pub non_2xx: u64,
@@ -142,13 +146,21 @@ pub fn render_page(text: &str, sources: &Sources) -> anyhow::Result<String> {
 
 /// The contents of one block.
 fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<String> {
-    if let Some(block) = crate::faults::render_block(name, &sources.faults) {
+    if let Some(block) = crate::faults::blocks::render_block(name, &sources.faults) {
         anyhow::ensure!(args.is_empty(), "block `{name}` takes no arguments");
         return block;
     }
     if let Some(block) = crate::swarm::bench::render_block(name, sources.swarm.as_ref()) {
         anyhow::ensure!(args.is_empty(), "block `{name}` takes no arguments");
         return Ok(block);
+    }
+    if name == "callgrind-summary" {
+        let labels = args.strip_prefix("runs=").ok_or_else(|| {
+            anyhow::anyhow!(
+                "block `{name}` needs runs=LABEL | LABEL | ... (labels of results/callgrind.json)"
+            )
+        })?;
+        return callgrind_summary(&sources.callgrind, labels.split('|').map(str::trim));
     }
     let ids: Option<Vec<&str>> = match args.strip_prefix("ids=") {
         Some(list) => Some(list.split(',').map(str::trim).collect()),
@@ -175,50 +187,48 @@ fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<Str
     Ok(match name {
         "bench-all-table" => results::markdown_table(&rows),
         "bench-all-short" => short_table(&rows),
-        "bench-all-run" => format!(
-            "Measured by `make bench-all` on {}: {} ({:.0} s for the whole run).\n",
-            bench.started_at,
-            results::machine_line(&bench.machine),
-            bench.wall_time_s
-        ),
+        "bench-all-run" => bench.provenance("make bench-all"),
         "sweep-table" => crate::sweep::markdown_table(&sources.sweep),
-        "sweep-run" => format!(
-            "Measured by `make sweep` on {}: {} ({:.0} s for the whole run).\n",
-            sources.sweep.started_at,
-            results::machine_line(&sources.sweep.machine),
-            sources.sweep.wall_time_s
-        ),
+        "sweep-run" => sources.sweep.provenance("make sweep"),
         "bench-docker-table" => bench_docker_table(&sources.bench_docker),
         "scenarios" => scenarios_table(),
-        "compare-table" => crate::compare::markdown_table(&sources.compare),
-        "compare-commands" => crate::compare::commands_table(&sources.compare),
-        "compare-run" => crate::compare::run_line(&sources.compare),
+        "compare-table" => crate::compare::render::markdown_table(&sources.compare),
+        "compare-commands" => crate::compare::render::commands_table(&sources.compare),
+        "compare-run" => crate::compare::render::run_line(&sources.compare),
         "callgrind-table" => crate::cost::callgrind_table(&sources.callgrind),
         "proxy-bench-table" => crate::cost::bench_table(&sources.proxy_bench),
         // Linked from docs/ to the charts in results/.
-        "timeline-table" => crate::timeline::markdown_table(&rows, "../results/"),
+        "timeline-table" => crate::results::timeline_table(&rows, "../results/"),
         _ => anyhow::bail!("unknown generated block `{name}`"),
     })
 }
 
-/// README's table: what was measured against what Little's law allows.
+/// README's table: what was measured against what Little's law allows. Efficiency is
+/// 2xx/s over the ceiling, so the 2xx/s and the errors stand beside it.
 fn short_table(rows: &[results::Row]) -> String {
     let mut out = String::from(
-        "| scenario | topology | load | requests/s | ceiling | efficiency | p99 ms | the article (2020, Python) |\n\
-         |---|---|---|--:|--:|--:|--:|---|\n",
+        "| scenario | topology | load | 2xx/s | errors (non-2xx + failed) of sent | ceiling | efficiency (2xx/s / ceiling) | p99 ms | the article (2020, Python) |\n\
+         |---|---|---|--:|--:|--:|--:|--:|---|\n",
     );
     for row in rows {
-        let load = format!("-n {} -c {}", row.load.requests, row.load.concurrency);
+        let load = format!(
+            "{}-n {} -c {}",
+            if row.load.keep_alive { "-k " } else { "" },
+            row.load.requests,
+            row.load.concurrency
+        );
         let measured = if row.ran() {
             format!(
-                "{} | {} | {:.0}% | {}",
-                fmt_rps(row.requests_per_second),
+                "{} | {} of {} | {} | {:.0}% | {}",
+                fmt_rps(row.efficiency * row.ceiling_rps),
+                row.non_2xx + row.failed,
+                row.complete + row.failed,
                 fmt_rps(row.ceiling_rps),
                 row.efficiency * 100.0,
                 fmt_ms(row.latency_ms.p99)
             )
         } else {
-            format!("not run | {} | | ", fmt_rps(row.ceiling_rps))
+            format!("not run | | {} | | ", fmt_rps(row.ceiling_rps))
         };
         out.push_str(&format!(
             "| {} | {} | {load} | {measured} | {} |\n",
@@ -226,6 +236,65 @@ fn short_table(rows: &[results::Row]) -> String {
         ));
     }
     out
+}
+
+/// A few runs of results/callgrind.json, one line each: app_async and nginx-proxy per
+/// load, side by side (every run is in results/callgrind.md). The page names the runs.
+fn callgrind_summary<'a>(
+    all: &crate::cost::CallgrindResults,
+    labels: impl Iterator<Item = &'a str>,
+) -> anyhow::Result<String> {
+    use crate::cost::fmt_thousands;
+    let mut loads: Vec<String> = Vec::new();
+    let mut lines = Vec::new();
+    for label in labels {
+        let run = all
+            .runs
+            .iter()
+            .find(|run| run.label == label)
+            .ok_or_else(|| anyhow::anyhow!("no callgrind run labelled `{label}`"))?;
+        let mut cells = Vec::new();
+        for row in run.rows.iter().filter(|row| row.proxy == "app_async") {
+            if !loads.contains(&row.flags) {
+                loads.push(row.flags.clone());
+            }
+            let nginx = run
+                .rows
+                .iter()
+                .find(|other| other.proxy == "nginx-proxy" && other.flags == row.flags)
+                .map(|nginx| nginx.ir_per_request)
+                .filter(|nginx| *nginx > 0.0);
+            cells.push(match nginx {
+                Some(nginx) => format!(
+                    "{} | {} | {:.2}x",
+                    fmt_thousands(row.ir_per_request),
+                    fmt_thousands(nginx),
+                    row.ir_per_request / nginx
+                ),
+                None => format!("{} | | ", fmt_thousands(row.ir_per_request)),
+            });
+        }
+        lines.push(format!(
+            "| {} ({}) | {} |\n",
+            run.label,
+            run.commit,
+            cells.join(" | ")
+        ));
+    }
+    let mut out = String::from("| run (commit) |");
+    for load in &loads {
+        out.push_str(&format!(
+            " app_async, `{load}` | nginx-proxy, same load | app_async / nginx-proxy |"
+        ));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"--:|--:|--:|".repeat(loads.len()));
+    out.push('\n');
+    for line in lines {
+        out.push_str(&line);
+    }
+    out.push_str("\nInstructions per request, from results/callgrind.json; every run is in `results/callgrind.md`.\n");
+    Ok(out)
 }
 
 fn bench_docker_table(run: &BenchDocker) -> String {
@@ -237,10 +306,11 @@ fn bench_docker_table(run: &BenchDocker) -> String {
     );
     for row in &run.rows {
         out.push_str(&format!(
-            "| {} | {} ({}) | -n {} -c {} delay={} | {} | {} | {} | {} | {} | {:.0}% | {} | {} |\n",
+            "| {} | {} ({}) | {}-n {} -c {} delay={} | {} | {} | {} | {} | {} | {:.0}% | {} | {} |\n",
             row.id,
             row.compose_file,
             row.port,
+            if row.keep_alive { "-k " } else { "" },
             row.requests,
             row.concurrency,
             row.delay_s,

@@ -1,10 +1,85 @@
 //! What `bench-all` writes: one row per scenario, as JSON, Markdown and a chart.
 
+use std::fmt::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::scenarios::Scenario;
+// The envelope of every results file carries the machine the kit describes.
+pub use kit::machine::{Machine, Versions};
+
+/// What became of a row: measured, skipped (something is not installed: what to
+/// install) or failed (why). One of the three, never both a skip and an error.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "OutcomeFields", into = "OutcomeFields")]
+pub enum Outcome {
+    #[default]
+    Measured,
+    Skipped(String),
+    Failed(String),
+}
+
+/// How an outcome reads in every results file: `skipped` and `error`, null or why.
+#[derive(Serialize, Deserialize)]
+struct OutcomeFields {
+    skipped: Option<String>,
+    error: Option<String>,
+}
+
+impl From<OutcomeFields> for Outcome {
+    fn from(fields: OutcomeFields) -> Outcome {
+        match fields {
+            OutcomeFields {
+                error: Some(reason),
+                ..
+            } => Outcome::Failed(reason),
+            OutcomeFields {
+                skipped: Some(reason),
+                ..
+            } => Outcome::Skipped(reason),
+            _ => Outcome::Measured,
+        }
+    }
+}
+
+impl From<Outcome> for OutcomeFields {
+    fn from(outcome: Outcome) -> OutcomeFields {
+        let (skipped, error) = match outcome {
+            Outcome::Measured => (None, None),
+            Outcome::Skipped(reason) => (Some(reason), None),
+            Outcome::Failed(reason) => (None, Some(reason)),
+        };
+        OutcomeFields { skipped, error }
+    }
+}
+
+impl Outcome {
+    pub fn is_measured(&self) -> bool {
+        *self == Outcome::Measured
+    }
+
+    pub fn is_failed(&self) -> bool {
+        matches!(self, Outcome::Failed(_))
+    }
+
+    /// Why it was skipped, if it was.
+    pub fn skipped(&self) -> Option<&str> {
+        match self {
+            Outcome::Skipped(reason) => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// `("skipped" | "error", why)` for a row without a measurement.
+    pub fn why(&self) -> Option<(&'static str, &str)> {
+        match self {
+            Outcome::Measured => None,
+            Outcome::Skipped(reason) => Some(("skipped", reason)),
+            Outcome::Failed(reason) => Some(("error", reason)),
+        }
+    }
+}
 
 /// The four latencies the table shows, milliseconds.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -79,10 +154,10 @@ pub struct Row {
     /// dropped by a full queue or table, each a client waiting a second or more. 0 on
     /// a clean run; null where `/proc/net/netstat` cannot be read.
     pub syn_retransmits: Option<u64>,
-    /// Why the row did not run (what to install), or null.
-    pub skipped: Option<String>,
-    /// Why the row could not finish (a service did not start), or null.
-    pub error: Option<String>,
+    /// Measured, skipped (what to install) or failed (a service did not start); in the
+    /// JSON the fields `skipped` and `error`, each null or why.
+    #[serde(flatten)]
+    pub outcome: Outcome,
     /// The row over time: where its chart and data are, and Little's law checked window
     /// by window (null in files written before timelines, and for rows that did not run).
     #[serde(default)]
@@ -126,8 +201,7 @@ impl Row {
             peak_rss_mb: 0.0,
             peak_threads: 0,
             syn_retransmits: None,
-            skipped: None,
-            error: None,
+            outcome: Outcome::Measured,
             timeline: None,
             timeline_data: None,
         }
@@ -135,7 +209,7 @@ impl Row {
 
     /// True when the row has a measurement.
     pub fn ran(&self) -> bool {
-        self.skipped.is_none() && self.error.is_none()
+        self.outcome.is_measured()
     }
 }
 
@@ -180,36 +254,96 @@ impl CpuCeiling {
     }
 }
 
-/// The machine the figures come from.
+/// The envelope of every results file: when the run started, on what machine, and how
+/// long it took, around the experiment's own fields (`run`, flattened beside them, so
+/// each file stays one JSON object). [`Started::now`] starts the clock when a run starts
+/// and [`Started::finish`] wraps what it measured; [`write_json`] writes it and
+/// [`read_json`] reads it back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Machine {
-    pub cpus: usize,
-    pub cpu_model: Option<String>,
-    pub memory_gib: Option<f64>,
-    pub os: String,
-    pub kernel: Option<String>,
-    pub versions: Versions,
-}
-
-/// Versions of what produced the figures.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Versions {
-    pub loadgen: String,
-    pub rustc: Option<String>,
-    pub nginx: Option<String>,
-    pub postgres: Option<String>,
-}
-
-/// The whole file `results/bench-all.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Results {
+pub struct Envelope<R> {
     /// When the run started, UTC, ISO 8601.
     pub started_at: String,
     pub machine: Machine,
-    /// Seconds the whole run took (builds excluded).
+    /// Seconds the whole run took (builds excluded); 0 in files written before it was
+    /// recorded (proxy-bench's).
+    #[serde(default)]
     pub wall_time_s: f64,
+    #[serde(flatten)]
+    pub run: R,
+}
+
+/// A run under way: its start, for [`Started::finish`].
+#[derive(Debug)]
+pub struct Started {
+    started_at: String,
+    clock: std::time::Instant,
+}
+
+impl Started {
+    /// A run starts now.
+    pub fn now() -> Started {
+        Started {
+            started_at: now_utc(),
+            clock: std::time::Instant::now(),
+        }
+    }
+
+    /// The envelope around `run`: this machine, and the time since [`Started::now`].
+    pub fn finish<R>(self, run: R) -> Envelope<R> {
+        Envelope {
+            started_at: self.started_at,
+            machine: kit::machine::describe(),
+            wall_time_s: self.clock.elapsed().as_secs_f64(),
+            run,
+        }
+    }
+}
+
+impl<R> Envelope<R> {
+    /// One line: which command measured it, when, on what, and how long it took.
+    pub fn provenance(&self, command: &str) -> String {
+        self.provenance_with(command, "")
+    }
+
+    /// As [`Envelope::provenance`], with `extra` after the machine (the Python or the
+    /// Docker engine the run used).
+    pub fn provenance_with(&self, command: &str, extra: &str) -> String {
+        let extra = if extra.is_empty() {
+            String::new()
+        } else {
+            format!("; {extra}")
+        };
+        format!(
+            "Measured by `{command}` on {}: {}{extra} ({:.0} s for the whole run).\n",
+            self.started_at,
+            machine_line(&self.machine),
+            self.wall_time_s
+        )
+    }
+}
+
+impl<R> std::ops::Deref for Envelope<R> {
+    type Target = R;
+
+    fn deref(&self) -> &R {
+        &self.run
+    }
+}
+
+impl<R> std::ops::DerefMut for Envelope<R> {
+    fn deref_mut(&mut self) -> &mut R {
+        &mut self.run
+    }
+}
+
+/// bench-all's own part of `results/bench-all.json`: one row per scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchAll {
     pub scenarios: Vec<Row>,
 }
+
+/// The whole file `results/bench-all.json`.
+pub type Results = Envelope<BenchAll>;
 
 /// Requests per second as the tables print them.
 pub fn fmt_rps(rps: f64) -> String {
@@ -259,12 +393,7 @@ pub fn markdown_table(rows: &[Row]) -> String {
             row.load.concurrency,
             row.load.delay_s
         );
-        if let Some(reason) = row.skipped.as_ref().or(row.error.as_ref()) {
-            let word = if row.skipped.is_some() {
-                "skipped"
-            } else {
-                "error"
-            };
+        if let Some((word, reason)) = row.outcome.why() {
             out.push_str(&format!(
                 "| {} | {} | {load} | {word}: {} | | | | {} | | | | | | | | | | | {} |\n",
                 row.id,
@@ -341,7 +470,7 @@ pub fn markdown_document(results: &Results, chart_file: &str) -> String {
              has in flight, the rest wait where the app cannot see them (the kernel's accept \
              queue, or nginx).\n\n",
         );
-        out.push_str(&crate::timeline::markdown_table(&results.scenarios, ""));
+        out.push_str(&timeline_table(&results.scenarios, ""));
     }
     out
 }
@@ -389,8 +518,18 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, kind: &str) -> any
         .map_err(|err| anyhow::anyhow!("{} is not {kind}: {err}", path.display()))
 }
 
+/// Writes a results file: `value` as pretty JSON, atomically. Every experiment's JSON
+/// goes through here and is read back by [`read_json`].
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
+    write_atomically(path, &(serde_json::to_string_pretty(value)? + "\n"))
+}
+
 /// Writes `contents` to `path` through a temporary file, so a reader never sees half.
 pub fn write_atomically(path: &Path, contents: &str) -> anyhow::Result<()> {
+    // A run being interrupted (its services stopping under it) writes nothing.
+    if kit::procs::interrupted() {
+        anyhow::bail!("interrupted: {} not written", path.display());
+    }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|err| anyhow::anyhow!("cannot create {}: {err}", dir.display()))?;
@@ -433,10 +572,66 @@ pub fn now_utc() -> String {
     )
 }
 
+/// One line per row that has a timeline: its chart, Little's law over the whole run and
+/// over the steady windows, and requests in flight as the client and the app count them.
+/// `prefix` leads the links from the page to the results directory (`""` beside them,
+/// `../results/` from docs/).
+pub fn timeline_table(rows: &[Row], prefix: &str) -> String {
+    let mut out = String::from(
+        "| scenario | timeline | Little's law, client | Little's law, app | steady part: windows one median latency long | client, in them | app, in them | mean in flight, client | mean in flight, app |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    let ratio = |r: Option<f64>| r.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.2}"));
+    let count = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.0}"));
+    for row in rows {
+        let Some(summary) = &row.timeline else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "| {} | [chart]({prefix}{}) [csv]({prefix}{}) | {} | {} | {} | {} | {} | {} | {} |",
+            row.id,
+            summary.chart,
+            summary.csv,
+            ratio(summary.client_littles_ratio),
+            ratio(summary.server_littles_ratio),
+            match summary.windows_checked {
+                0 => format!(
+                    "none: the run is too short for {:.1} s windows",
+                    summary.window_s
+                ),
+                n => format!("{n} sliding windows of {:.1} s", summary.window_s),
+            },
+            ratio(summary.client_window_ratio),
+            ratio(summary.server_window_ratio),
+            count(summary.client_in_flight),
+            count(summary.server_in_flight),
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::scenarios::by_id;
+
+    #[test]
+    fn an_outcome_is_written_as_the_skipped_and_error_fields() {
+        let mut row = Row::new(by_id("async").expect("async"));
+        let json = |row: &Row| serde_json::to_value(row).expect("json");
+        assert!(json(&row)["skipped"].is_null() && json(&row)["error"].is_null());
+        row.outcome = Outcome::Skipped("install nginx".into());
+        assert_eq!(json(&row)["skipped"], "install nginx");
+        assert!(json(&row)["error"].is_null());
+        row.outcome = Outcome::Failed("did not start".into());
+        let failed = json(&row);
+        assert_eq!(failed["error"], "did not start");
+        assert!(failed["skipped"].is_null());
+        let back: Row = serde_json::from_value(failed).expect("read back");
+        assert_eq!(back.outcome, Outcome::Failed("did not start".into()));
+        assert_eq!(back.outcome.why(), Some(("error", "did not start")));
+    }
 
     #[test]
     fn table_has_a_line_per_row() {
@@ -445,12 +640,12 @@ mod tests {
         ran.requests_per_second = 198.5;
         ran.efficiency = 0.9925;
         let mut skipped = Row::new(by_id("nginx-sync").expect("nginx-sync"));
-        skipped.skipped = Some("nginx not found | install".into());
+        skipped.outcome = Outcome::Skipped("nginx not found | install".into());
         let table = markdown_table(&[ran, skipped]);
         assert_eq!(table.lines().count(), 4);
         assert!(table.contains("| async | app_async 1 worker |"));
         assert!(table.contains("99%"));
-        assert!(table.contains("114.05 rps (63% of ab's 181.8)"));
+        assert!(table.contains("114.05; 112.11 rps (63% of ab's 181.8)"));
         assert!(table.contains("skipped: nginx not found / install"));
     }
 

@@ -12,10 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::results::{self, CpuCeiling, LatencyMs, Results, Row};
+use crate::results::{self, CpuCeiling, LatencyMs, Outcome, Results, Row};
 use crate::scenarios::Scenario;
-use crate::stack::{self, StartError};
-use crate::{chart, kernel, machine, procfs};
+use kit::stack::{self, StartError};
+use kit::{kernel, procfs};
 use loadgen::{LoadSpec, Progress};
 
 /// Per-request timeout: ab's default. The longest queue in the table (c=1000 against
@@ -91,9 +91,24 @@ impl ShapeArgs {
 
 /// `--delay` of the runners: a positive number of seconds, at most a minute.
 pub fn parse_delay(raw: &str) -> Result<f64, String> {
-    match raw.parse::<f64>() {
-        Ok(delay) if delay.is_finite() && delay > 0.0 && delay <= 60.0 => Ok(delay),
-        _ => Err(format!("{raw:?} is not a delay between 0 and 60 seconds")),
+    seconds_within(raw, false, 60.0)
+}
+
+/// The lab's one reading of a number of seconds on its command line: common's parser
+/// (the services' `UPSTREAM_TIMEOUT` and the like), then the flag's bounds: above zero
+/// (or zero, when `zero` allows it) and at most `max`.
+pub fn seconds_within(raw: &str, zero: bool, max: f64) -> Result<f64, String> {
+    let seconds = common::config::parse_seconds(raw)?.as_secs_f64();
+    if (seconds > 0.0 || zero) && seconds <= max {
+        Ok(seconds)
+    } else if zero {
+        Err(format!(
+            "{raw:?} is not a number of seconds from 0 to {max}"
+        ))
+    } else {
+        Err(format!(
+            "{raw:?} is not a number of seconds above 0, at most {max}"
+        ))
     }
 }
 
@@ -181,14 +196,19 @@ impl Drop for LiveGuard {
     }
 }
 
-/// Runs `scenarios` one after another and returns every row, in order.
-pub fn run_all(scenarios: &[Scenario], options: &Options) -> anyhow::Result<Results> {
-    let started_at = results::now_utc();
-    let ui = Ui::default();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// The multi-threaded runtime every experiment's loads run on.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|err| anyhow::anyhow!("cannot start the runtime: {err}"))?;
+        .map_err(|err| anyhow::anyhow!("cannot start the runtime: {err}"))
+}
+
+/// Runs `scenarios` one after another and returns every row, in order.
+pub fn run_all(scenarios: &[Scenario], options: &Options) -> anyhow::Result<Results> {
+    let started = results::Started::now();
+    let ui = Ui::default();
+    let runtime = runtime()?;
     let shaped: Vec<Scenario> = scenarios.iter().map(|s| options.shape(s)).collect();
     let total = shaped.len();
     let expected: Vec<f64> = shaped.iter().map(expected_s).collect();
@@ -224,21 +244,13 @@ pub fn run_all(scenarios: &[Scenario], options: &Options) -> anyhow::Result<Resu
         ));
         rows.push(row);
     }
-    Ok(Results {
-        started_at,
-        machine: machine::describe(),
-        wall_time_s: ui.elapsed_s(),
-        scenarios: rows,
-    })
+    Ok(started.finish(results::BenchAll { scenarios: rows }))
 }
 
 /// One line about a finished row.
 pub fn summary(row: &Row) -> String {
-    if let Some(reason) = &row.skipped {
-        return format!("skipped: {reason}");
-    }
-    if let Some(reason) = &row.error {
-        return format!("error: {reason}");
+    if let Some((word, reason)) = row.outcome.why() {
+        return format!("{word}: {reason}");
     }
     format!(
         "{:.2} requests/s, {:.0}% of its ceiling {} (2xx only), {} complete, {} failed, {} non-2xx, {:.2} s, p99 {:.0} ms",
@@ -264,7 +276,7 @@ fn run_one(
     expected: f64,
     after: f64,
 ) -> Row {
-    let started = stack::start(scenario, &options.bin_dir);
+    let started = stack::start(&scenario.topology(), &options.bin_dir);
     load_and_measure(runtime, scenario, started, ui, label, expected, after)
 }
 
@@ -284,11 +296,11 @@ pub(crate) fn load_and_measure(
     let stack = match started {
         Ok(stack) => stack,
         Err(StartError::Skipped(reason)) => {
-            row.skipped = Some(reason);
+            row.outcome = Outcome::Skipped(reason);
             return row;
         }
         Err(StartError::Failed(reason)) => {
-            row.error = Some(reason);
+            row.outcome = Outcome::Failed(reason);
             return row;
         }
     };
@@ -370,10 +382,10 @@ pub(crate) fn load_and_measure(
                 row.timeline_data = Some(timeline);
             }
             if let Some(reason) = report.aborted {
-                row.error = Some(format!("load aborted: {reason}"));
+                row.outcome = Outcome::Failed(format!("load aborted: {reason}"));
             }
         }
-        Err(err) => row.error = Some(format!("cannot run the load: {err}")),
+        Err(err) => row.outcome = Outcome::Failed(format!("cannot run the load: {err}")),
     }
     row
 }
@@ -391,7 +403,7 @@ pub(crate) struct Measured {
     pub drops: Option<kernel::Drops>,
     /// What the app's `/metrics` said every [`TIMELINE_INTERVAL`] (empty where it has
     /// none), from the load's start.
-    pub server: Vec<crate::scrape::ServerSample>,
+    pub server: Vec<kit::scrape::ServerSample>,
 }
 
 /// The width of a row's timeline, and how often the app's `/metrics` is read.
@@ -425,13 +437,13 @@ pub(crate) fn measure(
     let origin = Instant::now();
     let scraper = stack
         .metrics_port
-        .map(|port| crate::scrape::Scraper::start(port, TIMELINE_INTERVAL, origin));
+        .map(|port| kit::scrape::Scraper::start(port, TIMELINE_INTERVAL, origin));
     let outcome = {
         let _live = ui.live(status);
         runtime.block_on(loadgen::run_with_progress(spec, progress))
     };
     let server = scraper
-        .map(crate::scrape::Scraper::finish)
+        .map(kit::scrape::Scraper::finish)
         .unwrap_or_default();
     let drops = kernel::Drops::now()
         .zip(drops_before)
@@ -472,10 +484,12 @@ pub fn write_results(
     dir: &std::path::Path,
     name: &str,
 ) -> anyhow::Result<String> {
-    let json = serde_json::to_string_pretty(results)?;
-    results::write_atomically(&dir.join(format!("{name}.json")), &(json + "\n"))?;
+    results::write_json(&dir.join(format!("{name}.json")), results)?;
     let chart_file = format!("{name}.svg");
-    results::write_atomically(&dir.join(&chart_file), &chart::bench_chart(results))?;
+    results::write_atomically(
+        &dir.join(&chart_file),
+        &crate::bench_chart::bench_chart(results),
+    )?;
     for timeline in results
         .scenarios
         .iter()
@@ -494,6 +508,18 @@ pub fn write_results(
 mod tests {
     use super::*;
     use crate::scenarios::by_id;
+
+    #[test]
+    fn seconds_are_read_once_then_bounded() {
+        assert_eq!(parse_delay("0.5"), Ok(0.5));
+        assert!(parse_delay("0").is_err());
+        assert!(parse_delay("61").is_err());
+        assert!(parse_delay("-1").is_err());
+        assert!(parse_delay("abc").is_err());
+        assert!(parse_delay("NaN").is_err());
+        assert_eq!(seconds_within("0", true, 600.0), Ok(0.0));
+        assert!(seconds_within("600.5", true, 600.0).is_err());
+    }
 
     #[test]
     fn shaping_keeps_n_at_least_c() {

@@ -14,158 +14,12 @@
 //! assert_eq!(async_row.ceiling_rps(), 200.0);
 //! // ab's lone first request caps the article's 2000/200 runs at 181.8 requests/s.
 //! assert!((async_row.ab_ceiling_rps() - 181.8).abs() < 0.1);
-//! assert_eq!(SCENARIOS.len(), 24);
+//! assert_eq!(SCENARIOS.len(), 25);
 //! ```
 
+use common::config::{Client, Driver, Protocol};
+pub use kit::topology::{App, Front, Topology};
 use serde::Serialize;
-
-/// Which service serves the requests, configured how. The configuration is typed here
-/// and reaches the app as the variables a compose file sets ([`App::env`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "binary")]
-pub enum App {
-    /// `app_sync`: `workers` processes x `threads` threads (0 = one per connection).
-    Sync {
-        workers: u32,
-        threads: u32,
-        protocol: Protocol,
-    },
-    /// `app_async`: `workers` event loops calling the upstream with `client`.
-    Async {
-        workers: u32,
-        client: Client,
-        protocol: Protocol,
-    },
-    /// `app_pg`: one event loop, the upstream call, then a query through `driver`.
-    Pg { driver: Driver },
-    /// No app: the load goes to the slow API itself (through nginx where one stands in
-    /// front). The reference rows: what this machine allows without a proxy in Rust.
-    Upstream,
-}
-
-impl App {
-    /// The binary (and crate) name.
-    pub fn binary(self) -> &'static str {
-        match self {
-            App::Sync { .. } => "app_sync",
-            App::Async { .. } => "app_async",
-            App::Pg { .. } => "app_pg",
-            App::Upstream => "slow_api",
-        }
-    }
-
-    /// Whether the app needs PostgreSQL.
-    pub fn needs_postgres(self) -> bool {
-        matches!(self, App::Pg { .. })
-    }
-
-    /// The app's configuration as its variables (`WORKERS=4`, `THREADS=50`, ...): the
-    /// names the compose files set.
-    pub fn env(self) -> Vec<(&'static str, String)> {
-        match self {
-            App::Sync {
-                workers,
-                threads,
-                protocol,
-            } => vec![
-                ("WORKERS", workers.to_string()),
-                ("THREADS", threads.to_string()),
-                ("PROTOCOL", protocol.as_env().to_owned()),
-            ],
-            App::Async {
-                workers,
-                client,
-                protocol,
-            } => vec![
-                ("WORKERS", workers.to_string()),
-                ("CLIENT", client.as_env().to_owned()),
-                ("PROTOCOL", protocol.as_env().to_owned()),
-            ],
-            App::Pg { driver } => vec![
-                ("WORKERS", "1".to_owned()),
-                ("DRIVER", driver.as_env().to_owned()),
-            ],
-            App::Upstream => Vec::new(),
-        }
-    }
-}
-
-/// `PROTOCOL`: what app_sync speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Protocol {
-    Http,
-    /// The uwsgi wire protocol, as nginx's `uwsgi_pass` speaks it.
-    Uwsgi,
-}
-
-/// `CLIENT`: how app_async calls the upstream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Client {
-    /// awc: the wait yields to the event loop.
-    Async,
-    /// A blocking client inside the handler: the wait blocks the loop.
-    Blocking,
-}
-
-/// `DRIVER`: how app_pg talks to PostgreSQL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Driver {
-    /// A synchronous driver inside the handler: the query blocks the loop.
-    Blocking,
-    /// tokio-postgres through a pool: the query yields.
-    Async,
-}
-
-impl Protocol {
-    pub fn as_env(self) -> &'static str {
-        match self {
-            Protocol::Http => "http",
-            Protocol::Uwsgi => "uwsgi",
-        }
-    }
-}
-
-impl Client {
-    pub fn as_env(self) -> &'static str {
-        match self {
-            Client::Async => "async",
-            Client::Blocking => "blocking",
-        }
-    }
-}
-
-impl Driver {
-    pub fn as_env(self) -> &'static str {
-        match self {
-            Driver::Blocking => "blocking",
-            Driver::Async => "async",
-        }
-    }
-}
-
-/// What stands in front of the app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Front {
-    /// Clients talk to the app directly.
-    Direct,
-    /// nginx `proxy_pass`, a new upstream connection per request (the article's
-    /// nginx -> Gunicorn: a blocking server should not hold idle connections).
-    NginxHttp,
-    /// nginx `proxy_pass` with a pool of keep-alive upstream connections.
-    NginxHttpKeepAlive,
-    /// nginx `uwsgi_pass`: the uwsgi wire protocol, as nginx -> uWSGI.
-    NginxUwsgi,
-}
-
-impl Front {
-    pub fn is_nginx(self) -> bool {
-        self != Front::Direct
-    }
-}
 
 /// What limits the requests in flight, for Little's law.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -245,6 +99,15 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// What the kit starts for this row.
+    pub fn topology(&self) -> Topology {
+        Topology {
+            name: self.id,
+            app: self.app,
+            front: self.front,
+        }
+    }
+
     /// The most requests this topology can hold in flight under this load.
     fn in_flight(&self) -> f64 {
         let c = f64::from(self.load.concurrency);
@@ -330,8 +193,8 @@ const LARGE: Load = Load {
     keep_alive: false,
 };
 
-/// Beyond the article: where a thread cap shows plainly.
-const HUGE: Load = Load {
+/// Beyond the article: where a thread cap shows plainly (and proxy-bench's first load).
+pub const HUGE: Load = Load {
     requests: 5000,
     concurrency: 1000,
     delay: 1.0,
@@ -339,8 +202,8 @@ const HUGE: Load = Load {
 };
 
 /// Beyond the article: 5,000 clients that keep their connections, 5 requests each, where
-/// the cost of a proxied request, not the handshakes, decides.
-const KEEPALIVE: Load = Load {
+/// the cost of a proxied request, not the handshakes, decides (and proxy-bench's second).
+pub const KEEPALIVE: Load = Load {
     requests: 25_000,
     concurrency: 5_000,
     delay: 1.0,
@@ -421,20 +284,21 @@ const SYNC_WORKERS: Scenario = Scenario {
 const ASYNC: Scenario = Scenario {
     id: "async",
     compose: compose("async-gevent.yml", 3000),
-    article_analogue: "gevent.pywsgi",
+    article_analogue: "gevent.pywsgi; Gunicorn+gevent (1 worker)",
     topology: "app_async 1 worker",
     app: ASYNC_1,
     front: Front::Direct,
     load: LARGE,
     bound: NO_CAP,
-    article: article(Some(114.05), "114.05 rps"),
+    // The article's async-gevent-gunicorn.yml runs one gevent worker (WORKERS=1).
+    article: article(Some(114.05), "114.05; 112.11 rps"),
     extra: false,
 };
 
 const ASYNC_WORKERS: Scenario = Scenario {
     id: "async-workers",
     compose: compose("async-workers.yml", 3000),
-    article_analogue: "uWSGI+gevent 2 workers; Gunicorn+gevent",
+    article_analogue: "uWSGI+gevent 2 workers",
     topology: "app_async 2 workers",
     app: App::Async {
         workers: 2,
@@ -444,7 +308,7 @@ const ASYNC_WORKERS: Scenario = Scenario {
     front: Front::Direct,
     load: LARGE,
     bound: NO_CAP,
-    article: article(Some(151.93), "151.93; 112.11 rps"),
+    article: article(Some(151.93), "151.93 rps"),
     extra: false,
 };
 
@@ -479,11 +343,13 @@ const NGINX_SYNC: Scenario = Scenario {
     extra: false,
 };
 
-/// The article's nginx-gunicorn.yml: nginx -> Gunicorn with one gevent worker.
+/// The article's nginx-gunicorn.yml: nginx -> Gunicorn with one gevent worker. The
+/// article's nginx-gunicorn.conf opens a new HTTP/1.0 connection per request; the lab
+/// adds the keep-alive pool (HTTP/1.1) an event loop can afford.
 const NGINX_ASYNC: Scenario = Scenario {
     id: "nginx-async",
     compose: compose("nginx-async.yml", 8080),
-    article_analogue: "nginx -> Gunicorn+gevent",
+    article_analogue: "nginx -> Gunicorn+gevent, plus upstream keep-alive (the lab's)",
     topology: "nginx -> app_async (upstream keep-alive)",
     app: ASYNC_1,
     front: Front::NginxHttpKeepAlive,
@@ -688,6 +554,7 @@ pub fn ids() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kit::nginx::{site, PROXY, UWSGI, UWSGI_SYNC};
 
     fn row(id: &str) -> &'static Scenario {
         by_id(id).unwrap_or_else(|| panic!("no scenario {id}"))
@@ -790,5 +657,21 @@ mod tests {
             row("pg-blocking").app.env(),
             vec![("WORKERS", "1".into()), ("DRIVER", "blocking".into())]
         );
+    }
+
+    #[test]
+    fn each_nginx_scenario_has_its_site() {
+        for scenario in SCENARIOS {
+            assert_eq!(
+                site(&scenario.topology()).is_some(),
+                scenario.front.is_nginx(),
+                "{}",
+                scenario.id
+            );
+        }
+        let site_of = |id| by_id(id).and_then(|row| site(&row.topology()));
+        assert_eq!(site_of("nginx-uwsgi"), Some(UWSGI));
+        assert_eq!(site_of("nginx-uwsgi-sync"), Some(UWSGI_SYNC));
+        assert_eq!(site_of("nginx-proxy"), Some(PROXY));
     }
 }

@@ -1,5 +1,5 @@
 //! A row over time: what the client saw per interval (loadgen's timeline) beside what
-//! the app said it held ([`crate::scrape`]), with Little's law checked window by window.
+//! the app said it held ([`kit::scrape`]), with Little's law checked window by window.
 //!
 //! Whole-run averages hide what the lessons are about: the waves of `c` clients that
 //! come back together, the blocked loop serving one request per delay, a pool that
@@ -22,7 +22,7 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 
 use crate::chart::{esc, ARTICLE, ASYNC, BLOCKING, FONT, GRID, MUTED, TEXT};
-use crate::scrape::ServerSample;
+use kit::scrape::ServerSample;
 
 /// One interval of the client's timeline (loadgen's `timeline.intervals[]`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,6 +72,8 @@ pub struct Point {
     /// Little's law from the app's figures over the window ending here.
     pub server_littles: Option<f64>,
     pub upstream_in_flight: Option<f64>,
+    /// app_pg's `db_queries_in_flight`.
+    pub db_in_flight: Option<f64>,
     pub pool_in_use: Option<f64>,
     pub pool_waiters: Option<f64>,
     pub p50_ms: Option<f64>,
@@ -160,6 +162,7 @@ pub fn build(
             server_in_flight: last_sample.map(|s| s.in_flight),
             server_littles: None,
             upstream_in_flight: last_sample.and_then(|s| s.upstream_in_flight),
+            db_in_flight: last_sample.and_then(|s| s.db_in_flight),
             pool_in_use: last_sample.and_then(|s| s.pool_in_use),
             pool_waiters: last_sample.and_then(|s| s.pool_waiters),
             p50_ms: interval.p50_ms,
@@ -259,13 +262,13 @@ impl Timeline {
     /// One line per interval, every column of [`Point`].
     pub fn csv(&self) -> String {
         let mut out = String::from(
-            "start_s,completed_rps,ok_rps,errors,client_in_flight,client_littles,server_in_flight,server_littles,upstream_in_flight,pool_in_use,pool_waiters,p50_ms,p99_ms\n",
+            "start_s,completed_rps,ok_rps,errors,client_in_flight,client_littles,server_in_flight,server_littles,upstream_in_flight,db_in_flight,pool_in_use,pool_waiters,p50_ms,p99_ms\n",
         );
         let opt = |value: Option<f64>| value.map_or_else(String::new, |v| format!("{v:.3}"));
         for p in &self.points {
             let _ = writeln!(
                 out,
-                "{:.3},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{}",
+                "{:.3},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{},{}",
                 p.start_s,
                 p.completed_rps,
                 p.ok_rps,
@@ -275,6 +278,7 @@ impl Timeline {
                 opt(p.server_in_flight),
                 opt(p.server_littles),
                 opt(p.upstream_in_flight),
+                opt(p.db_in_flight),
                 opt(p.pool_in_use),
                 opt(p.pool_waiters),
                 opt(p.p50_ms),
@@ -312,6 +316,7 @@ impl Timeline {
                     Series::line("app", BLOCKING, |p| p.server_in_flight),
                     Series::dashed("app (Little)", BLOCKING, |p| p.server_littles),
                     Series::line("upstream calls", UPSTREAM, |p| p.upstream_in_flight),
+                    Series::line("db queries", POOL, |p| p.db_in_flight),
                     Series::dashed("pool waiters", POOL, |p| p.pool_waiters),
                 ],
             ),
@@ -575,40 +580,6 @@ fn time_ticks(end: f64) -> Vec<f64> {
         .collect()
 }
 
-/// One line per row that has a timeline: its chart, Little's law over the whole run and
-/// over the steady windows, and requests in flight as the client and the app count them.
-/// `prefix` leads the links from the page to the results directory (`""` beside them,
-/// `../results/` from docs/).
-pub fn markdown_table(rows: &[crate::results::Row], prefix: &str) -> String {
-    let mut out = String::from(
-        "| scenario | timeline | Little's law, client | Little's law, app | steady windows | client, in them | app, in them | mean in flight, client | mean in flight, app |\n\
-         |---|---|--:|--:|--:|--:|--:|--:|--:|\n",
-    );
-    let ratio = |r: Option<f64>| r.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.2}"));
-    let count = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.0}"));
-    for row in rows {
-        let Some(summary) = &row.timeline else {
-            continue;
-        };
-        let _ = writeln!(
-            out,
-            "| {} | [chart]({prefix}{}) [csv]({prefix}{}) | {} | {} | {} of {:.1} s | {} | {} | {} | {} |",
-            row.id,
-            summary.chart,
-            summary.csv,
-            ratio(summary.client_littles_ratio),
-            ratio(summary.server_littles_ratio),
-            summary.windows_checked,
-            summary.window_s,
-            ratio(summary.client_window_ratio),
-            ratio(summary.server_window_ratio),
-            count(summary.client_in_flight),
-            count(summary.server_in_flight),
-        );
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -657,6 +628,7 @@ mod tests {
                     t_s,
                     in_flight: 10.0,
                     upstream_in_flight: Some(10.0),
+                    db_in_flight: None,
                     // Ten requests in flight accumulate ten seconds of serving a second.
                     duration_sum_s: 10.0 * t_s,
                     pool_in_use: None,

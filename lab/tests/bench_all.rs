@@ -1,4 +1,4 @@
-//! bench-all on a shortened scenario set, over real services on loopback ports.
+//! `lab bench` on a shortened scenario set, over real services on loopback ports.
 //!
 //! The runner is started as the real binary; a watcher thread records every process it
 //! starts (from /proc), so the tests can check that none outlives a run, finished or
@@ -8,14 +8,14 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use lab::testing::services_bin_dir;
+use kit::testing::services_bin_dir;
 use serde_json::Value;
 
 mod support;
 use support::{by_id, read_json, run_watched, runner, scratch, survivors, wait_for, Watcher};
 
 fn bench_all(results: &Path, args: &[&str]) -> Command {
-    runner(env!("CARGO_BIN_EXE_bench-all"), results, args)
+    runner("bench", results, args)
 }
 
 fn row<'a>(json: &'a Value, id: &str) -> &'a Value {
@@ -236,7 +236,7 @@ fn interrupt_mid_load(scenario: &str, wait_for_command: &str, extra_env: &[(&str
     let left = survivors(&seen);
     assert!(left.is_empty(), "still running after SIGINT: {left:?}");
     // The scratch directories (logs, configuration, database files) are gone too.
-    let prefix = format!("bench-all-{runner}-");
+    let prefix = format!("lab-{runner}-");
     let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
         .expect("temp dir")
         .filter_map(Result::ok)
@@ -255,9 +255,9 @@ fn interrupted_run_stops_nginx_and_the_app() {
 #[test]
 fn interrupted_run_stops_postgres() {
     assert!(
-        lab::postgres::find_bin_dir().is_some(),
+        kit::postgres::find_bin_dir().is_some(),
         "{}",
-        lab::postgres::PACKAGE_HINT
+        kit::postgres::PACKAGE_HINT
     );
     interrupt_mid_load("pg-async", "postgres", &[]);
 }
@@ -266,8 +266,9 @@ fn interrupted_run_stops_postgres() {
 fn sweep_writes_its_files_and_says_how_its_clients_started() {
     let results = scratch("sweep");
     let (output, seen) = run_watched({
-        let mut command = Command::new(env!("CARGO_BIN_EXE_sweep"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lab"));
         command
+            .arg("sweep")
             .args(["--scenarios", "sync-workers,async"])
             .args(["--concurrency", "1,8"])
             .args(["--delay", "0.2", "--duration", "1.5", "--ramp-up", "0.2"])

@@ -15,7 +15,7 @@ mod support;
 use support::{by_id, read_json, run_watched, runner, scratch, survivors, wait_for, Watcher};
 
 fn compare(results: &Path, args: &[&str]) -> Command {
-    runner(env!("CARGO_BIN_EXE_compare"), results, args)
+    runner("compare", results, args)
 }
 
 fn pair<'a>(json: &'a Value, id: &str) -> &'a Value {

@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use lab::procs::FileLock;
+use kit::procs::FileLock;
 use lab::swarm::{self, bench, shards, Stack, Topology};
 
 fn root() -> PathBuf {
@@ -55,7 +55,7 @@ impl Fixture {
             stack,
             created_swarm,
             state_before,
-            runtime: lab::faults::runtime().expect("a runtime"),
+            runtime: lab::runner::runtime().expect("a runtime"),
             _lock: lock,
         };
         let took = fixture

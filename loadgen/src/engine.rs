@@ -159,6 +159,7 @@ pub async fn run_with_progress(
         .or(panicked);
     let facts = RunFacts {
         url: spec.url,
+        method: Some(plan.method.to_string()),
         server_software: shared.server_software.get().cloned().flatten(),
         host: plan.host.clone(),
         port: plan.port,

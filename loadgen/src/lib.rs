@@ -59,4 +59,4 @@ pub use report::{
 };
 pub use spec::{parse_start_at, LoadError, LoadSpec, Shard, DEFAULT_TIMEOUT, START_AT_TOLERANCE};
 pub use stats::{decode_histogram, Failures};
-pub use timeline::{Interval, Timeline, DEFAULT_INTERVAL, MAX_INTERVALS, MIN_INTERVAL};
+pub use timeline::{Interval, Timeline, Totals, DEFAULT_INTERVAL, MAX_INTERVALS, MIN_INTERVAL};

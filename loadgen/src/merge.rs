@@ -7,19 +7,19 @@
 //! are aligned on their wall-clock starts and added interval by interval.
 
 use crate::report::{Report, RunFacts};
+use crate::spec::Shard;
 use crate::stats::{decode_histogram, Stats};
 use crate::timeline::{Bucket, Recorder, DEFAULT_INTERVAL};
 
 /// Adds shard reports, each given with a name (its file) for the error messages.
 /// Errors (one line, naming the file) when a report lacks what a merge needs (the
-/// histograms of a current loadgen) or the reports do not describe one load
-/// (keep-alive on some and not others, `--rate` on some only).
+/// histograms of a current loadgen) or the reports are not the shards of one load
+/// ([`check_one_load`]).
 pub fn merge_reports(inputs: &[(String, Report)]) -> Result<Report, String> {
-    let Some((first_name, first)) = inputs.first() else {
+    let Some((_, first)) = inputs.first() else {
         return Err("merge needs at least one report".into());
     };
     let mut stats = Stats::new(DEFAULT_INTERVAL);
-    let mut urls: Vec<&str> = Vec::new();
     let mut shards = Vec::new();
     let mut aborted = Vec::new();
     let started = inputs
@@ -32,29 +32,12 @@ pub fn merge_reports(inputs: &[(String, Report)]) -> Result<Report, String> {
         .fold(f64::NEG_INFINITY, f64::max);
     let mut timelines = Vec::new();
     for (name, report) in inputs {
-        if report.keep_alive != first.keep_alive {
-            return Err(format!(
-                "{name}: keep-alive (-k) is {} but {} in {first_name}: not one load",
-                on(report.keep_alive),
-                on(first.keep_alive)
-            ));
-        }
-        if report.rate.is_some() != first.rate.is_some() {
-            return Err(format!(
-                "{name}: --rate is {} but {} in {first_name}: not one load",
-                on(report.rate.is_some()),
-                on(first.rate.is_some())
-            ));
-        }
         if report.started_at_unix_s <= 0.0 {
             return Err(format!(
                 "{name}: no started_at_unix_s (a report of an older loadgen?)"
             ));
         }
         stats.merge(&shard_stats(name, report)?);
-        if !urls.contains(&report.url.as_str()) {
-            urls.push(&report.url);
-        }
         shards.push(report.shard.clone().unwrap_or_else(|| "-".into()));
         if let Some(reason) = &report.aborted {
             aborted.push(format!("{name}: {reason}"));
@@ -63,6 +46,8 @@ pub fn merge_reports(inputs: &[(String, Report)]) -> Result<Report, String> {
             timelines.push((report.started_at_unix_s - started, timeline));
         }
     }
+    // Each report's own defects first (naming its file), then whether they are one load.
+    check_one_load(inputs)?;
     let time_taken_s = (ended - started).max(0.0);
     stats.timeline = merge_timelines(timelines, inputs.len())?;
     stats
@@ -74,7 +59,8 @@ pub fn merge_reports(inputs: &[(String, Report)]) -> Result<Report, String> {
         .map(|(_, r)| r.rate.map(|rate| rate.target_rps))
         .sum::<Option<f64>>();
     let facts = RunFacts {
-        url: urls.join(" "),
+        url: first.url.clone(),
+        method: first.method.clone(),
         server_software: inputs.iter().find_map(|(_, r)| r.server_software.clone()),
         host: first.server_hostname.clone(),
         port: first.server_port,
@@ -91,6 +77,149 @@ pub fn merge_reports(inputs: &[(String, Report)]) -> Result<Report, String> {
         started_at_unix_s: started,
     };
     Ok(Report::build(facts, &stats))
+}
+
+/// The shards a report covers: `--shard I/K`'s one, or the list a merge wrote
+/// (`"1/3,2/3"`); `None` for a whole load.
+fn shards_of(name: &str, report: &Report) -> Result<Option<Vec<Shard>>, String> {
+    let Some(text) = &report.shard else {
+        return Ok(None);
+    };
+    let shards = text
+        .split(',')
+        .map(|one| {
+            one.parse::<Shard>()
+                .map_err(|err| format!("{name}: shard {err}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(shards))
+}
+
+/// Refuses reports that are not, together, every shard of one load exactly once: a
+/// whole load beside anything, one shard twice, a shard missing, shards of K and of
+/// another count, different URLs or methods, `-c`/`-n`/`--rate` shares that are not
+/// the shares of one `-c`/`-n`/`--rate`, different `-k` or `--ramp-up`.
+fn check_one_load(inputs: &[(String, Report)]) -> Result<(), String> {
+    let Some((first_name, first)) = inputs.first() else {
+        return Err("merge needs at least one report".into());
+    };
+    let mut covered: Vec<(Shard, &str)> = Vec::new();
+    let mut sets = Vec::with_capacity(inputs.len());
+    for (name, report) in inputs {
+        let not_one = |what: &str, this: String, that: String| {
+            Err(format!(
+                "{name}: {what} {this} but {that} in {first_name}: not one load"
+            ))
+        };
+        if report.url != first.url {
+            return not_one("url", report.url.clone(), first.url.clone());
+        }
+        if report.method != first.method {
+            let method = |r: &Report| r.method.clone().unwrap_or_else(|| "unknown".into());
+            return not_one("method", method(report), method(first));
+        }
+        if report.keep_alive != first.keep_alive {
+            return not_one(
+                "keep-alive (-k) is",
+                on(report.keep_alive).into(),
+                on(first.keep_alive).into(),
+            );
+        }
+        if report.rate.is_some() != first.rate.is_some() {
+            return not_one(
+                "--rate is",
+                on(report.rate.is_some()).into(),
+                on(first.rate.is_some()).into(),
+            );
+        }
+        if report.requested.is_some() != first.requested.is_some() {
+            return not_one(
+                "-n is",
+                on(report.requested.is_some()).into(),
+                on(first.requested.is_some()).into(),
+            );
+        }
+        if report.ramp_up_s != first.ramp_up_s {
+            let ramp = |r: &Report| r.ramp_up_s.map_or("off".into(), |s| format!("{s} s"));
+            return not_one("--ramp-up is", ramp(report), ramp(first));
+        }
+    }
+    for (name, report) in inputs {
+        let Some(shards) = shards_of(name, report)? else {
+            if inputs.len() > 1 {
+                return Err(format!(
+                    "{name}: not a --shard report (a whole load): merge adds the shards of one load"
+                ));
+            }
+            return Ok(());
+        };
+        for shard in &shards {
+            let count = covered.first().map_or(shard.count, |(s, _)| s.count);
+            if shard.count != count {
+                return Err(format!(
+                    "{name}: shard {shard} is one of {} but the others are of {count}: not one load",
+                    shard.count
+                ));
+            }
+            if let Some((_, other)) = covered.iter().find(|(s, _)| s == shard) {
+                return Err(format!(
+                    "{name}: shard {shard} is given twice (also in {other}): give each shard once"
+                ));
+            }
+            covered.push((*shard, name));
+        }
+        sets.push((name, report, shards));
+    }
+    let count = covered.first().map_or(1, |(s, _)| s.count);
+    let missing: Vec<String> = (1..=count)
+        .filter(|index| !covered.iter().any(|(s, _)| s.index == *index))
+        .map(|index| format!("{index}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "shard {} missing: merge needs all {count} shards of the load, each once",
+            missing.join(", ")
+        ));
+    }
+    // Every shard's -c and -n are its share of the totals (Shard::split), and its rate
+    // the total over K: shards of another load do not add up.
+    let total_c: u64 = sets.iter().map(|(_, r, _)| r.concurrency as u64).sum();
+    let total_n: Option<u64> = sets.iter().map(|(_, r, _)| r.requested).sum();
+    let total_rate: Option<f64> = sets
+        .iter()
+        .map(|(_, r, _)| r.rate.map(|rate| rate.target_rps))
+        .sum();
+    for (name, report, shards) in &sets {
+        let share = |total: u64| shards.iter().map(|s| s.share(total)).sum::<u64>();
+        let which = shards
+            .iter()
+            .map(Shard::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        if report.concurrency as u64 != share(total_c) {
+            return Err(format!(
+                "{name}: -c {} is not shard {which}'s share of -c {total_c}: not one load",
+                report.concurrency
+            ));
+        }
+        if let (Some(n), Some(total_n)) = (report.requested, total_n) {
+            if n != share(total_n) {
+                return Err(format!(
+                    "{name}: -n {n} is not shard {which}'s share of -n {total_n}: not one load"
+                ));
+            }
+        }
+        if let (Some(rate), Some(total)) = (report.rate, total_rate) {
+            let expected = total * shards.len() as f64 / count as f64;
+            if (rate.target_rps - expected).abs() > 1e-9 * expected.max(1.0) {
+                return Err(format!(
+                    "{name}: --rate {} is not shard {which}'s share of --rate {total}: not one load",
+                    rate.target_rps
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn on(yes: bool) -> &'static str {

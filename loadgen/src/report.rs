@@ -111,6 +111,9 @@ pub struct RateReport {
 pub struct Report {
     /// The URL as given.
     pub url: String,
+    /// `-m` (null in the reports of a loadgen before it was recorded).
+    #[serde(default)]
+    pub method: Option<String>,
     /// The first response's `Server` header ("Server Software").
     pub server_software: Option<String>,
     pub server_hostname: String,
@@ -211,6 +214,7 @@ pub struct PhaseHistograms {
 /// What the engine knows besides the stats.
 pub(crate) struct RunFacts {
     pub url: String,
+    pub method: Option<String>,
     pub server_software: Option<String>,
     pub host: String,
     pub port: u16,
@@ -259,6 +263,7 @@ impl Report {
         };
         Report {
             url: facts.url,
+            method: facts.method,
             server_software: facts.server_software,
             server_hostname: facts.host,
             server_port: facts.port,

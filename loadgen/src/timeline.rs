@@ -63,7 +63,43 @@ pub struct Timeline {
     pub intervals: Vec<Interval>,
 }
 
+/// What had ended by the end of one interval ([`Timeline::running_totals`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Totals {
+    /// The interval's end, seconds from the run's start.
+    pub end_s: f64,
+    /// Requests ended so far, however: 2xx, non-2xx or failed.
+    pub completed: u64,
+    /// Of them, 2xx responses.
+    pub ok: u64,
+    /// Of them, non-2xx responses and failures.
+    pub errors: u64,
+}
+
 impl Timeline {
+    /// The running totals at the end of each interval: when the first N responses had
+    /// come back, or how many errors there were by a given moment.
+    pub fn running_totals(&self) -> Vec<Totals> {
+        let mut so_far = Totals {
+            end_s: 0.0,
+            completed: 0,
+            ok: 0,
+            errors: 0,
+        };
+        self.intervals
+            .iter()
+            .map(|interval| {
+                so_far = Totals {
+                    end_s: interval.start_s + self.interval_s,
+                    completed: so_far.completed + interval.completed,
+                    ok: so_far.ok + interval.ok,
+                    errors: so_far.errors + interval.errors,
+                };
+                so_far
+            })
+            .collect()
+    }
+
     /// As CSV: `start_s,started,completed,ok,errors,in_flight,p50_ms,p99_ms,mean_ms`, one
     /// row per interval, an empty field for a null latency.
     pub fn to_csv(&self) -> String {
@@ -312,6 +348,25 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    #[test]
+    fn running_totals_add_up_to_each_interval_s_end() {
+        let mut r = Recorder::new(ms(100));
+        r.completed(ms(20), Ending::Ok(1_000));
+        r.completed(ms(150), Ending::NotOk(1_000));
+        r.completed(ms(160), Ending::Ok(1_000));
+        r.completed(ms(250), Ending::Failed);
+        let totals: Vec<(f64, u64, u64, u64)> = r
+            .timeline()
+            .running_totals()
+            .iter()
+            .map(|t| ((t.end_s * 1000.0).round(), t.completed, t.ok, t.errors))
+            .collect();
+        assert_eq!(
+            totals,
+            [(100.0, 1, 1, 0), (200.0, 3, 2, 1), (300.0, 4, 2, 2)]
+        );
     }
 
     #[test]

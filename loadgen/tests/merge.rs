@@ -264,3 +264,103 @@ fn bad_merge_inputs_exit_2_naming_the_file() {
     assert_eq!(merged["complete"], 4);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Reports that are not every shard of one load exactly once: each refused with one
+/// line and exit 2, never merged into a report of a load that did not happen.
+#[test]
+fn shards_of_no_one_load_are_refused() {
+    let dir = temp_dir("not-one-load");
+    let server = TestServer::start();
+    let status = server.url("/status");
+    let run = |file: &str, args: &[&str], url: &str| {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        all.push(url);
+        write(&dir, file, &loadgen(&all))
+    };
+    let one_of_two = run(
+        "1of2.json",
+        &["-n", "4", "-c", "2", "--shard", "1/2"],
+        &status,
+    );
+    let two_of_two = run(
+        "2of2.json",
+        &["-n", "4", "-c", "2", "--shard", "2/2"],
+        &status,
+    );
+    let one_of_three = run(
+        "1of3.json",
+        &["-n", "6", "-c", "3", "--shard", "1/3"],
+        &status,
+    );
+    let two_of_three = run(
+        "2of3.json",
+        &["-n", "6", "-c", "3", "--shard", "2/3"],
+        &status,
+    );
+    let other_url = run(
+        "other-url.json",
+        &["-n", "4", "-c", "2", "--shard", "2/2"],
+        &server.url("/"),
+    );
+    let head = run(
+        "head.json",
+        &["-m", "HEAD", "-n", "4", "-c", "2", "--shard", "2/2"],
+        &status,
+    );
+    let other_load = run(
+        "other-load.json",
+        &["-n", "8", "-c", "4", "--shard", "2/2"],
+        &status,
+    );
+    let whole = run("whole.json", &["-n", "4", "-c", "2"], &status);
+
+    // The shards of one load merge.
+    let merged = json(&loadgen(&["merge", "--json", &one_of_two, &two_of_two]));
+    assert_eq!(merged["complete"], 4);
+    assert_eq!(merged["url"], status.as_str());
+    assert_eq!(merged["method"], "GET");
+    assert_eq!(merged["shard"], "1/2,2/2");
+    // A merged report holds every shard: it merges into itself, and with none again.
+    let merged_file = write(
+        &dir,
+        "merged.json",
+        &loadgen(&["merge", "--json", &one_of_two, &two_of_two]),
+    );
+    assert_eq!(
+        json(&loadgen(&["merge", "--json", &merged_file]))["complete"],
+        4
+    );
+    let again = loadgen(&["merge", &merged_file, &two_of_two]);
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
+
+    for (files, says) in [
+        (
+            vec![&one_of_two, &one_of_two, &two_of_two],
+            "shard 1/2 is given twice",
+        ),
+        (vec![&one_of_three, &two_of_three], "shard 3/3 missing"),
+        (vec![&one_of_two], "shard 2/2 missing"),
+        (vec![&one_of_two, &other_url], "url "),
+        (vec![&one_of_two, &head], "method HEAD but GET"),
+        (
+            vec![&one_of_two, &two_of_three],
+            "is one of 3 but the others are of 2",
+        ),
+        (
+            vec![&one_of_two, &other_load],
+            "-c 1 is not shard 1/2's share of -c 3",
+        ),
+        (vec![&whole, &two_of_two], "not a --shard report"),
+    ] {
+        let mut args = vec!["merge"];
+        args.extend(files.iter().map(|f| f.as_str()));
+        let output = loadgen(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(output.stdout.is_empty(), "nothing merged: {output:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

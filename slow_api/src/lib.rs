@@ -90,7 +90,7 @@ pub async fn run(
     let address = listener.local_addr()?;
     let max_delay = web::Data::new(config.max_delay);
     // No upstream here: no upstream_requests_in_flight.
-    let metrics = common::metrics::Metrics::new(None)?;
+    let metrics = common::metrics::Metrics::new(&[])?;
     let _metrics_server = match config.metrics_port {
         Some(port) => Some(common::metrics::listen(config.host, port, metrics.clone())?),
         None => None,

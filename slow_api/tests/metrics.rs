@@ -1,8 +1,8 @@
 //! `GET /metrics` on slow_api: on its port and on `--metrics-port`.
 
-use lab::testing::in_process::{config_from_args, InProcess};
-use lab::testing::scrape_metrics as scrape;
-use lab::testing::{free_port, get};
+use kit::testing::in_process::{config_from_args, InProcess};
+use kit::testing::scrape_metrics as scrape;
+use kit::testing::{free_port, get};
 
 #[test]
 fn metrics_count_what_was_sent_on_both_ports() {
@@ -21,18 +21,7 @@ fn metrics_count_what_was_sent_on_both_ports() {
     assert_eq!(get(&format!("{other}/healthz")).status, 200);
     for url in [api.url("/metrics"), format!("{other}/metrics")] {
         let page = scrape(&url);
-        assert_eq!(
-            page.get("http_requests_total", &[("code", "200")]),
-            Some(3.0)
-        );
-        assert_eq!(
-            page.get("http_requests_total", &[("code", "400")]),
-            Some(1.0)
-        );
-        assert_eq!(
-            page.get("http_request_duration_seconds_count", &[]),
-            Some(4.0)
-        );
+        kit::testing::assert_requests_counted(&page, 3, 1);
         assert_eq!(page.get("http_requests_in_flight", &[]), Some(0.0));
         // No upstream here: the gauge is left out.
         assert_eq!(page.get("upstream_requests_in_flight", &[]), None);

@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use lab::testing::in_process::{config_from_args, InProcess};
-use lab::testing::{get, get_concurrently, raw_exchange, Service};
+use kit::testing::in_process::{config_from_args, InProcess};
+use kit::testing::{get, get_concurrently, raw_exchange, Service};
 
 const BIN: &str = env!("CARGO_BIN_EXE_slow_api");
 

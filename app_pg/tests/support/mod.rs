@@ -1,12 +1,12 @@
 //! What the app_pg tests share: a real PostgreSQL, and the real slow_api and app_pg,
-//! both run in this process ([`slow_api::run`], [`app_pg::run`], each on its own thread
+//! both run in this process (slow_api's and [`app_pg::run`], each on its own thread
 //! and actix system, on 127.0.0.1:0).
 #![allow(dead_code, unused_imports)]
 
 pub use app_pg::{Config, Driver};
-pub use lab::postgres::Postgres;
-pub use lab::testing::in_process::{config_from_args, InProcess};
-pub use lab::testing::{free_port, get, get_concurrently};
+pub use kit::postgres::Postgres;
+pub use kit::testing::in_process::{config_from_args, InProcess};
+pub use kit::testing::{free_port, get, get_concurrently};
 
 /// Both drivers, as `--driver` names them.
 pub fn drivers() -> &'static [Driver] {
@@ -15,16 +15,11 @@ pub fn drivers() -> &'static [Driver] {
 
 /// A throwaway PostgreSQL (role and database `example`) for one test.
 pub fn postgres() -> Postgres {
-    lab::testing::postgres(100)
+    kit::testing::postgres(100)
 }
 
 /// The slow API in this process, on a free port.
-pub fn slow_api() -> InProcess {
-    let config: slow_api::Config = config_from_args(&[]);
-    InProcess::start("slow_api", move |listener, stop| {
-        actix_web::rt::System::new().block_on(slow_api::run(listener, config, stop))
-    })
-}
+pub use kit::testing::slow_api;
 
 /// app_pg's configuration for `driver`, upstream `api_url`, on `db`, plus `extra` flags,
 /// as the binary parses them.

@@ -7,13 +7,13 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-pub use lab::testing::in_process::{config_from_args, InProcess, Stop};
-pub use lab::testing::{get, get_concurrently, Reply, Service};
+pub use kit::testing::in_process::{config_from_args, InProcess, Stop};
+pub use kit::testing::{get, get_concurrently, Reply, Service};
 
 pub const APP: &str = env!("CARGO_BIN_EXE_app_sync");
 
 /// The slow API on a free port.
-pub use lab::testing::start_slow_api as slow_api;
+pub use kit::testing::start_slow_api as slow_api;
 
 /// The app_sync binary in front of `api`, with extra flags: for what needs the process
 /// (prefork workers, signals).

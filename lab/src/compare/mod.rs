@@ -4,10 +4,10 @@
 //! one run compare. Each pair of [`PAIRS`] runs a Rust row of [`crate::scenarios`] and,
 //! right after it, the article's Python server for the same topology, with the same
 //! load, the same upstream (the Rust slow_api), nginx or PostgreSQL where the row has
-//! them, and the same measurements: the stack ([`crate::stack::start_with`]) starts the
+//! them, and the same measurements: the stack ([`kit::stack::start_with`]) starts the
 //! Python server in the Rust app's place, and the runner's load and measurement
 //! ([`crate::runner`]) do the rest. The Python servers run from the pinned venv of
-//! [`crate::python`] with the article's own command lines ([`PyServer::argv`]) and
+//! [`kit::python`] with the article's own command lines ([`PyServer::argv`]) and
 //! the small Flask apps in `python/`.
 //!
 //! ```
@@ -19,21 +19,17 @@
 //! assert!(PAIRS.iter().any(|pair| pair.load == Some(lab::compare::C3000)));
 //! ```
 
-mod render;
+pub mod render;
 
-use std::path::Path;
 use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
-pub use render::{chart, commands_table, markdown_document, markdown_table, run_line};
-
-use crate::python::{self, Venv};
-use crate::results::{self, Machine, Row};
+use crate::results::{self, Row};
 use crate::runner::{self, Options, Ui};
 use crate::scenarios::{self, App, Article, Bound, Front, Load, Scenario};
-use crate::stack::{self, AppCommand, AppPorts};
-use crate::{machine, procs};
+use kit::python::{self, Venv};
+use kit::stack::{self, AppCommand, AppPorts};
 
 /// A Python server, as the article's Dockerfiles start it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -346,8 +342,8 @@ const UWSGI_GEVENT_2: Pair = pair(
 );
 /// The article's async-gevent-gunicorn.yml runs one worker (WORKERS=1).
 const GUNICORN_GEVENT: Pair = pair(
-    "async-workers-gunicorn-gevent",
-    "async-workers",
+    "async-gunicorn-gevent",
+    "async",
     PyServer::GunicornGevent { workers: 1 },
 );
 
@@ -420,18 +416,10 @@ pub const PAIRS: &[Pair] = &[
     at(C1000, "devserver-threaded-flask-c1000", DEV_THREADED),
     at(C1000, "async-pywsgi-c1000", PYWSGI),
     at(C1000, "async-workers-uwsgi-gevent-c1000", UWSGI_GEVENT_2),
-    at(
-        C1000,
-        "async-workers-gunicorn-gevent-c1000",
-        GUNICORN_GEVENT,
-    ),
+    at(C1000, "async-gunicorn-gevent-c1000", GUNICORN_GEVENT),
     at(C3000, "async-pywsgi-c3000", PYWSGI),
     at(C3000, "async-workers-uwsgi-gevent-c3000", UWSGI_GEVENT_2),
-    at(
-        C3000,
-        "async-workers-gunicorn-gevent-c3000",
-        GUNICORN_GEVENT,
-    ),
+    at(C3000, "async-gunicorn-gevent-c3000", GUNICORN_GEVENT),
 ];
 
 /// The pair called `id`.
@@ -548,17 +536,16 @@ pub struct PairRow {
     pub ratios: Ratios,
 }
 
-/// The whole file `results/compare.json`.
+/// The comparison's own part of `results/compare.json` (the envelope's wall time
+/// excludes the builds and the venv).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CompareResults {
-    /// When the run started, UTC, ISO 8601.
-    pub started_at: String,
-    pub machine: Machine,
+pub struct Compare {
     pub python: PythonInfo,
-    /// Seconds the whole run took (builds and the venv excluded).
-    pub wall_time_s: f64,
     pub pairs: Vec<PairRow>,
 }
+
+/// The whole file `results/compare.json`.
+pub type CompareResults = results::Envelope<Compare>;
 
 /// Prepares the venv (outside any bench lock: pip compiles) and says what it found.
 pub fn prepare_python(ui: &Ui) -> (Option<Venv>, PythonInfo) {
@@ -583,7 +570,7 @@ pub fn prepare_python(ui: &Ui) -> (Option<Venv>, PythonInfo) {
                 version: None,
                 lock_file,
                 packages: Vec::new(),
-                skipped: Some(reason),
+                skipped: Some(format!("{reason:#}")),
             },
         ),
     }
@@ -598,11 +585,8 @@ pub fn run_all(
     python: PythonInfo,
     ui: &Ui,
 ) -> anyhow::Result<CompareResults> {
-    let started_at = results::now_utc();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| anyhow::anyhow!("cannot start the runtime: {err}"))?;
+    let started = results::Started::now();
+    let runtime = crate::runner::runtime()?;
     let shaped: Vec<(Scenario, Scenario)> = pairs
         .iter()
         .map(|pair| {
@@ -667,7 +651,7 @@ pub fn run_all(
                     rust.topology,
                     rust.load.ab_flags()
                 ));
-                let started = stack::start(rust, &options.bin_dir);
+                let started = stack::start(&rust.topology(), &options.bin_dir);
                 let row = runner::load_and_measure(
                     &runtime,
                     rust,
@@ -695,7 +679,7 @@ pub fn run_all(
                     command: &command,
                     stop_signal: pair.python.stop_signal(),
                 };
-                let started = stack::start_with(py, &options.bin_dir, Some(&app));
+                let started = stack::start_with(&py.topology(), &options.bin_dir, Some(&app));
                 runner::load_and_measure(
                     &runtime,
                     py,
@@ -708,7 +692,9 @@ pub fn run_all(
             }
             None => {
                 let mut row = Row::new(py);
-                row.skipped = python.skipped.clone();
+                if let Some(reason) = &python.skipped {
+                    row.outcome = crate::results::Outcome::Skipped(reason.clone());
+                }
                 row
             }
         };
@@ -729,30 +715,10 @@ pub fn run_all(
             python: py_row,
         });
     }
-    Ok(CompareResults {
-        started_at,
-        machine: machine::describe(),
+    Ok(started.finish(Compare {
         python,
-        wall_time_s: ui.elapsed_s(),
         pairs: rows,
-    })
-}
-
-/// Writes `NAME.json`, `NAME.md` and `NAME.svg` into `dir`; returns the Markdown.
-pub fn write_results(results: &CompareResults, dir: &Path, name: &str) -> anyhow::Result<String> {
-    let json = serde_json::to_string_pretty(results)?;
-    results::write_atomically(&dir.join(format!("{name}.json")), &(json + "\n"))?;
-    let chart_file = format!("{name}.svg");
-    results::write_atomically(&dir.join(&chart_file), &chart(results))?;
-    let markdown = markdown_document(results, &chart_file);
-    results::write_atomically(&dir.join(format!("{name}.md")), &markdown)?;
-    Ok(markdown)
-}
-
-/// Raises the open-files limit and installs the interrupt handler, as bench-all does.
-pub fn setup_process() -> anyhow::Result<()> {
-    procs::raise_open_files(65_536);
-    procs::install_interrupt_handler()
+    }))
 }
 
 #[cfg(test)]
@@ -789,14 +755,14 @@ mod tests {
             "uwsgi --master --single-interpreter --workers 1 --gevent 2000 --protocol uwsgi --socket 127.0.0.1:$PORT_APP --module patched:app"
         );
         assert_eq!(
-            line("async-workers-gunicorn-gevent"),
+            line("async-gunicorn-gevent"),
             "gunicorn --worker-class gevent --workers 1 --bind 127.0.0.1:$PORT_APP patched:app"
         );
     }
 
     #[test]
     fn ceilings_follow_each_servers_cap() {
-        let pair = by_id("async-workers-gunicorn-gevent-c3000").expect("pair");
+        let pair = by_id("async-gunicorn-gevent-c3000").expect("pair");
         let rust = pair.rust_scenario();
         assert_eq!(rust.ceiling_rps(), 3000.0);
         assert_eq!(pair.python_scenario(&rust).ceiling_rps(), 1000.0);

@@ -7,22 +7,17 @@
 use std::fmt::Write;
 
 use super::{served_rps, CompareResults, PairRow};
-use crate::chart::{
-    esc, rps, short, LogAxis, ARTICLE, ASYNC, BLOCKING, FONT, GRID, MUTED, PALE, TEXT,
-};
-use crate::results::{fmt_count, fmt_ms, fmt_rps, machine_line, Row};
+use crate::chart::{esc, rps, LogAxis, ARTICLE, ASYNC, BLOCKING, FONT, GRID, MUTED, PALE, TEXT};
+use crate::results::{fmt_count, fmt_ms, fmt_rps, Row};
 
 /// Rust's colour in the chart, and Python's.
 const RUST: &str = ASYNC;
 const PYTHON: &str = BLOCKING;
 
 fn side<T>(row: &Row, value: impl Fn(&Row) -> T, show: impl Fn(T) -> String) -> String {
-    if row.skipped.is_some() {
-        "skipped".to_owned()
-    } else if row.error.is_some() {
-        "error".to_owned()
-    } else {
-        show(value(row))
+    match row.outcome.why() {
+        Some((word, _)) => word.to_owned(),
+        None => show(value(row)),
     }
 }
 
@@ -115,12 +110,12 @@ pub fn markdown_table(results: &CompareResults) -> String {
         );
         for (name, row) in [("Rust", &pair.rust), ("Python", &pair.python)] {
             let errors = row.failed + row.non_2xx;
-            if row.skipped.is_some() && row.skipped == results.python.skipped {
+            if row.outcome.skipped().is_some()
+                && row.outcome.skipped() == results.python.skipped.as_deref()
+            {
                 // Said once, below.
-            } else if let Some(reason) = &row.skipped {
-                notes.push(format!("- {} {name}: skipped: {reason}", pair.id));
-            } else if let Some(reason) = &row.error {
-                notes.push(format!("- {} {name}: error: {reason}", pair.id));
+            } else if let Some((word, reason)) = row.outcome.why() {
+                notes.push(format!("- {} {name}: {word}: {reason}", pair.id));
             } else if errors > 0 {
                 notes.push(format!(
                     "- {} {name}: {} failed and {} non-2xx of {} requests",
@@ -171,12 +166,7 @@ pub fn run_line(results: &CompareResults) -> String {
             results.python.lock_file
         ),
     };
-    format!(
-        "Measured by `make bench-python` on {}: {}; {python} ({:.0} s for the whole run).\n",
-        results.started_at,
-        machine_line(&results.machine),
-        results.wall_time_s
-    )
+    results.provenance_with("make bench-python", &python)
 }
 
 /// `compare.md`: the provenance, the table, the command lines, the chart.
@@ -226,24 +216,11 @@ pub fn chart(results: &CompareResults) -> String {
 "#,
         hy = top - 6.0,
     );
-    let plot_bottom = height - 56.0;
-    for tick in axis.ticks() {
-        let x = axis.map(tick);
-        let _ = write!(
-            svg,
-            r#"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{plot_bottom}" stroke="{GRID}" stroke-width="1"/>
-<text x="{x:.1}" y="{ly}" fill="{MUTED}" text-anchor="middle">{label}</text>
-"#,
-            ly = plot_bottom + 16.0,
-            label = short(tick),
-        );
-    }
-    let _ = write!(
-        svg,
-        r#"<text x="{x}" y="{y}" fill="{TEXT}" text-anchor="middle">2xx responses per second (log scale)</text>
-"#,
-        x = (axis.p0 + axis.p1) / 2.0,
-        y = plot_bottom + 36.0,
+    axis.draw_below(
+        &mut svg,
+        top,
+        height - 56.0,
+        "2xx responses per second (log scale)",
     );
     let mut y = top;
     let mut extra_started = false;
@@ -293,12 +270,7 @@ fn draw_bar(svg: &mut String, row: &Row, axis: &LogAxis, y: f64, color: &str) {
 "#,
         w = (xc - x0).max(1.0),
     );
-    if let Some(reason) = row.skipped.as_ref().or(row.error.as_ref()) {
-        let word = if row.skipped.is_some() {
-            "skipped"
-        } else {
-            "error"
-        };
+    if let Some((word, reason)) = row.outcome.why() {
         let reason: String = reason.chars().take(100).collect();
         let _ = write!(
             svg,
@@ -329,4 +301,48 @@ fn draw_bar(svg: &mut String, row: &Row, axis: &LogAxis, y: f64, color: &str) {
         ty = y + 12.0,
         label = esc(&label),
     );
+}
+
+/// Writes `NAME.json`, `NAME.md` and `NAME.svg` into `dir`; returns the Markdown.
+pub fn write_results(
+    results: &CompareResults,
+    dir: &std::path::Path,
+    name: &str,
+) -> anyhow::Result<String> {
+    crate::results::write_json(&dir.join(format!("{name}.json")), results)?;
+    let chart_file = format!("{name}.svg");
+    crate::results::write_atomically(&dir.join(&chart_file), &chart(results))?;
+    let markdown = markdown_document(results, &chart_file);
+    crate::results::write_atomically(&dir.join(format!("{name}.md")), &markdown)?;
+    Ok(markdown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn committed() -> CompareResults {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/compare.json");
+        crate::results::read_json(&file, "the committed compare result").expect("compare.json")
+    }
+
+    #[test]
+    fn ratios_read_as_multiples() {
+        assert_eq!(ratio(None), "");
+        assert_eq!(ratio(Some(1.234)), "1.23x");
+        assert_eq!(ratio(Some(12.3)), "12x");
+    }
+
+    #[test]
+    fn every_pair_has_a_table_line_and_a_bar_pair() {
+        let results = committed();
+        let table = markdown_table(&results);
+        let svg = chart(&results);
+        for pair in &results.pairs {
+            assert!(table.contains(&format!("| {} ", pair.id)), "{}", pair.id);
+            assert!(svg.contains(&esc(&pair.id)), "{}", pair.id);
+        }
+        // Two bars per pair that ran (Rust, then Python), each a rect on the log axis.
+        assert!(svg.matches("<rect").count() >= 2 * results.pairs.len());
+    }
 }

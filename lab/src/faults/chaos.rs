@@ -2,7 +2,7 @@
 //! topology, each saying how many requests failed, with what, and how long it took
 //! until a new client was served again.
 //!
-//! Every row starts its scenario's topology ([`crate::stack`]), sends a time-limited
+//! Every row starts its scenario's topology ([`kit::stack`]), sends a time-limited
 //! closed-loop load with [`loadgen`], and meanwhile probes the front port with one
 //! `GET /?delay=0` at a time on a fresh connection. At `fault_at` the fault strikes:
 //!
@@ -11,10 +11,21 @@
 //! - **worker kill**: one of app_sync's worker processes is SIGKILLed; the master replaces it;
 //! - **nginx reload**: nginx's master gets SIGHUP (`nginx -s reload`).
 //!
-//! The load's counters are sampled every few milliseconds ([`super::Timeline`]), so a
+//! The load's counters over time come from loadgen's timeline ([`super::samples`],
+//! intervals of a few milliseconds), so a
 //! row can say how many errors came before the fault (none expected), and after the
 //! topology recovered (none expected): recovery is when the first probe succeeded after
 //! the last one that failed, or the moment the broken piece was back if no probe failed.
+//!
+//! Each row states its criteria ([`criteria`]): nothing fails before the fault or after
+//! recovery, only the errors the fault explains (502 for a dead upstream, 503 for a
+//! stopped database, a reset for a killed worker, none for a reload), and no more of
+//! them than it can explain. A fault fails what it caught in flight and, where the
+//! piece was down for a while, what the clients sent meanwhile: a closed-loop client
+//! that gets a fast 502 asks again at once. So the bound is the clients in flight plus
+//! the requests sent while the piece was down (counted from the load's live counters);
+//! a killed worker may fail only its own threads' requests (the others serve the rest);
+//! a reload may fail nothing.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,12 +35,12 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::{sample_at, Sample, Timeline};
-use crate::results::{self, Machine};
+use super::{sample_after, sample_at, Criterion, Sample};
+use crate::results;
 use crate::runner::{fmt_duration, Ui, REQUEST_TIMEOUT};
 use crate::scenarios::{self, App, Scenario};
-use crate::stack::{self, Stack, StartError};
-use crate::{kernel, machine, procfs};
+use kit::stack::{self, Stack, StartError};
+use kit::{kernel, procfs};
 
 /// What breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,6 +202,11 @@ pub struct ChaosRow {
     /// Errors that ended more than [`GRACE`] after the topology had recovered (none
     /// expected).
     pub errors_after_recovery: u64,
+    /// Requests the load sent while the broken piece was down: those that finished
+    /// between the fault and its return, since a closed loop sends one for each (to the
+    /// sampling interval).
+    #[serde(default)]
+    pub sent_while_down: u64,
     /// From the fault until the broken piece was back (restarted, replaced, reloaded).
     pub down_ms: f64,
     /// From the fault until a new client was served again (0: no probe ever failed).
@@ -203,19 +219,22 @@ pub struct ChaosRow {
     pub unfinished: u64,
     pub error: Option<String>,
     pub skipped: Option<String>,
+    /// What the row must keep ([`criteria`]); the run fails when one does not hold.
+    #[serde(default)]
+    pub criteria: Vec<Criterion>,
 }
 
-/// The whole file `results/chaos.json`.
+/// chaos's own part of `results/chaos.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChaosResults {
-    pub started_at: String,
-    pub machine: Machine,
-    pub wall_time_s: f64,
+pub struct Chaos {
     pub duration_s: f64,
     pub fault_at_s: f64,
     pub postgres_down_s: f64,
     pub rows: Vec<ChaosRow>,
 }
+
+/// The whole file `results/chaos.json`.
+pub type ChaosResults = results::Envelope<Chaos>;
 
 impl ChaosRow {
     fn new(case: &Case, scenario: &Scenario, options: &Options) -> ChaosRow {
@@ -234,6 +253,7 @@ impl ChaosRow {
             in_flight_bound: 0,
             errors_before_fault: 0,
             errors_after_recovery: 0,
+            sent_while_down: 0,
             down_ms: 0.0,
             recover_ms: 0.0,
             last_error_ms: 0.0,
@@ -242,6 +262,7 @@ impl ChaosRow {
             unfinished: 0,
             error: None,
             skipped: None,
+            criteria: Vec::new(),
         }
     }
 
@@ -257,9 +278,9 @@ fn scaled(concurrency: u32, scale: u32) -> u32 {
 
 /// Runs `cases` one after another.
 pub fn run_all(cases: &[Case], options: &Options) -> anyhow::Result<ChaosResults> {
-    let started_at = results::now_utc();
+    let started = results::Started::now();
     let ui = Ui::default();
-    let runtime = super::runtime()?;
+    let runtime = crate::runner::runtime()?;
     let per_row = options.duration + 2.0;
     ui.line(&format!(
         "chaos: {} fault(s), about {}",
@@ -277,15 +298,12 @@ pub fn run_all(cases: &[Case], options: &Options) -> anyhow::Result<ChaosResults
         ui.line(&format!("{label}: {}", summary(&row)));
         rows.push(row);
     }
-    Ok(ChaosResults {
-        started_at,
-        machine: machine::describe(),
-        wall_time_s: ui.elapsed_s(),
+    Ok(started.finish(Chaos {
         duration_s: options.duration,
         fault_at_s: options.fault_at,
         postgres_down_s: options.down,
         rows,
-    })
+    }))
 }
 
 /// One line about a row.
@@ -297,16 +315,18 @@ pub fn summary(row: &ChaosRow) -> String {
         return format!("error: {reason}");
     }
     format!(
-        "{} sent, {} 2xx, errors {} ({} before the fault, {} after recovery; bound in flight {}), down {:.0} ms, recovered after {:.0} ms, last error after {:.0} ms",
+        "{} sent, {} 2xx, errors {} ({} before the fault, {} after recovery; in flight {}, sent while down {}), down {:.0} ms, recovered after {:.0} ms, last error after {:.0} ms; criteria: {}",
         row.sent,
         row.ok_2xx,
         fmt_errors(&row.errors),
         row.errors_before_fault,
         row.errors_after_recovery,
         row.in_flight_bound,
+        row.sent_while_down,
         row.down_ms,
         row.recover_ms,
-        row.last_error_ms
+        row.last_error_ms,
+        super::verdict(&row.criteria).replace("**", "")
     )
 }
 
@@ -323,15 +343,104 @@ pub fn fmt_errors(errors: &BTreeMap<String, u64>) -> String {
         .join(", ")
 }
 
-/// Runs one row; never panics on a service's failure: the row says what happened.
+/// Runs one row and checks its [`criteria`]; never panics on a service's failure: the
+/// row says what happened.
 pub fn run_case(runtime: &tokio::runtime::Runtime, case: &Case, options: &Options) -> ChaosRow {
+    let mut row = measure_case(runtime, case, options);
+    row.criteria = criteria(&row);
+    row
+}
+
+/// The errors a fault explains, by kind (status code or failure).
+pub fn expected_errors(fault: Fault) -> &'static [&'static str] {
+    match fault {
+        Fault::UpstreamRestart => &["502"],
+        Fault::PostgresRestart => &["503"],
+        Fault::WorkerKill => &["receive"],
+        Fault::NginxReload => &[],
+    }
+}
+
+/// What a row must keep, from its figures (see the module's documentation).
+pub fn criteria(row: &ChaosRow) -> Vec<Criterion> {
+    if let Some(reason) = row.skipped.as_deref().or(row.error.as_deref()) {
+        return vec![Criterion::ran(Some(reason))];
+    }
+    let (name, bound, expected) = match row.fault {
+        Fault::UpstreamRestart | Fault::PostgresRestart => {
+            let bound = row.in_flight_bound + row.sent_while_down;
+            (
+                "fails only what was in flight or sent while it was down",
+                bound,
+                format!(
+                    "<= {} in flight + {} sent while down = {bound}",
+                    row.in_flight_bound, row.sent_while_down
+                ),
+            )
+        }
+        Fault::WorkerKill => (
+            "fails only the killed worker's requests",
+            row.in_flight_bound,
+            format!("<= {} (its threads)", row.in_flight_bound),
+        ),
+        Fault::NginxReload => ("fails nothing", 0, "0".to_owned()),
+    };
+    let allowed = expected_errors(row.fault);
+    let unexplained: Vec<&str> = row
+        .errors
+        .iter()
+        .filter(|(kind, count)| **count > 0 && !allowed.contains(&kind.as_str()))
+        .map(|(kind, _)| kind.as_str())
+        .collect();
+    vec![
+        Criterion::new(
+            "nothing fails before the fault",
+            "0 errors",
+            format!("{} errors", row.errors_before_fault),
+            row.errors_before_fault == 0,
+        ),
+        Criterion::new(
+            name,
+            expected,
+            format!("{} errors", row.errors_total),
+            row.errors_total <= bound,
+        ),
+        Criterion::new(
+            "only the errors the fault explains",
+            if allowed.is_empty() {
+                "none".to_owned()
+            } else {
+                allowed.join(", ")
+            },
+            fmt_errors(&row.errors),
+            unexplained.is_empty(),
+        ),
+        Criterion::new(
+            "nothing fails after recovery",
+            format!("0 errors from {} ms after recovery", GRACE.as_millis()),
+            format!("{} errors", row.errors_after_recovery),
+            row.errors_after_recovery == 0,
+        ),
+    ]
+}
+
+/// Every criterion of `run` that failed, one line each (empty: the run passed).
+pub fn failures(run: &ChaosResults) -> Vec<String> {
+    super::failures(
+        run.rows
+            .iter()
+            .map(|row| (row.id.clone(), row.criteria.as_slice())),
+    )
+}
+
+fn measure_case(runtime: &tokio::runtime::Runtime, case: &Case, options: &Options) -> ChaosRow {
     let Some(scenario) = scenarios::by_id(case.scenario) else {
         let mut row = ChaosRow::new(case, &scenarios::SCENARIOS[0], options);
         row.error = Some(format!("no scenario `{}`", case.scenario));
         return row;
     };
     let mut row = ChaosRow::new(case, scenario, options);
-    let stack = match stack::start(scenario, &options.bin_dir) {
+    let stack = match stack::start(&scenario.topology(), &options.bin_dir) {
         Ok(stack) => stack,
         Err(StartError::Skipped(reason)) => {
             row.skipped = Some(reason);
@@ -386,6 +495,7 @@ fn strike_during_load(
         concurrency: concurrency as usize,
         continue_on_socket_error: true,
         timeout: REQUEST_TIMEOUT,
+        timeline_interval: super::SAMPLE_EVERY,
         ..loadgen::LoadSpec::new(stack.url(row.delay_s))
     };
     // Errors come back fast: room for a closed loop spinning on them.
@@ -393,7 +503,6 @@ fn strike_during_load(
     let _ = kernel::make_room(4 * expected + 100_000);
 
     let progress = Arc::new(loadgen::Progress::default());
-    let timeline = Timeline::start(Arc::clone(&progress));
     let stop_probes = Arc::new(AtomicBool::new(false));
     let probes = start_probes(stack.port, Arc::clone(&stop_probes));
     let started = Instant::now();
@@ -410,10 +519,10 @@ fn strike_during_load(
         .map_err(|_| anyhow::anyhow!("the load thread panicked"));
     stop_probes.store(true, Ordering::Relaxed);
     let probes = probes.join().unwrap_or_default();
-    let samples = timeline.finish();
     stack.stop();
     let (fault, back) = (fault?, back);
     let report = load?.map_err(|err| anyhow::anyhow!("cannot run the load: {err}"))?;
+    let samples = super::samples_of(&report, started);
 
     row.sent = report.complete + report.failed;
     row.ok_2xx = report.complete.saturating_sub(report.non_2xx);
@@ -447,6 +556,11 @@ fn strike_during_load(
     let settled = recovered.map_or(back, |at| at.max(back));
     let errors_at = |at: Instant| sample_at(&samples, at).map_or(0, |sample: Sample| sample.errors);
     row.errors_before_fault = errors_at(fault);
+    // Each request that finished while the piece was down made its client send another
+    // (closed loop); the end is the first sample after it was back, so none is missed.
+    let done_at = |sample: Option<Sample>| sample.map_or(0, |sample| sample.done);
+    row.sent_while_down =
+        done_at(sample_after(&samples, back)).saturating_sub(done_at(sample_at(&samples, fault)));
     let final_errors = samples.last().map_or(0, |sample| sample.errors);
     row.errors_after_recovery = final_errors.saturating_sub(errors_at(settled + GRACE));
     if final_errors > row.errors_before_fault {
@@ -549,8 +663,8 @@ fn kill_a_worker(stack: &Stack, row: &mut ChaosRow) -> anyhow::Result<()> {
 /// The table of docs/09-faults.md.
 pub fn markdown_table(run: &ChaosResults) -> String {
     let mut out = String::from(
-        "| fault | topology | load | sent | 2xx | errors | in flight (bound) | errors beyond the bound | errors before / after | down ms | last error after ms | recovered after ms |\n\
-         |---|---|---|--:|--:|---|--:|--:|---|--:|--:|--:|\n",
+        "| fault | topology | load | sent | 2xx | errors | in flight (bound) | sent while down | errors before / after | down ms | last error after ms | recovered after ms | criteria |\n\
+         |---|---|---|--:|--:|---|--:|--:|---|--:|--:|--:|---|\n",
     );
     for row in &run.rows {
         let load = format!(
@@ -559,22 +673,178 @@ pub fn markdown_table(run: &ChaosResults) -> String {
         );
         let head = format!("| {} | {} | {load} |", row.fault.describe(), row.topology);
         if let Some(reason) = row.skipped.as_ref().or(row.error.as_ref()) {
-            out.push_str(&format!("{head} not run: {reason} | | | | | | | | |\n"));
+            out.push_str(&format!(
+                "{head} not run: {reason} | | | | | | | | | {} |\n",
+                super::verdict(&row.criteria)
+            ));
             continue;
         }
         out.push_str(&format!(
-            "{head} {} | {} | {} | {} | {} | {} / {} | {:.0} | {:.0} | {:.0} |\n",
+            "{head} {} | {} | {} | {} | {} | {} / {} | {:.0} | {:.0} | {:.0} | {} |\n",
             row.sent,
             row.ok_2xx,
             fmt_errors(&row.errors),
             row.in_flight_bound,
-            row.errors_total.saturating_sub(row.in_flight_bound),
+            row.sent_while_down,
             row.errors_before_fault,
             row.errors_after_recovery,
             row.down_ms,
             row.last_error_ms,
             row.recover_ms,
+            super::verdict(&row.criteria),
         ));
     }
+    out.push_str("\nThe criteria of each row:\n\n");
+    out.push_str(&super::criteria_table(run.rows.iter().map(|row| {
+        (
+            format!("{} ({})", row.id, row.topology),
+            row.criteria.as_slice(),
+        )
+    })));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row as `make chaos` measured it: `errors` by kind, the rest clean.
+    fn row(fault: Fault, errors: &[(&str, u64)], in_flight: u64, sent_while_down: u64) -> ChaosRow {
+        let case = Case {
+            id: "t",
+            scenario: "async",
+            fault,
+            concurrency: 1000,
+            delay: 1.0,
+        };
+        let scenario = scenarios::by_id("async").expect("the async scenario");
+        let mut row = ChaosRow::new(&case, scenario, &Options::full(PathBuf::new()));
+        row.errors = errors.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect();
+        row.errors_total = row.errors.values().sum();
+        row.in_flight_bound = in_flight;
+        row.sent_while_down = sent_while_down;
+        row
+    }
+
+    fn failed(row: &ChaosRow) -> Vec<String> {
+        crate::faults::unmet(&criteria(row))
+    }
+
+    #[test]
+    fn a_fault_may_fail_what_was_in_flight_and_what_was_sent_while_down() {
+        // make chaos's upstream restart at c=1000: 1,050 502s, 1,000 in flight.
+        assert!(failed(&row(Fault::UpstreamRestart, &[("502", 1050)], 1000, 600)).is_empty());
+        assert_eq!(
+            failed(&row(Fault::UpstreamRestart, &[("502", 1050)], 1000, 40)),
+            ["fails only what was in flight or sent while it was down"]
+        );
+        // A stopped database: 503s while it is down, and only 503s.
+        assert!(failed(&row(Fault::PostgresRestart, &[("503", 1041)], 50, 1100)).is_empty());
+        assert_eq!(
+            failed(&row(
+                Fault::PostgresRestart,
+                &[("503", 10), ("502", 1)],
+                50,
+                100
+            )),
+            ["only the errors the fault explains"]
+        );
+    }
+
+    #[test]
+    fn a_killed_worker_may_fail_only_its_threads_requests_and_a_reload_nothing() {
+        // Requests sent while a worker is replaced go to the others: no allowance.
+        let kill = row(Fault::WorkerKill, &[("receive", 50)], 50, 900);
+        assert!(failed(&kill).is_empty());
+        let kill = row(Fault::WorkerKill, &[("receive", 51)], 50, 900);
+        assert_eq!(failed(&kill), ["fails only the killed worker's requests"]);
+        assert!(failed(&row(Fault::NginxReload, &[], 200, 0)).is_empty());
+        assert_eq!(
+            failed(&row(Fault::NginxReload, &[("502", 1)], 200, 0)),
+            ["fails nothing", "only the errors the fault explains"]
+        );
+    }
+
+    #[test]
+    fn errors_before_the_fault_or_after_recovery_fail_the_row() {
+        let mut early = row(Fault::UpstreamRestart, &[("502", 10)], 1000, 0);
+        early.errors_before_fault = 1;
+        assert_eq!(failed(&early), ["nothing fails before the fault"]);
+        let mut late = row(Fault::UpstreamRestart, &[("502", 10)], 1000, 0);
+        late.errors_after_recovery = 2;
+        assert_eq!(failed(&late), ["nothing fails after recovery"]);
+    }
+
+    #[test]
+    fn a_row_that_did_not_run_fails() {
+        let mut skipped = row(Fault::NginxReload, &[], 0, 0);
+        skipped.skipped = Some("nginx not found".into());
+        let criteria = criteria(&skipped);
+        assert_eq!(criteria.len(), 1);
+        assert!(!criteria[0].passed);
+        assert!(criteria[0].measured.contains("nginx not found"));
+    }
+}
+
+#[cfg(test)]
+mod table_and_timing {
+    use super::*;
+    use std::time::Duration;
+
+    fn probe(at: Instant, ok: bool) -> Probe {
+        Probe { done: at, ok }
+    }
+
+    #[test]
+    fn every_case_names_a_scenario_and_ids_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for case in CASES {
+            assert!(seen.insert(case.id), "duplicate {}", case.id);
+            assert!(
+                crate::scenarios::by_id(case.scenario).is_some(),
+                "{}",
+                case.id
+            );
+            assert_eq!(case_by_id(case.id).map(|found| found.id), Some(case.id));
+            assert!(!case.fault.describe().is_empty());
+        }
+        assert!(case_by_id("no-such-row").is_none());
+    }
+
+    #[test]
+    fn recovery_is_the_first_good_probe_after_the_last_failed_one() {
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        let (fault, back) = (at(100), at(300));
+        // Failures before the fault do not count; none after it: nothing to recover from.
+        let healthy = [probe(at(50), false), probe(at(150), true)];
+        assert_eq!(recovered_at(&healthy, fault, back), None);
+        // Failed at 150 and 250, good again at 350: recovered at 350.
+        let probes = [
+            probe(at(120), true),
+            probe(at(150), false),
+            probe(at(200), true),
+            probe(at(250), false),
+            probe(at(350), true),
+            probe(at(400), true),
+        ];
+        assert_eq!(recovered_at(&probes, fault, back), Some(at(350)));
+        // The last probe failed: recovery is when the piece was back.
+        let still_down = [probe(at(150), false)];
+        assert_eq!(recovered_at(&still_down, fault, back), Some(back));
+    }
+
+    #[test]
+    fn scaled_loads_keep_a_client_and_errors_read_as_a_list() {
+        assert_eq!(scaled(1000, 10), 100);
+        assert_eq!(scaled(5, 10), 1);
+        assert_eq!(scaled(7, 0), 7);
+        let mut errors = BTreeMap::new();
+        assert_eq!(fmt_errors(&errors), "none");
+        errors.insert("502".to_owned(), 0);
+        assert_eq!(fmt_errors(&errors), "none");
+        errors.insert("503".to_owned(), 12);
+        errors.insert("receive".to_owned(), 3);
+        assert_eq!(fmt_errors(&errors), "503: 12, receive: 3");
+    }
 }

@@ -9,6 +9,13 @@
 //! and forwards only complete requests. Each row measures the normal load's longest
 //! stall (the longest time no request of it finished, from its live counters every few
 //! milliseconds), and how long the server held the slow clients before closing them.
+//!
+//! Each row states its criteria ([`criteria`]): the normal load fails nothing (its
+//! requests wait, none is refused); where the slow clients are idle sockets (an event
+//! loop, nginx in front) the normal load keeps being served, its longest stall under
+//! half the read timeout a thread would wait; where each takes a thread, the read
+//! timeout frees every one of them and bounds the stall, one timeout per wave of as
+//! many slow clients as there are threads.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,15 +25,48 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{longest_stall, Timeline};
-use crate::results::{self, fmt_ms, Machine};
+use super::{longest_stall, Criterion};
+use crate::results::{self, fmt_ms};
 use crate::runner::{fmt_duration, Ui, REQUEST_TIMEOUT};
-use crate::scenarios;
-use crate::stack::{self, StartError};
-use crate::{kernel, machine};
+use crate::scenarios::{self, App};
+use kit::kernel;
+use kit::stack::{self, StartError};
 
 /// The topologies a slow-client row runs against (scenario ids).
 pub const TARGETS: &[&str] = &["sync-workers", "async", "nginx-sync"];
+
+/// app_sync's `READ_TIMEOUT` (its default, which the lab's stack keeps): how long a
+/// thread waits for a request head.
+pub const READ_TIMEOUT_S: f64 = 5.0;
+
+/// What a criterion allows beyond the read timeouts it counts (scheduling, the
+/// sampling), seconds: half a read timeout.
+pub const SLACK_S: f64 = READ_TIMEOUT_S / 2.0;
+
+/// What stands between the slow clients and the server's threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Guard {
+    /// A thread per connection, `threads` of them: each slow client holds one until the
+    /// read timeout.
+    ReadTimeout { threads: u32 },
+    /// An event loop, or nginx in front: a slow client is an idle socket.
+    IdleSocket,
+}
+
+impl Guard {
+    /// The guard of a scenario's topology.
+    pub fn of(scenario: &scenarios::Scenario) -> Guard {
+        match scenario.app {
+            App::Sync {
+                workers, threads, ..
+            } if !scenario.front.is_nginx() => Guard::ReadTimeout {
+                threads: workers * threads,
+            },
+            _ => Guard::IdleSocket,
+        }
+    }
+}
 
 /// How a run is shaped.
 #[derive(Debug, Clone)]
@@ -87,23 +127,93 @@ pub struct SlowlorisRow {
     pub max_ms: f64,
     pub error: Option<String>,
     pub skipped: Option<String>,
+    /// What stands between the slow clients and the threads (`None` in runs that did not
+    /// record it).
+    #[serde(default)]
+    pub guard: Option<Guard>,
+    /// What the row must keep ([`criteria`]); the run fails when one does not hold.
+    #[serde(default)]
+    pub criteria: Vec<Criterion>,
 }
 
-/// The whole file `results/slowloris.json`.
+/// What a row must keep, from its figures (see the module's documentation).
+pub fn criteria(row: &SlowlorisRow) -> Vec<Criterion> {
+    if let Some(reason) = row.skipped.as_deref().or(row.error.as_deref()) {
+        return vec![Criterion::ran(Some(reason))];
+    }
+    let mut criteria = vec![Criterion::new(
+        "the normal load fails nothing",
+        "0 errors",
+        format!("{} errors", row.errors),
+        row.errors == 0,
+    )];
+    let stall = format!("longest stall {:.2} s", row.longest_stall_s);
+    match row.guard {
+        Some(Guard::IdleSocket) => criteria.push(Criterion::new(
+            "keeps serving beside them",
+            format!("longest stall < {SLACK_S:.1} s (half the {READ_TIMEOUT_S:.0} s read timeout)"),
+            stall,
+            row.longest_stall_s < SLACK_S,
+        )),
+        Some(Guard::ReadTimeout { threads }) => {
+            let waves = row.slow_clients.div_ceil(threads.max(1));
+            let bound = f64::from(waves) * READ_TIMEOUT_S + SLACK_S;
+            let how = format!(
+                "{waves} wave(s) of {threads} threads x {READ_TIMEOUT_S:.0} s + {SLACK_S:.1} s"
+            );
+            criteria.push(Criterion::new(
+                "the read timeout frees every slow client",
+                format!(
+                    "{} of {} closed, none held over {bound:.1} s ({how})",
+                    row.slow_clients, row.slow_clients
+                ),
+                format!(
+                    "{} closed, the longest held {:.1} s",
+                    row.slow_closed, row.slow_held_max_s
+                ),
+                row.slow_closed == row.slow_clients && row.slow_held_max_s <= bound,
+            ));
+            criteria.push(Criterion::new(
+                "the read timeout bounds the stall",
+                format!("longest stall <= {bound:.1} s ({how})"),
+                stall,
+                row.longest_stall_s <= bound,
+            ));
+        }
+        None => criteria.push(Criterion::new(
+            "guard recorded",
+            "a thread per connection or idle sockets",
+            "not recorded by this run",
+            false,
+        )),
+    }
+    criteria
+}
+
+/// Every criterion of `run` that failed, one line each (empty: the run passed).
+pub fn failures(run: &SlowlorisResults) -> Vec<String> {
+    super::failures(
+        run.rows
+            .iter()
+            .map(|row| (row.scenario.clone(), row.criteria.as_slice())),
+    )
+}
+
+/// slowloris's own part of `results/slowloris.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SlowlorisResults {
-    pub started_at: String,
-    pub machine: Machine,
-    pub wall_time_s: f64,
+pub struct Slowloris {
     pub trickle_every_s: f64,
     pub rows: Vec<SlowlorisRow>,
 }
 
+/// The whole file `results/slowloris.json`.
+pub type SlowlorisResults = results::Envelope<Slowloris>;
+
 /// Runs every target one after another.
 pub fn run_all(targets: &[&str], options: &Options) -> anyhow::Result<SlowlorisResults> {
-    let started_at = results::now_utc();
+    let started = results::Started::now();
     let ui = Ui::default();
-    let runtime = super::runtime()?;
+    let runtime = crate::runner::runtime()?;
     ui.line(&format!(
         "slowloris: {} target(s), about {}",
         targets.len(),
@@ -116,17 +226,14 @@ pub fn run_all(targets: &[&str], options: &Options) -> anyhow::Result<SlowlorisR
             "{label}: {} slow clients beside -c {} delay={} ...",
             options.slow_clients, options.concurrency, options.delay
         ));
-        let row = run_one(&runtime, id, options);
+        let row = run_row(&runtime, id, options);
         ui.line(&format!("{label}: {}", summary(&row)));
         rows.push(row);
     }
-    Ok(SlowlorisResults {
-        started_at,
-        machine: machine::describe(),
-        wall_time_s: ui.elapsed_s(),
+    Ok(started.finish(Slowloris {
         trickle_every_s: options.trickle_every,
         rows,
-    })
+    }))
 }
 
 pub fn summary(row: &SlowlorisRow) -> String {
@@ -134,15 +241,25 @@ pub fn summary(row: &SlowlorisRow) -> String {
         return format!("not run: {reason}");
     }
     format!(
-        "{:.1} 2xx/s alone, {:.1} with the slow clients, longest stall {:.2} s, {} errors; {} of {} slow clients closed by the server (median after {:.1} s)",
+        "{:.1} 2xx/s alone, {:.1} with the slow clients, longest stall {:.2} s, {} errors; {} of {} slow clients closed by the server (median after {:.1} s, longest {:.1} s); criteria: {}",
         row.rps_alone,
         row.rps_with_slow,
         row.longest_stall_s,
         row.errors,
         row.slow_closed,
         row.slow_clients,
-        row.slow_held_median_s
+        row.slow_held_median_s,
+        row.slow_held_max_s,
+        super::verdict(&row.criteria).replace("**", "")
     )
+}
+
+/// Runs the row against the scenario `id` and checks its [`criteria`]; never panics on
+/// a service's failure: the row says what happened.
+pub fn run_row(runtime: &tokio::runtime::Runtime, id: &str, options: &Options) -> SlowlorisRow {
+    let mut row = run_one(runtime, id, options);
+    row.criteria = criteria(&row);
+    row
 }
 
 fn run_one(runtime: &tokio::runtime::Runtime, id: &str, options: &Options) -> SlowlorisRow {
@@ -165,13 +282,16 @@ fn run_one(runtime: &tokio::runtime::Runtime, id: &str, options: &Options) -> Sl
         max_ms: 0.0,
         error: None,
         skipped: None,
+        guard: None,
+        criteria: Vec::new(),
     };
     let Some(scenario) = scenarios::by_id(id) else {
         row.error = Some(format!("no scenario `{id}`"));
         return row;
     };
     row.topology = scenario.topology.to_owned();
-    let stack = match stack::start(scenario, &options.bin_dir) {
+    row.guard = Some(Guard::of(scenario));
+    let stack = match stack::start(&scenario.topology(), &options.bin_dir) {
         Ok(stack) => stack,
         Err(StartError::Skipped(reason)) => {
             row.skipped = Some(reason);
@@ -192,10 +312,10 @@ fn run_one(runtime: &tokio::runtime::Runtime, id: &str, options: &Options) -> Sl
         concurrency: options.concurrency as usize,
         continue_on_socket_error: true,
         timeout: REQUEST_TIMEOUT,
+        timeline_interval: super::SAMPLE_EVERY,
         ..loadgen::LoadSpec::new(stack.url(options.delay))
     };
     let progress = Arc::new(loadgen::Progress::default());
-    let timeline = Timeline::start(Arc::clone(&progress));
     let started = Instant::now();
     let load = {
         let handle = runtime.handle().clone();
@@ -222,7 +342,6 @@ fn run_one(runtime: &tokio::runtime::Runtime, id: &str, options: &Options) -> Sl
     let ended = Instant::now();
     stop.store(true, Ordering::Relaxed);
     let held = runtime.block_on(slow).unwrap_or_default();
-    let samples = timeline.finish();
     stack.stop();
 
     let report = match load {
@@ -246,6 +365,7 @@ fn run_one(runtime: &tokio::runtime::Runtime, id: &str, options: &Options) -> Sl
         .max(1e-3);
     row.rps_with_slow = row.ok_2xx.saturating_sub(ok_alone) as f64 / with_slow;
     let load_end = ended.min(started + Duration::from_secs_f64(options.duration));
+    let samples = super::samples_of(&report, started);
     row.longest_stall_s = longest_stall(&samples, arrived, load_end);
     let mut closed: Vec<f64> = held.iter().flatten().copied().collect();
     closed.sort_by(f64::total_cmp);
@@ -312,8 +432,8 @@ async fn slow_clients(
 /// The table of docs/09-faults.md.
 pub fn markdown_table(run: &SlowlorisResults) -> String {
     let mut out = String::from(
-        "| topology | slow clients | normal load | 2xx/s alone | 2xx/s beside them | longest stall s | errors | p99 ms | slow clients closed by the server | held them (median / max s) |\n\
-         |---|--:|---|--:|--:|--:|--:|--:|--:|---|\n",
+        "| topology | slow clients | normal load | 2xx/s alone | 2xx/s beside them | longest stall s | errors | p99 ms | slow clients closed by the server | held them (median / max s) | criteria |\n\
+         |---|--:|---|--:|--:|--:|--:|--:|--:|---|---|\n",
     );
     for row in &run.rows {
         let head = format!(
@@ -321,11 +441,14 @@ pub fn markdown_table(run: &SlowlorisResults) -> String {
             row.topology, row.slow_clients, row.concurrency, row.delay_s, row.duration_s
         );
         if let Some(reason) = row.skipped.as_ref().or(row.error.as_ref()) {
-            out.push_str(&format!("{head} not run: {reason} | | | | | | |\n"));
+            out.push_str(&format!(
+                "{head} not run: {reason} | | | | | | | {} |\n",
+                super::verdict(&row.criteria)
+            ));
             continue;
         }
         out.push_str(&format!(
-            "{head} {:.1} | {:.1} | {:.2} | {} | {} | {} | {:.1} / {:.1} |\n",
+            "{head} {:.1} | {:.1} | {:.2} | {} | {} | {} | {:.1} / {:.1} | {} |\n",
             row.rps_alone,
             row.rps_with_slow,
             row.longest_stall_s,
@@ -334,7 +457,120 @@ pub fn markdown_table(run: &SlowlorisResults) -> String {
             row.slow_closed,
             row.slow_held_median_s,
             row.slow_held_max_s,
+            super::verdict(&row.criteria),
         ));
     }
+    out.push_str("\nThe criteria of each row:\n\n");
+    out.push_str(&super::criteria_table(run.rows.iter().map(|row| {
+        (
+            format!("{} ({})", row.scenario, row.topology),
+            row.criteria.as_slice(),
+        )
+    })));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        guard: Guard,
+        slow: u32,
+        closed: u32,
+        held_max: f64,
+        stall: f64,
+        errors: u64,
+    ) -> SlowlorisRow {
+        SlowlorisRow {
+            scenario: "t".into(),
+            topology: "t".into(),
+            slow_clients: slow,
+            slow_closed: closed,
+            slow_held_median_s: held_max,
+            slow_held_max_s: held_max,
+            concurrency: 20,
+            delay_s: 0.1,
+            duration_s: 14.0,
+            rps_alone: 190.0,
+            rps_with_slow: 30.0,
+            ok_2xx: 1000,
+            errors,
+            longest_stall_s: stall,
+            p99_ms: 0.0,
+            max_ms: 0.0,
+            error: None,
+            skipped: None,
+            guard: Some(guard),
+            criteria: Vec::new(),
+        }
+    }
+
+    fn failed(row: &SlowlorisRow) -> Vec<String> {
+        crate::faults::unmet(&criteria(row))
+    }
+
+    #[test]
+    fn a_thread_per_connection_server_is_held_to_its_read_timeout() {
+        let threads = Guard::ReadTimeout { threads: 200 };
+        // make slowloris's app_sync row: 400 slow clients, two waves of 200.
+        assert!(failed(&row(threads, 400, 400, 10.4, 10.27, 0)).is_empty());
+        // A third wave's worth of stall, or a slow client never let go, fails.
+        assert_eq!(
+            failed(&row(threads, 400, 400, 10.4, 15.2, 0)),
+            ["the read timeout bounds the stall"]
+        );
+        assert_eq!(
+            failed(&row(threads, 400, 399, 10.4, 10.27, 0)),
+            ["the read timeout frees every slow client"]
+        );
+        // Fewer slow clients than threads: one wave.
+        assert_eq!(
+            failed(&row(threads, 100, 100, 8.0, 0.1, 0)),
+            ["the read timeout frees every slow client"]
+        );
+    }
+
+    #[test]
+    fn an_event_loop_or_nginx_keeps_serving_and_nothing_fails() {
+        let idle = Guard::IdleSocket;
+        assert!(failed(&row(idle, 400, 0, 0.0, 0.07, 0)).is_empty());
+        assert_eq!(
+            failed(&row(idle, 400, 0, 0.0, 3.0, 0)),
+            ["keeps serving beside them"]
+        );
+        assert_eq!(
+            failed(&row(idle, 400, 0, 0.0, 0.07, 3)),
+            ["the normal load fails nothing"]
+        );
+        let mut unknown = row(idle, 400, 0, 0.0, 0.07, 0);
+        unknown.guard = None;
+        assert_eq!(failed(&unknown), ["guard recorded"]);
+    }
+
+    #[test]
+    fn each_target_has_its_guard() {
+        let guard = |id| Guard::of(scenarios::by_id(id).expect("a scenario"));
+        assert_eq!(guard("sync-workers"), Guard::ReadTimeout { threads: 200 });
+        assert_eq!(guard("async"), Guard::IdleSocket);
+        assert_eq!(guard("nginx-sync"), Guard::IdleSocket);
+    }
+}
+
+#[cfg(test)]
+mod table_and_timing {
+    use super::*;
+
+    #[test]
+    fn targets_are_rows_of_the_table_and_the_run_fits_its_duration() {
+        for id in TARGETS {
+            assert!(crate::scenarios::by_id(id).is_some(), "{id}");
+        }
+        let options = Options::full(PathBuf::from("bin"));
+        // The slow clients arrive while the normal load runs, and trickle more than once
+        // before it ends.
+        assert!(options.alone > 0.0 && options.alone < options.duration);
+        assert!(options.trickle_every < options.duration - options.alone);
+        assert!(options.slow_clients > 0 && options.concurrency > 0);
+    }
 }

@@ -23,8 +23,8 @@ use loadgen::{LoadSpec, Progress};
 use serde::{Deserialize, Serialize};
 
 use super::{Stack, Topology};
-use crate::faults::{sample_at, Sample, Timeline};
-use crate::results::{self, fmt_ms, fmt_rps, Machine};
+use crate::faults::{sample_at, Sample};
+use crate::results::{self, fmt_ms, fmt_rps};
 
 /// Per-request timeout of every load.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -44,19 +44,19 @@ pub struct Options {
     pub port: Option<u16>,
 }
 
-/// `results/swarm.json`.
+/// The swarm run's own part of `results/swarm.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SwarmResults {
-    pub started_at: String,
-    pub machine: Machine,
+pub struct Swarm {
     /// The Docker engine's version.
     pub docker: String,
     /// `--quick`: the shortened run.
     pub quick: bool,
-    pub wall_time_s: f64,
     pub scale_out: Vec<ScaleRow>,
     pub faults: Vec<FaultRow>,
 }
+
+/// The whole file `results/swarm.json`.
+pub type SwarmResults = results::Envelope<Swarm>;
 
 /// One load against one replica count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,10 +154,9 @@ pub fn scale_load(topology: Topology, replicas: u32, seconds: u32) -> (u64, u32)
 
 /// Runs everything; writes nothing (see [`write_results`]).
 pub fn run(options: &Options, say: &dyn Fn(&str)) -> anyhow::Result<SwarmResults> {
-    let started = Instant::now();
-    let started_at = results::now_utc();
+    let started = results::Started::now();
     let docker = super::engine_version()?;
-    let runtime = crate::faults::runtime()?;
+    let runtime = crate::runner::runtime()?;
     let port = match options.port {
         Some(port) => port,
         None => super::free_port()?,
@@ -220,15 +219,12 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> anyhow::Result<SwarmResults
         outcome?;
         removed?;
     }
-    Ok(SwarmResults {
-        started_at,
-        machine: crate::machine::describe(),
+    Ok(started.finish(Swarm {
         docker,
         quick: options.quick,
-        wall_time_s: started.elapsed().as_secs_f64(),
         scale_out,
         faults,
-    })
+    }))
 }
 
 /// A load of `requests` at `concurrency` (keep-alive to nginx) through `stack`.
@@ -287,10 +283,9 @@ fn scale_row(
 }
 
 /// A time-limited load through `stack` running on `runtime` while the caller breaks
-/// things; [`RunningLoad::finish`] returns the report and the timeline.
+/// things; [`RunningLoad::finish`] returns the report and its counters over time.
 struct RunningLoad {
     started: Instant,
-    timeline: Timeline,
     handle: tokio::task::JoinHandle<Result<loadgen::Report, loadgen::LoadError>>,
 }
 
@@ -308,17 +303,15 @@ impl RunningLoad {
             keep_alive: true,
             continue_on_socket_error: true,
             timeout: REQUEST_TIMEOUT,
+            timeline_interval: crate::faults::SAMPLE_EVERY,
             ..LoadSpec::new(stack.url(DELAY_S))
         };
-        let progress = Arc::new(Progress::default());
-        let timeline = Timeline::start(Arc::clone(&progress));
         let started = Instant::now();
-        let handle = runtime.spawn(loadgen::run_with_progress(spec, progress));
-        RunningLoad {
-            started,
-            timeline,
-            handle,
-        }
+        let handle = runtime.spawn(loadgen::run_with_progress(
+            spec,
+            Arc::new(Progress::default()),
+        ));
+        RunningLoad { started, handle }
     }
 
     /// Waits until `seconds` into the load.
@@ -338,8 +331,8 @@ impl RunningLoad {
         let outcome = runtime
             .block_on(self.handle)
             .map_err(|err| anyhow::anyhow!("the load's task failed: {err}"))?;
-        let samples = self.timeline.finish();
         let report = outcome.map_err(|err| anyhow::anyhow!("cannot run the load: {err}"))?;
+        let samples = crate::faults::samples_of(&report, self.started);
         Ok((report, samples, self.started))
     }
 }
@@ -680,13 +673,13 @@ pub fn fault_table(run: &SwarmResults) -> String {
 
 /// The provenance line.
 pub fn run_line(run: &SwarmResults) -> String {
-    format!(
-        "Measured by `make bench-swarm{}` on {}: {}; Docker engine {}, a single-node swarm ({:.0} s for the whole run).\n",
-        if run.quick { " QUICK=1" } else { "" },
-        run.started_at,
-        results::machine_line(&run.machine),
-        run.docker,
-        run.wall_time_s
+    run.provenance_with(
+        if run.quick {
+            "make bench-swarm QUICK=1"
+        } else {
+            "make bench-swarm"
+        },
+        &format!("Docker engine {}, a single-node swarm", run.docker),
     )
 }
 
@@ -776,8 +769,7 @@ pub fn chart(run: &SwarmResults) -> String {
 /// Writes `swarm.json`, `swarm.md` and `swarm.svg` into `dir`; returns the Markdown.
 pub fn write_results(run: &SwarmResults, dir: &Path) -> anyhow::Result<String> {
     std::fs::create_dir_all(dir)?;
-    let json = serde_json::to_string_pretty(run)?;
-    results::write_atomically(&dir.join("swarm.json"), &(json + "\n"))?;
+    results::write_json(&dir.join("swarm.json"), run)?;
     results::write_atomically(&dir.join("swarm.svg"), &chart(run))?;
     let markdown = format!(
         "# Scale-out on a swarm\n\n{}\n![requests/s against replicas](swarm.svg)\n\n## Throughput against replicas\n\n{}\n## Faults under load\n\n{}",

@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use super::{SweepPoint, SweepResults};
+use super::{markdown_table, SweepPoint, SweepResults};
 use crate::chart::{esc, short, LogAxis, ASYNC, BLOCKING, FONT, GRID, MUTED, TEXT};
 
 /// Colours for the sweep's lines, by scenario id.
@@ -302,4 +302,74 @@ pub fn sweep_chart(sweep: &SweepResults) -> String {
     );
     svg.push_str("</svg>\n");
     svg
+}
+
+/// Writes `sweep.json`, `sweep.svg` and `sweep.md` into `dir`; returns the table.
+pub fn write_sweep(sweep: &SweepResults, dir: &std::path::Path) -> anyhow::Result<String> {
+    use crate::results::{write_atomically, write_json};
+    write_json(&dir.join("sweep.json"), sweep)?;
+    write_atomically(&dir.join("sweep.svg"), &sweep_chart(sweep))?;
+    let table = markdown_table(sweep);
+    write_atomically(
+        &dir.join("sweep.md"),
+        &format!(
+            "# sweep results\n\nRun {} on {} CPU(s), {}; delay={} s, clients started over {} s, {} s per point, counted from {} s. Whole run: {:.0} s.\n\n{table}\n![sweep](sweep.svg)\n",
+            sweep.started_at,
+            sweep.machine.cpus,
+            sweep.machine.os,
+            sweep.delay_s,
+            sweep.ramp_up_s,
+            sweep.duration_s,
+            sweep.warmup_s,
+            sweep.wall_time_s
+        ),
+    )?;
+    Ok(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The x of every point drawn in `color`, in the order drawn.
+    fn circles(svg: &str, color: &str) -> Vec<f64> {
+        svg.lines()
+            .filter(|line| line.contains("<circle") && line.contains(&format!("fill=\"{color}\"")))
+            .filter_map(|line| {
+                let rest = line.split("cx=\"").nth(1)?;
+                rest.split('"').next()?.parse().ok()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn more_clients_sit_further_right_and_each_topology_has_its_colour() {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/sweep.json");
+        let mut sweep: SweepResults =
+            crate::results::read_json(&file, "the committed sweep").expect("sweep.json");
+        sweep.series.truncate(1);
+        let series = &mut sweep.series[0];
+        series.points.sort_by_key(|point| point.concurrency);
+        series.points.truncate(2);
+        let color = sweep_color(&series.id);
+        let first = series.points[0].concurrency;
+        let svg = sweep_chart(&sweep);
+        let xs = circles(&svg, color);
+        assert!(xs.len() >= 2, "{xs:?}");
+        assert!(xs[0] < xs[1], "c={first} drawn right of the next: {xs:?}");
+
+        assert_eq!(sweep_color("sync-workers"), BLOCKING);
+        assert_eq!(sweep_color("async"), ASYNC);
+        let colours: std::collections::HashSet<_> = [
+            "sync-workers",
+            "async",
+            "direct",
+            "nginx-proxy",
+            "async-workers",
+        ]
+        .into_iter()
+        .map(sweep_color)
+        .collect();
+        assert_eq!(colours.len(), 5);
+    }
 }

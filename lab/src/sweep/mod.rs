@@ -21,17 +21,16 @@
 
 pub mod chart;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::procfs;
-use crate::results::{CpuCeiling, LatencyMs, Machine};
+use crate::results::{CpuCeiling, LatencyMs};
 use crate::runner::{fmt_duration, measure, Measured, Options, Ui};
 use crate::scenarios::{by_id, Scenario};
-use crate::stack::{self, StartError};
+use kit::procfs;
+use kit::stack::{self, StartError};
 use loadgen::{LoadSpec, Progress};
 
 /// The sweep's scenarios: a thread-capped topology and the event loops.
@@ -78,6 +77,10 @@ pub struct SweepPoint {
     /// `requests_per_second / (c / delay)`: how much of the load the topology served.
     pub fraction_of_load: f64,
     pub complete: u64,
+    /// Of `complete`, the responses that were not 2xx (nginx's 502 when it cannot reach
+    /// its upstream, for one); `requests_per_second` counts only the 2xx.
+    #[serde(default)]
+    pub non_2xx: u64,
     pub failed: u64,
     /// In flight when the time was up (not counted).
     pub unfinished: u64,
@@ -107,11 +110,9 @@ pub struct SweepSeries {
     pub skipped: Option<String>,
 }
 
-/// The whole file `results/sweep.json`.
+/// The sweep's own part of `results/sweep.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SweepResults {
-    pub started_at: String,
-    pub machine: Machine,
+pub struct Sweep {
     pub delay_s: f64,
     pub duration_s: f64,
     pub warmup_s: f64,
@@ -119,18 +120,17 @@ pub struct SweepResults {
     /// from files written before the ramp existed, whose clients all started at once).
     #[serde(default)]
     pub ramp_up_s: f64,
-    pub wall_time_s: f64,
     pub series: Vec<SweepSeries>,
 }
 
+/// The whole file `results/sweep.json`.
+pub type SweepResults = crate::results::Envelope<Sweep>;
+
 /// Runs every (scenario, c) point.
 pub fn run_sweep(options: &SweepOptions) -> anyhow::Result<SweepResults> {
-    let started_at = crate::results::now_utc();
+    let started = crate::results::Started::now();
     let ui = Ui::default();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| anyhow::anyhow!("cannot start the runtime: {err}"))?;
+    let runtime = crate::runner::runtime()?;
     let scenarios: Vec<&Scenario> = options
         .ids
         .iter()
@@ -193,6 +193,7 @@ pub fn run_sweep(options: &SweepOptions) -> anyhow::Result<SweepResults> {
                         requests_per_second: 0.0,
                         fraction_of_load: 0.0,
                         complete: 0,
+                        non_2xx: 0,
                         failed: 0,
                         unfinished: 0,
                         latency_ms: LatencyMs::default(),
@@ -214,16 +215,13 @@ pub fn run_sweep(options: &SweepOptions) -> anyhow::Result<SweepResults> {
             skipped,
         });
     }
-    Ok(SweepResults {
-        started_at,
-        machine: crate::machine::describe(),
+    Ok(started.finish(Sweep {
         delay_s: options.delay,
         duration_s: options.duration,
         warmup_s: options.warmup,
         ramp_up_s: options.ramp_up,
-        wall_time_s: ui.elapsed_s(),
         series,
-    })
+    }))
 }
 
 /// How a point is loaded.
@@ -259,11 +257,6 @@ fn plan(scenario: &Scenario, concurrency: u32, options: &SweepOptions) -> Plan {
 }
 
 /// Completed-request counts over time, sampled from the engine's live counters.
-struct Counter {
-    samples: Mutex<Vec<(f64, u64)>>,
-    stop: AtomicBool,
-}
-
 fn run_point(
     runtime: &tokio::runtime::Runtime,
     scenario: &Scenario,
@@ -274,7 +267,7 @@ fn run_point(
     left: f64,
 ) -> Result<SweepPoint, StartError> {
     let plan = plan(scenario, concurrency, options);
-    let stack = stack::start(scenario, &options.bin_dir)?;
+    let stack = stack::start(&scenario.topology(), &options.bin_dir)?;
     let spec = LoadSpec {
         requests: plan.requests,
         time_limit: match plan.requests {
@@ -286,26 +279,12 @@ fn run_point(
         ramp_up: (options.ramp_up > 0.0).then(|| Duration::from_secs_f64(options.ramp_up)),
         continue_on_socket_error: true,
         timeout: crate::runner::REQUEST_TIMEOUT,
+        // Fine enough to tell when the warm-up's responses were back.
+        timeline_interval: WARMUP_RESOLUTION,
         ..LoadSpec::new(stack.url(options.delay))
     };
     let progress = Arc::new(Progress::default());
-    let counter = Arc::new(Counter {
-        samples: Mutex::new(Vec::new()),
-        stop: AtomicBool::new(false),
-    });
     let started = Instant::now();
-    let counting = {
-        let (progress, counter) = (Arc::clone(&progress), Arc::clone(&counter));
-        std::thread::spawn(move || {
-            while !counter.stop.load(Ordering::Relaxed) {
-                let complete = progress.done().saturating_sub(progress.failed());
-                if let Ok(mut samples) = counter.samples.lock() {
-                    samples.push((started.elapsed().as_secs_f64(), complete));
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        })
-    };
     let status = {
         let shown = Arc::clone(&progress);
         let label = label.to_owned();
@@ -342,29 +321,28 @@ fn run_point(
         label,
         status,
     );
-    counter.stop.store(true, Ordering::Relaxed);
-    let _ = counting.join();
 
     let report =
         outcome.map_err(|err| StartError::Failed(format!("cannot run the load: {err}")))?;
-    let samples = counter
-        .samples
-        .lock()
-        .map(|samples| samples.clone())
-        .unwrap_or_default();
-    let at_warmup = samples
+    // When each interval ended, seconds from the run's start, and the 2xx by then.
+    let samples: Vec<(f64, u64)> = report
+        .timeline
         .iter()
-        .take_while(|(t, _)| *t <= options.warmup)
-        .last()
-        .map_or(0, |(_, complete)| *complete);
+        .flat_map(loadgen::Timeline::running_totals)
+        .map(|totals| (totals.end_s, totals.ok))
+        .collect();
     let ok = report.complete.saturating_sub(report.non_2xx);
     let rps = if plan.requests.is_some() {
         after_warmup(&samples, plan.warmup_responses, ok, report.time_taken_s)
     } else {
-        // 2xx share of what completed after the warm-up.
-        let share = ok as f64 / report.complete.max(1) as f64;
+        // The 2xx that came back after the warm-up, over the rest of the window.
+        let at_warmup = samples
+            .iter()
+            .take_while(|(t, _)| *t <= options.warmup + 1e-9)
+            .last()
+            .map_or(0, |(_, ok)| *ok);
         let window = (report.time_taken_s - options.warmup).max(1e-3);
-        report.complete.saturating_sub(at_warmup) as f64 * share / window
+        ok.saturating_sub(at_warmup) as f64 / window
     };
     let offered = f64::from(concurrency) / options.delay;
     // Little's law at this c (a thread cap caps it), then the CPU's ceiling beside it.
@@ -390,6 +368,7 @@ fn run_point(
         requests_per_second: rps,
         fraction_of_load: rps / offered,
         complete: report.complete,
+        non_2xx: report.non_2xx,
         failed: report.failed,
         unfinished: report.unfinished,
         latency_ms: LatencyMs::from(&report.latency_ms),
@@ -403,9 +382,13 @@ fn run_point(
     })
 }
 
-/// Throughput after the first `warmup` responses: from the first counter sample that
-/// had seen them to the end of the run. Falls back to the whole run when the samples
-/// are too sparse to tell (a run shorter than their 10 ms period).
+/// The width of loadgen's timeline intervals in a sweep point: the resolution of "when
+/// had the warm-up's responses come back".
+const WARMUP_RESOLUTION: Duration = Duration::from_millis(10);
+
+/// Throughput after the first `warmup` 2xx responses: from the end of the first
+/// timeline interval that had seen them to the end of the run. Falls back to the whole
+/// run when the intervals are too coarse to tell.
 fn after_warmup(samples: &[(f64, u64)], warmup: u64, ok: u64, time_taken_s: f64) -> f64 {
     let whole_run = ok as f64 / time_taken_s.max(1e-3);
     let Some(&(at, complete)) = samples.iter().find(|(_, complete)| *complete >= warmup) else {
@@ -421,13 +404,13 @@ fn after_warmup(samples: &[(f64, u64)], warmup: u64, ok: u64, time_taken_s: f64)
 /// The sweep as a Markdown table: one line per point.
 pub fn markdown_table(sweep: &SweepResults) -> String {
     let mut out = String::from(
-        "| scenario | c | method | requests/s | of c/delay | CPU ceiling | binds | of the lower ceiling | complete | failed | unfinished | p50 ms | p99 ms | CPU ms/req | CPU ms/req, all | peak RSS MiB | threads | SYN resent |\n\
-         |---|--:|---|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+        "| scenario | c | method | requests/s | of c/delay | CPU ceiling | binds | of the lower ceiling | complete | non-2xx | failed | unfinished | p50 ms | p99 ms | CPU ms/req | CPU ms/req, all | peak RSS MiB | threads | SYN resent |\n\
+         |---|--:|---|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     for series in &sweep.series {
         if let Some(reason) = &series.skipped {
             out.push_str(&format!(
-                "| {} | | | skipped: {reason} | | | | | | | | | | | | | | |\n",
+                "| {} | | | skipped: {reason} | | | | | | | | | | | | | | | |\n",
                 series.id
             ));
         }
@@ -435,7 +418,7 @@ pub fn markdown_table(sweep: &SweepResults) -> String {
             if let Some(reason) = &p.error {
                 if p.complete == 0 {
                     out.push_str(&format!(
-                        "| {} | {} | | error: {} | | | | | | | | | | | | | | |\n",
+                        "| {} | {} | | error: {} | | | | | | | | | | | | | | | |\n",
                         series.id,
                         p.concurrency,
                         reason.replace('|', "/")
@@ -444,7 +427,7 @@ pub fn markdown_table(sweep: &SweepResults) -> String {
                 }
             }
             out.push_str(&format!(
-                "| {} | {} | {} | {:.1} | {:.0}% | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {:.3} | {} | {:.1} | {} | {} |\n",
+                "| {} | {} | {} | {:.1} | {:.0}% | {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {:.3} | {} | {:.1} | {} | {} |\n",
                 series.id,
                 p.concurrency,
                 p.method,
@@ -457,6 +440,7 @@ pub fn markdown_table(sweep: &SweepResults) -> String {
                 p.fraction_of_lower_ceiling
                     .map_or_else(|| "?".to_owned(), |f| format!("{:.0}%", f * 100.0)),
                 p.complete,
+                p.non_2xx,
                 p.failed,
                 p.unfinished,
                 p.latency_ms.p50,
@@ -472,30 +456,6 @@ pub fn markdown_table(sweep: &SweepResults) -> String {
         }
     }
     out
-}
-
-/// Writes `sweep.json`, `sweep.svg` and `sweep.md` into `dir`; returns the table.
-pub fn write_sweep(sweep: &SweepResults, dir: &std::path::Path) -> anyhow::Result<String> {
-    use crate::results::write_atomically;
-    let json = serde_json::to_string_pretty(sweep)?;
-    write_atomically(&dir.join("sweep.json"), &(json + "\n"))?;
-    write_atomically(&dir.join("sweep.svg"), &chart::sweep_chart(sweep))?;
-    let table = markdown_table(sweep);
-    write_atomically(
-        &dir.join("sweep.md"),
-        &format!(
-            "# sweep results\n\nRun {} on {} CPU(s), {}; delay={} s, clients started over {} s, {} s per point, counted from {} s. Whole run: {:.0} s.\n\n{table}\n![sweep](sweep.svg)\n",
-            sweep.started_at,
-            sweep.machine.cpus,
-            sweep.machine.os,
-            sweep.delay_s,
-            sweep.ramp_up_s,
-            sweep.duration_s,
-            sweep.warmup_s,
-            sweep.wall_time_s
-        ),
-    )?;
-    Ok(table)
 }
 
 #[cfg(test)]

@@ -10,18 +10,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lab::procfs;
+use kit::procfs;
 use serde_json::Value;
 
-/// A runner binary (`exe`, e.g. `env!("CARGO_BIN_EXE_bench-all")`) writing into
-/// `results`, with the workspace's service binaries and `args`.
-pub fn runner(exe: &str, results: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(exe);
+/// `lab SUBCOMMAND` (`bench`, `compare`, ...) writing into `results`, with the
+/// workspace's service binaries and `args`.
+pub fn runner(subcommand: &str, results: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lab"));
     command
+        .arg(subcommand)
         .arg("--results")
         .arg(results)
         .arg("--bin-dir")
-        .arg(lab::testing::services_bin_dir())
+        .arg(kit::testing::services_bin_dir())
         .args(args)
         .stdin(Stdio::null());
     command

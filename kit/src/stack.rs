@@ -1,6 +1,6 @@
-//! One scenario's topology, started on free loopback ports and stopped on drop:
+//! A [`Topology`], started on free loopback ports and stopped on drop:
 //! the slow API, PostgreSQL if the app needs it, the app, nginx if it stands in front.
-//! The app is the scenario's Rust service, or another program in its place
+//! The app is the topology's Rust service, or another program in its place
 //! ([`start_with`]: the Python servers of `make bench-python`).
 
 use std::io::{Read, Write};
@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::procs::{ScratchDir, Service};
-use crate::scenarios::{App, Front, Scenario};
+use crate::topology::{App, Front, Topology};
 use crate::{nginx, postgres};
 
 /// How long a service may take to answer `/healthz` after it starts.
@@ -32,6 +32,9 @@ impl std::fmt::Display for StartError {
         }
     }
 }
+
+/// So `?` turns it into an `anyhow::Error` with the same one-line reason.
+impl std::error::Error for StartError {}
 
 impl From<anyhow::Error> for StartError {
     fn from(err: anyhow::Error) -> Self {
@@ -116,9 +119,9 @@ impl Stack {
     }
 }
 
-/// A program started in the place of the scenario's Rust app: the Python servers of
+/// A program started in the place of the topology's Rust app: the Python servers of
 /// `make bench-python`, or a slow API loaded directly. Everything else (the slow API
-/// upstream, PostgreSQL, nginx, health checks, supervision) is the scenario's stack.
+/// upstream, PostgreSQL, nginx, health checks, supervision) is the topology's stack.
 pub struct AppCommand<'a> {
     /// A short name for messages and the log file (`gunicorn`, `uwsgi`, ...).
     pub name: &'a str,
@@ -136,19 +139,19 @@ pub struct AppPorts {
     pub database_url: Option<String>,
 }
 
-/// What must be installed for `scenario`, or what to install.
-pub fn check_requirements(scenario: &Scenario, bin_dir: &Path) -> Result<(), StartError> {
-    check(scenario, bin_dir, false)
+/// What must be installed for `topology`, or what to install.
+pub fn check_requirements(topology: &Topology, bin_dir: &Path) -> Result<(), StartError> {
+    check(topology, bin_dir, false)
 }
 
-fn check(scenario: &Scenario, bin_dir: &Path, custom_app: bool) -> Result<(), StartError> {
-    if scenario.front.is_nginx() && nginx::find().is_none() {
+fn check(topology: &Topology, bin_dir: &Path, custom_app: bool) -> Result<(), StartError> {
+    if topology.front.is_nginx() && nginx::find().is_none() {
         return Err(StartError::Skipped(nginx::PACKAGE_HINT.to_owned()));
     }
-    if scenario.app.needs_postgres() && postgres::find_bin_dir().is_none() {
+    if topology.app.needs_postgres() && postgres::find_bin_dir().is_none() {
         return Err(StartError::Skipped(postgres::PACKAGE_HINT.to_owned()));
     }
-    let app = (!custom_app).then_some(scenario.app.binary());
+    let app = (!custom_app).then_some(topology.app.binary());
     for binary in std::iter::once("slow_api").chain(app) {
         if !crate::procs::is_executable(&bin_dir.join(binary)) {
             return Err(StartError::Skipped(format!(
@@ -177,6 +180,10 @@ pub fn service_command(bin: impl AsRef<Path>) -> Command {
         "RUST_LOG",
         std::env::var("LAB_RUST_LOG").unwrap_or_else(|_| "warn".into()),
     );
+    // A service's start-up error is one line ("cannot listen on ...: Address already in
+    // use"), which the start-up retry looks for in its log. Under RUST_BACKTRACE=1 (as CI
+    // runs) anyhow would follow it with fifty lines of backtrace; panics keep theirs.
+    command.env("RUST_LIB_BACKTRACE", "0");
     command
 }
 
@@ -188,22 +195,22 @@ fn bench_command(bin: PathBuf) -> Command {
     command
 }
 
-/// Starts `scenario`'s topology. Ports are picked free just before use; a service
+/// Starts `topology`. Ports are picked free just before use; a service
 /// that loses the race for its port is retried on another.
-pub fn start(scenario: &Scenario, bin_dir: &Path) -> Result<Stack, StartError> {
-    start_with(scenario, bin_dir, None)
+pub fn start(topology: &Topology, bin_dir: &Path) -> Result<Stack, StartError> {
+    start_with(topology, bin_dir, None)
 }
 
-/// [`start`], with `app` started in the place of the scenario's Rust app when given.
+/// [`start`], with `app` started in the place of the topology's Rust app when given.
 pub fn start_with(
-    scenario: &Scenario,
+    topology: &Topology,
     bin_dir: &Path,
     app: Option<&AppCommand>,
 ) -> Result<Stack, StartError> {
-    check(scenario, bin_dir, app.is_some())?;
+    check(topology, bin_dir, app.is_some())?;
     let mut last = None;
     for _attempt in 0..3 {
-        match try_start(scenario, bin_dir, app) {
+        match try_start(topology, bin_dir, app) {
             Ok(stack) => return Ok(stack),
             Err(StartError::Failed(reason)) if reason.contains("in use") => {
                 last = Some(StartError::Failed(reason));
@@ -215,17 +222,17 @@ pub fn start_with(
 }
 
 fn try_start(
-    scenario: &Scenario,
+    topology: &Topology,
     bin_dir: &Path,
     custom: Option<&AppCommand>,
 ) -> Result<Stack, StartError> {
-    let dir = ScratchDir::new(scenario.id)?;
+    let dir = ScratchDir::new(topology.name)?;
 
-    // The slow API: every scenario's upstream.
+    // The slow API: every topology's upstream.
     let api_port = free_port()?;
     // `/metrics` on a port of its own: the app may speak uwsgi on its main one.
     let metrics_port = free_port()?;
-    let serves_directly = scenario.app == App::Upstream && custom.is_none();
+    let serves_directly = topology.app == App::Upstream && custom.is_none();
     let mut slow_api = spawn_slow_api(
         bin_dir,
         dir.path(),
@@ -235,7 +242,7 @@ fn try_start(
     wait_http_ok(&mut slow_api, api_port)?;
 
     // PostgreSQL, for app_pg.
-    let postgres = if scenario.app.needs_postgres() {
+    let postgres = if topology.app.needs_postgres() {
         let settings = postgres::Settings {
             port: free_port()?,
             max_connections: 300,
@@ -262,24 +269,24 @@ fn try_start(
                 (custom.name, (custom.command)(&ports), custom.stop_signal)
             }
             None => {
-                let mut command = bench_command(bin_dir.join(scenario.app.binary()));
+                let mut command = bench_command(bin_dir.join(topology.app.binary()));
                 command
-                    .envs(scenario.app.env())
+                    .envs(topology.app.env())
                     .env("PORT_APP", app_port.to_string())
                     .env("PORT_API", api_port.to_string())
                     .env("METRICS_PORT", metrics_port.to_string());
                 if let Some(postgres) = &postgres {
                     command.env("DATABASE_URL", postgres.url());
                 }
-                (scenario.app.binary(), command, libc::SIGTERM)
+                (topology.app.binary(), command, libc::SIGTERM)
             }
         };
         let app_log = dir.path().join(format!("{name}.log"));
         let mut app = Service::spawn(name, command, &app_log, stop_signal)?;
-        if scenario.front == Front::NginxUwsgi {
+        if topology.front == Front::NginxUwsgi {
             // It speaks uwsgi, not HTTP: accepting connections is all we can ask
             // directly; nginx's /healthz below goes through it.
-            wait_accepting(&mut app, app_port)?;
+            wait_accepting(&mut app, app_port, READY_WITHIN)?;
         } else {
             wait_http_ok(&mut app, app_port)?;
         }
@@ -287,13 +294,13 @@ fn try_start(
     };
 
     // nginx in front, with the compose file's configuration on loopback ports.
-    let (nginx, port) = if scenario.front.is_nginx() {
+    let (nginx, port) = if topology.front.is_nginx() {
         let nginx_dir = dir.path().join("nginx");
         std::fs::create_dir_all(&nginx_dir).map_err(anyhow::Error::from)?;
         let port = free_port()?;
-        let site = nginx::site(scenario)
-            .ok_or_else(|| StartError::Failed(format!("no nginx site for {}", scenario.id)))?;
-        let workers = nginx::Workers::of(scenario);
+        let site = nginx::site(topology)
+            .ok_or_else(|| StartError::Failed(format!("no nginx site for {}", topology.name)))?;
+        let workers = nginx::Workers::of(topology);
         let mut service = nginx::start(site, workers, &nginx_dir, port, app_port)?;
         wait_http_ok(&mut service, port).map_err(|err| match err {
             StartError::Failed(reason) => StartError::Failed(format!(
@@ -342,14 +349,36 @@ fn spawn_slow_api(
     )?)
 }
 
-/// Waits until `GET /healthz` on `port` answers 200, or the service exits, or 30 s pass.
-fn wait_http_ok(service: &mut Service, port: u16) -> Result<(), StartError> {
-    wait_until(service, port, || healthz_status(port) == Some(200))
+/// The slow API alone on a free loopback port, answering `/healthz`: the upstream an
+/// experiment puts its own proxy in front of (`lab callgrind`, `lab proxy-bench`).
+pub fn start_slow_api(bin_dir: &Path, dir: &Path) -> Result<(Service, u16), StartError> {
+    if !crate::procs::is_executable(&bin_dir.join("slow_api")) {
+        return Err(StartError::Skipped(format!(
+            "slow_api not built in {}: run `cargo build --release --workspace`",
+            bin_dir.display()
+        )));
+    }
+    let port = free_port()?;
+    let mut service = spawn_slow_api(bin_dir, dir, port, None)?;
+    wait_http_ok(&mut service, port)?;
+    Ok((service, port))
 }
 
-/// Waits until `port` accepts TCP connections.
-fn wait_accepting(service: &mut Service, port: u16) -> Result<(), StartError> {
-    wait_until(service, port, || {
+/// Waits until `GET /healthz` on `port` answers 200, or the service exits, or 30 s pass.
+fn wait_http_ok(service: &mut Service, port: u16) -> Result<(), StartError> {
+    wait_until(service, port, READY_WITHIN, || {
+        healthz_status(port) == Some(200)
+    })
+}
+
+/// Waits until `port` accepts TCP connections, or the service exits, or `within` passes
+/// (a service under valgrind starts some 50 times slower).
+pub fn wait_accepting(
+    service: &mut Service,
+    port: u16,
+    within: Duration,
+) -> Result<(), StartError> {
+    wait_until(service, port, within, || {
         TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)).is_ok()
     })
 }
@@ -357,9 +386,10 @@ fn wait_accepting(service: &mut Service, port: u16) -> Result<(), StartError> {
 fn wait_until(
     service: &mut Service,
     port: u16,
+    within: Duration,
     mut ready: impl FnMut() -> bool,
 ) -> Result<(), StartError> {
-    let deadline = Instant::now() + READY_WITHIN;
+    let deadline = Instant::now() + within;
     loop {
         if let Some(status) = service.exited() {
             return Err(StartError::Failed(format!(
@@ -373,7 +403,7 @@ fn wait_until(
         }
         if Instant::now() > deadline {
             return Err(StartError::Failed(format!(
-                "{} not ready on port {port} after {READY_WITHIN:?}: {}",
+                "{} not ready on port {port} after {within:?}: {}",
                 service.name,
                 service.log_tail(3)
             )));
@@ -407,4 +437,64 @@ pub fn raw_exchange(port: u16, request: &[u8]) -> Option<(u16, String)> {
     let response = String::from_utf8_lossy(&response).into_owned();
     let status = response.get(9..12)?.parse().ok()?;
     Some((status, response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use common::config::Protocol;
+
+    #[test]
+    fn a_missing_binary_is_a_skip_that_says_how_to_build_it() {
+        let dir = ScratchDir::new("bins").expect("scratch");
+        let topology = Topology {
+            name: "t",
+            app: App::Sync {
+                workers: 1,
+                threads: 1,
+                protocol: Protocol::Http,
+            },
+            front: Front::Direct,
+        };
+        match check_requirements(&topology, dir.path()) {
+            Err(StartError::Skipped(reason)) => {
+                assert!(reason.starts_with("slow_api not built in"), "{reason}");
+                assert!(reason.contains("cargo build --release"), "{reason}");
+            }
+            other => panic!("expected a skip, got {other:?}"),
+        }
+        // A program in the app's place needs only the slow API.
+        let slow_api = dir.path().join("slow_api");
+        std::fs::write(&slow_api, "#!/bin/sh\n").expect("write");
+        std::fs::set_permissions(
+            &slow_api,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod");
+        assert!(check(&topology, dir.path(), true).is_ok());
+        match check_requirements(&topology, dir.path()) {
+            Err(StartError::Skipped(reason)) => assert!(reason.starts_with("app_sync"), "{reason}"),
+            other => panic!("expected a skip, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_service_command_inherits_none_of_the_services_variables() {
+        let command = service_command("/bin/true");
+        let removed: Vec<String> = command
+            .get_envs()
+            .filter(|(_, value)| value.is_none())
+            .map(|(name, _)| name.to_string_lossy().into_owned())
+            .collect();
+        for variable in common::config::SERVICE_VARIABLES {
+            assert!(removed.iter().any(|name| name == variable), "{variable}");
+        }
+    }
+
+    #[test]
+    fn free_ports_are_bindable_on_loopback() {
+        let port = free_port().expect("a free port");
+        assert_ne!(port, 0);
+        assert!(TcpListener::bind(("127.0.0.1", port)).is_ok());
+    }
 }

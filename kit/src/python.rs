@@ -41,7 +41,7 @@ pub fn venv_dir() -> PathBuf {
 
 /// The interpreter the venv is made from: `$LAB_PYTHON`, else `/usr/bin/python3`, else
 /// `python3` on `PATH`.
-pub fn interpreter() -> Result<PathBuf, String> {
+pub fn interpreter() -> anyhow::Result<PathBuf> {
     let hint = format!(
         "install it with `sudo apt-get install -y {DEBIAN_PACKAGES}` (or set LAB_PYTHON=/path/to/python3)"
     );
@@ -50,7 +50,7 @@ pub fn interpreter() -> Result<PathBuf, String> {
         return if is_executable(&path) {
             Ok(path)
         } else {
-            Err(format!(
+            Err(anyhow::anyhow!(
                 "Python interpreter {} (LAB_PYTHON) not found: {hint}",
                 path.display()
             ))
@@ -61,7 +61,7 @@ pub fn interpreter() -> Result<PathBuf, String> {
         return Ok(debian);
     }
     find_executable("python3", "LAB_PYTHON", &[])
-        .ok_or_else(|| format!("python3 not found: {hint}"))
+        .ok_or_else(|| anyhow::anyhow!("python3 not found: {hint}"))
 }
 
 /// A ready venv.
@@ -95,21 +95,20 @@ pub fn pins(lock: &str) -> Vec<String> {
 /// Makes sure the venv matches the lock file, building it if not (the first time: a
 /// minute or two, uWSGI and psycopg2 compile). `say` hears what is going on. Errors
 /// are a reason to skip the Python rows, with what to install.
-pub fn prepare(say: &dyn Fn(&str)) -> Result<Venv, String> {
+pub fn prepare(say: &dyn Fn(&str)) -> anyhow::Result<Venv> {
     let python = interpreter()?;
     let lock_path = root().join(LOCK_FILE);
     let lock = std::fs::read_to_string(&lock_path)
-        .map_err(|err| format!("cannot read {}: {err}", lock_path.display()))?;
+        .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", lock_path.display()))?;
     let dir = venv_dir();
     let stamp_text = format!("interpreter {}\n{lock}", python.display());
     let stamp = dir.join("lab-lock.txt");
     if let Some(parent) = dir.parent() {
         std::fs::create_dir_all(parent)
-            .map_err(|err| format!("cannot create {}: {err}", parent.display()))?;
+            .map_err(|err| anyhow::anyhow!("cannot create {}: {err}", parent.display()))?;
     }
     // One preparer at a time (parallel tests share the venv).
-    let _lock = crate::procs::FileLock::acquire(&dir.with_extension("lock"))
-        .map_err(|err| format!("{err:#}"))?;
+    let _lock = crate::procs::FileLock::acquire(&dir.with_extension("lock"))?;
     let venv_python = dir.join("bin/python");
     let fresh = std::fs::read_to_string(&stamp).is_ok_and(|text| text == stamp_text)
         && is_executable(&venv_python);
@@ -121,13 +120,13 @@ pub fn prepare(say: &dyn Fn(&str)) -> Result<Venv, String> {
         ));
         if dir.exists() {
             std::fs::remove_dir_all(&dir)
-                .map_err(|err| format!("cannot remove {}: {err}", dir.display()))?;
+                .map_err(|err| anyhow::anyhow!("cannot remove {}: {err}", dir.display()))?;
         }
         let log = dir.with_extension("log");
         let mut venv = Command::new(&python);
         venv.arg("-m").arg("venv").arg(&dir);
         run(venv, "python3 -m venv", &log).map_err(|tail| {
-            format!(
+            anyhow::anyhow!(
                 "cannot make a venv with {}: {tail} (install: `sudo apt-get install -y {DEBIAN_PACKAGES}`)",
                 python.display()
             )
@@ -137,12 +136,12 @@ pub fn prepare(say: &dyn Fn(&str)) -> Result<Venv, String> {
             .args(["--use-pep517", "-r"])
             .arg(&lock_path);
         run(pip, "pip install", &log).map_err(|tail| {
-            format!(
+            anyhow::anyhow!(
                 "pip install -r {LOCK_FILE} failed (no access to the package index, or missing build packages: `sudo apt-get install -y {DEBIAN_PACKAGES}`): {tail}"
             )
         })?;
         std::fs::write(&stamp, &stamp_text)
-            .map_err(|err| format!("cannot write {}: {err}", stamp.display()))?;
+            .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", stamp.display()))?;
     }
     let version = Command::new(&venv_python)
         .arg("--version")
@@ -150,7 +149,7 @@ pub fn prepare(say: &dyn Fn(&str)) -> Result<Venv, String> {
         .ok()
         .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
         .filter(|version| !version.is_empty())
-        .ok_or_else(|| format!("{} does not run", venv_python.display()))?;
+        .ok_or_else(|| anyhow::anyhow!("{} does not run", venv_python.display()))?;
     Ok(Venv {
         dir,
         interpreter: python,
@@ -161,13 +160,12 @@ pub fn prepare(say: &dyn Fn(&str)) -> Result<Venv, String> {
 
 /// Runs a setup command as a supervised child (an interrupt stops it too), its output
 /// in `log`; on failure, the log's last lines.
-fn run(command: Command, what: &str, log: &Path) -> Result<(), String> {
-    let mut service =
-        Service::spawn(what, command, log, libc::SIGTERM).map_err(|err| format!("{err:#}"))?;
+fn run(command: Command, what: &str, log: &Path) -> anyhow::Result<()> {
+    let mut service = Service::spawn(what, command, log, libc::SIGTERM)?;
     match service.wait() {
         Ok(status) if status.success() => Ok(()),
-        Ok(status) => Err(format!("{what} {status}: {}", log_tail(log, 3))),
-        Err(err) => Err(format!("{what}: {err}")),
+        Ok(status) => Err(anyhow::anyhow!("{what} {status}: {}", log_tail(log, 3))),
+        Err(err) => Err(anyhow::anyhow!("{what}: {err}")),
     }
 }
 

@@ -1,31 +1,23 @@
-//! bench-all: every scenario of the lab on this machine, one table, one chart.
+//! `lab bench`: every scenario of the table on this machine, one table, one chart.
 //!
-//! For each scenario of `lab::scenarios`: start the slow API,
-//! the app (and nginx, or a throwaway PostgreSQL) on free loopback ports, wait for
-//! `/healthz`, send the article's `ab` load with loadgen's engine, measure the app's
-//! CPU and memory, stop everything (also on Ctrl-C). Then print the table and write
-//! `results/NAME.md`, `results/NAME.json` and `results/NAME.svg`.
-//!
-//! `make bench-all` builds the services in release mode and runs this; `make bench
-//! SCENARIO=id` runs one row.
+//! For each scenario: start the slow API, the app (and nginx, or a throwaway
+//! PostgreSQL) on free loopback ports, wait for `/healthz`, send the article's `ab`
+//! load with loadgen's engine, measure the app's CPU and memory, stop everything (also
+//! on Ctrl-C). Then print the table and write `results/NAME.{md,json,svg}`. `make
+//! bench-all` builds the services in release mode and runs this; `make bench
+//! SCENARIO=id` runs one row; `--list --json` is the table for the compose checks.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
-use lab::out;
-use lab::runner;
-use lab::scenarios::{self, Scenario, SCENARIOS};
-use lab::{procs, results};
-
-// The load runs in this process: the same allocator as the `loadgen` binary.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use crate::out;
+use crate::results;
+use crate::runner;
+use crate::scenarios::{self, Scenario, SCENARIOS};
 
 /// Runs the lab's scenarios and writes the results table, JSON and chart.
-#[derive(Parser, Debug)]
-#[command(version)]
-struct Args {
+#[derive(clap::Args, Debug)]
+pub struct Args {
     /// Run only this scenario (repeatable); default: all of them.
     #[arg(long = "scenario", short = 's', value_name = "ID")]
     scenarios: Vec<String>,
@@ -39,7 +31,7 @@ struct Args {
     name: Option<String>,
 
     #[command(flatten)]
-    shape: lab::runner::ShapeArgs,
+    shape: runner::ShapeArgs,
 
     /// List the scenarios and exit.
     #[arg(long)]
@@ -54,18 +46,7 @@ struct Args {
     redraw: Option<PathBuf>,
 }
 
-fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(args) {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("bench-all: error: {err:#}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.list && args.json {
         let table: Vec<serde_json::Value> = SCENARIOS
             .iter()
@@ -117,9 +98,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             [one] => format!("bench-{one}"),
             _ => "bench-selection".to_owned(),
         });
-    if name.is_empty() || name.contains(['/', '\\']) {
-        anyhow::bail!("--name {name:?} must be a plain file name");
-    }
+    crate::cli::shared::check_name(&name)?;
     if let Some(json) = &args.redraw {
         let results: results::Results = results::read_json(json, "a bench-all result")?;
         runner::write_results(&results, &args.results, &name)?;
@@ -127,8 +106,6 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let options = args.shape.options();
-    procs::raise_open_files(65_536);
-    procs::install_interrupt_handler()?;
 
     let results = runner::run_all(&selected, &options)?;
     runner::write_results(&results, &args.results, &name)?;
@@ -142,10 +119,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     let errors = results
         .scenarios
         .iter()
-        .filter(|row| row.error.is_some())
+        .filter(|row| row.outcome.is_failed())
         .count();
     if errors > 0 {
-        eprintln!("bench-all: {errors} scenario(s) could not run; see the error column");
+        eprintln!("lab bench: {errors} scenario(s) could not run; see the error column");
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

@@ -20,8 +20,25 @@ pub use crate::stack::{get_status as raw_get_status, raw_exchange};
 /// How long a service may take to become ready.
 const READY_WITHIN: Duration = Duration::from_secs(30);
 
-/// The workspace's slow_api on a free port, answering `/healthz`: the upstream of most
-/// integration tests.
+/// slow_api in this process on a free loopback port, with its defaults, answering
+/// `/healthz`: the upstream of the apps' integration tests.
+pub fn slow_api() -> in_process::InProcess {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap_or_else(|err| panic!("slow_api: cannot bind 127.0.0.1:0: {err}"));
+    slow_api_on(listener)
+}
+
+/// As [`slow_api`], on a listener the test bound itself (the port of a slow_api it
+/// stopped, to bring it back).
+pub fn slow_api_on(listener: std::net::TcpListener) -> in_process::InProcess {
+    let config: slow_api::Config = in_process::config_from_args(&[]);
+    in_process::InProcess::start_on(listener, "slow_api", move |listener, stop| {
+        actix_web::rt::System::new().block_on(slow_api::run(listener, config, stop))
+    })
+}
+
+/// The workspace's slow_api binary on a free port, answering `/healthz` (where the
+/// process is the point: signals, exit codes, limits).
 pub fn start_slow_api() -> Service {
     Service::start(workspace_bin("slow_api"), "--port", &[])
 }
@@ -256,6 +273,20 @@ pub fn scrape_metrics(url: &str) -> common::metrics::parse::Exposition {
     assert_eq!(reply.status, 200, "{url}: {}", reply.body);
     common::metrics::parse::parse(&reply.body)
         .unwrap_or_else(|err| panic!("{url}: {err}\n{}", reply.body))
+}
+
+/// Asserts what every service's `/metrics` counts alike: `ok` requests answered 200,
+/// `bad` answered 400, and each of them timed once in the latency histogram.
+#[track_caller]
+pub fn assert_requests_counted(page: &common::metrics::parse::Exposition, ok: u32, bad: u32) {
+    let total = |code| page.get("http_requests_total", &[("code", code)]);
+    assert_eq!(total("200"), Some(f64::from(ok)), "requests answered 200");
+    assert_eq!(total("400"), Some(f64::from(bad)), "requests answered 400");
+    assert_eq!(
+        page.get("http_request_duration_seconds_count", &[]),
+        Some(f64::from(ok + bad)),
+        "requests timed"
+    );
 }
 
 /// Scrapes `url` until `ready` holds (panics after 15 s with the last page).

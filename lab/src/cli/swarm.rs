@@ -1,32 +1,29 @@
-//! swarm: the lab's topologies that scale out, on a Docker swarm (docs/11-swarm.md).
+//! `lab swarm ...`: the lab's topologies that scale out, on a Docker swarm
+//! (docs/11-swarm.md).
 //!
-//! - `swarm up --stack sync-workers --replicas 2 [--port 8080]` (`make swarm-up`):
+//! - `lab swarm up --stack sync-workers --replicas 2 [--port 8080]` (`make swarm-up`):
 //!   makes this node a single-node swarm if it is in none (and records that in
 //!   target/swarm-created), deploys `swarm/STACK.yml` as `lab-STACK`, and returns once
 //!   every task is healthy, nginx resolves every app task and a request goes through.
-//! - `swarm down` (`make swarm-down`): removes the lab's stacks (`lab-*`), and leaves the
-//!   swarm only if `swarm up` created it.
-//! - `swarm bench [--quick] [--results results]` (`make bench-swarm`): throughput
+//! - `lab swarm down` (`make swarm-down`): removes the lab's stacks (`lab-*`), and leaves
+//!   the swarm only if `swarm up` created it.
+//! - `lab swarm bench [--quick] [--results results]` (`make bench-swarm`): throughput
 //!   against replicas, and faults under load: results/swarm.{md,json,svg}.
-//! - `swarm shards --stack sync-workers -k 2 -- FLAGS URL` (`make swarm-shards`): K
+//! - `lab swarm shards --stack sync-workers -k 2 -- FLAGS URL` (`make swarm-shards`): K
 //!   loadgen shards as a swarm job (`--mode replicated-job`) on the stack's network, one
 //!   common start, then their reports merged (as `loadgen merge`) and the job removed.
-//! - `swarm status`: the swarm's state and the lab's stacks.
+//! - `lab swarm status`: the swarm's state and the lab's stacks.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
-use lab::swarm::{self, bench, shards, Stack, Topology};
+use clap::Subcommand;
 
-// The loads run in this process: the same allocator as the `loadgen` binary.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use crate::swarm::{self, bench, shards, Stack, Topology};
 
-#[derive(Parser, Debug)]
-#[command(version, about = "The topologies that scale out, on a Docker swarm")]
-struct Args {
+#[derive(clap::Args, Debug)]
+pub struct Args {
     /// The repository's root (holds swarm/, target/ and results/).
     #[arg(long, global = true, default_value = ".")]
     root: PathBuf,
@@ -35,7 +32,7 @@ struct Args {
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {
+pub enum Command {
     /// Deploy a stack (a single-node swarm first, if this node is in none).
     Up {
         /// Which stack file of swarm/.
@@ -78,7 +75,7 @@ enum Command {
               value_parser = clap::value_parser!(u32).range(1..=64))]
         shards: u32,
         /// Seconds from now to the common start (--start-at): time for every task to start.
-        #[arg(long, default_value_t = 10.0)]
+        #[arg(long, default_value_t = 10.0, value_parser = |raw: &str| crate::runner::seconds_within(raw, true, 600.0))]
         lead: f64,
         /// Seconds the whole job may take.
         #[arg(long, default_value_t = 300)]
@@ -101,17 +98,7 @@ enum Command {
     Status,
 }
 
-fn main() -> ExitCode {
-    match run(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("swarm: error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let root = args.root;
     match args.command {
         Command::Up {
@@ -143,7 +130,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             for (service, running, desired) in deployed.replicas()? {
                 println!("  {service} {running}/{desired}");
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Down => {
             for name in swarm::lab_stacks()? {
@@ -159,7 +146,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                     swarm::swarm_state()?
                 );
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
             quick,
@@ -193,7 +180,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                 "fault rows over their bound: {}",
                 failed.join(", ")
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Shards {
             stack,
@@ -239,7 +226,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                 );
                 print!("{}", loadgen::text::ab_summary(&run.merged));
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Status => {
             println!("docker engine {}", swarm::engine_version()?);
@@ -254,7 +241,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                     println!("  {service} {running}/{desired}");
                 }
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

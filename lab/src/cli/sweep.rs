@@ -1,24 +1,18 @@
-//! sweep: throughput, p99 latency, memory and threads against concurrency (1 to
+//! `lab sweep`: throughput, p99 latency, memory and threads against concurrency (1 to
 //! 10,000 clients) for a thread-capped topology and its event-loop twins.
 //!
-//! Writes `results/sweep.json`, `results/sweep.svg` and `results/sweep.md`. `make sweep`
-//! builds the services in release mode and runs this.
+//! Writes `results/sweep.{json,svg,md}`. `make sweep` builds the services in release
+//! mode and runs this.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
-use lab::out;
-use lab::sweep::{self, SweepOptions};
-
-// The load runs in this process: the same allocator as the `loadgen` binary.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use crate::out;
+use crate::sweep::{self, SweepOptions};
 
 /// Loads each topology with 1 to 10,000 clients and charts what it serves.
-#[derive(Parser, Debug)]
-#[command(version)]
-struct Args {
+#[derive(clap::Args, Debug)]
+pub struct Args {
     /// Scenarios to sweep (comma-separated ids).
     #[arg(long, value_delimiter = ',', default_values_t = sweep::DEFAULT_IDS.iter().map(|id| id.to_string()))]
     scenarios: Vec<String>,
@@ -59,42 +53,18 @@ struct Args {
 }
 
 fn parse_positive_seconds(raw: &str) -> Result<f64, String> {
-    parse_seconds_or_zero(raw).and_then(|value| {
-        if value > 0.0 {
-            Ok(value)
-        } else {
-            Err(format!(
-                "{raw:?} is not a number of seconds between 0 and 600"
-            ))
-        }
-    })
+    crate::runner::seconds_within(raw, false, 600.0)
 }
 
 fn parse_seconds_or_zero(raw: &str) -> Result<f64, String> {
-    match raw.parse::<f64>() {
-        Ok(value) if value.is_finite() && (0.0..=600.0).contains(&value) => Ok(value),
-        _ => Err(format!(
-            "{raw:?} is not a number of seconds between 0 and 600"
-        )),
-    }
+    crate::runner::seconds_within(raw, true, 600.0)
 }
 
-fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("sweep: error: {err:#}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(json) = &args.redraw {
-        let results: sweep::SweepResults = lab::results::read_json(json, "a sweep result")?;
-        out!("{}", sweep::write_sweep(&results, &args.results)?);
-        return Ok(());
+        let results: sweep::SweepResults = crate::results::read_json(json, "a sweep result")?;
+        out!("{}", sweep::chart::write_sweep(&results, &args.results)?);
+        return Ok(ExitCode::SUCCESS);
     }
     let warmup = args.warmup.unwrap_or(1.5 * args.delay);
     if warmup >= args.duration {
@@ -104,9 +74,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let options = SweepOptions {
-        bin_dir: args
-            .bin_dir
-            .unwrap_or_else(lab::runner::Options::default_bin_dir),
+        bin_dir: crate::cli::shared::bin_dir(args.bin_dir),
         ids: args.scenarios,
         concurrency: args.concurrency,
         delay: args.delay,
@@ -114,15 +82,13 @@ fn run(args: Args) -> anyhow::Result<()> {
         warmup,
         ramp_up: args.ramp_up.unwrap_or(args.delay),
     };
-    lab::procs::raise_open_files(65_536);
-    lab::procs::install_interrupt_handler()?;
     let results = sweep::run_sweep(&options)?;
-    let table = sweep::write_sweep(&results, &args.results)?;
+    let table = sweep::chart::write_sweep(&results, &args.results)?;
     out!("{table}");
     eprintln!(
         "wrote {0}/sweep.json, {0}/sweep.svg, {0}/sweep.md in {1:.0} s",
         args.results.display(),
         results.wall_time_s
     );
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

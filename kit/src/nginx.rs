@@ -1,15 +1,17 @@
 //! nginx in front of an app, run in the foreground as a supervised child.
 //!
-//! The site configuration is the one the compose files mount (`nginx/*.conf`, compiled
-//! in): the runner rewrites only its `listen` line and its upstream `server` line for
-//! loopback ports, and wraps it in a main configuration that keeps every file nginx
-//! writes inside a scratch directory (no `/etc/nginx`, no `/var`).
+//! The configuration is the one the compose files and swarm stacks mount (compiled in):
+//! the main `nginx/nginx.conf` and the topology's site (`nginx/nginx-*.conf`). The runner
+//! rewrites only the site's `listen` and upstream `server` lines for loopback ports, and
+//! in the main file the worker count, the error log (into the scratch directory) and the
+//! `include` (replaced by the site). nginx runs with `-p <scratch directory>`, where the
+//! main file's relative paths put everything it writes (no `/etc/nginx`, no `/var`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::procs::{find_executable, Service};
-use crate::scenarios::{App, Front, Scenario};
+use crate::topology::{App, Front, Topology};
 
 /// What to install when nginx is missing.
 pub const PACKAGE_HINT: &str =
@@ -37,9 +39,12 @@ pub const UWSGI_SYNC: &str = include_str!("../../nginx/nginx-uwsgi-sync.conf");
 /// is measured against (no compose file; a reference row).
 pub const PROXY: &str = include_str!("../../nginx/nginx-proxy.conf");
 
-/// The site configuration of `scenario`: the file its compose file mounts.
-pub fn site(scenario: &Scenario) -> Option<&'static str> {
-    match (scenario.front, scenario.app) {
+/// The main configuration every nginx of the lab runs, native or in a container.
+pub const MAIN: &str = include_str!("../../nginx/nginx.conf");
+
+/// The site configuration of `topology`: the file its compose file mounts.
+pub fn site(topology: &Topology) -> Option<&'static str> {
+    match (topology.front, topology.app) {
         (Front::Direct, _) => None,
         (_, App::Upstream) => Some(PROXY),
         (Front::NginxHttp, _) => Some(SYNC),
@@ -87,17 +92,19 @@ pub enum Workers {
 }
 
 impl Workers {
-    /// The workers `scenario`'s nginx runs: one for the reference proxy, else auto.
-    pub fn of(scenario: &Scenario) -> Workers {
-        match scenario.app {
+    /// The workers `topology`'s nginx runs: one for the reference proxy, else auto.
+    pub fn of(topology: &Topology) -> Workers {
+        match topology.app {
             App::Upstream => Workers::Exactly(1),
             _ => Workers::Auto,
         }
     }
 }
 
-/// A complete nginx configuration for `site` (one of this module's constants): the
-/// shared site, on loopback ports, with every path nginx writes under `dir`.
+/// A complete nginx configuration for `site` (one of this module's constants): `MAIN`
+/// with the shared site in place of its `include`, on loopback ports, its worker count
+/// and its error log under `dir` (nginx runs with `-p dir`, which holds every other path).
+/// Errors if a line it rewrites is not in `MAIN` exactly once.
 pub fn config(
     site: &str,
     workers: Workers,
@@ -110,32 +117,28 @@ pub fn config(
         Workers::Auto => "auto".to_owned(),
         Workers::Exactly(count) => count.to_string(),
     };
-    let dir = dir.display();
-    Ok(format!(
-        r#"# Written by the lab for one run; every path is under this directory.
-worker_processes {workers};
-worker_rlimit_nofile 65536;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-
-events {{
-    # A proxied request holds two connections (the client's and the upstream's): one
-    # worker must hold 10,000 clients' worth (the sweep's top point) without refusing any.
-    worker_connections 65536;
-    multi_accept on;
-}}
-
-http {{
-    access_log off;
-    client_body_temp_path {dir}/client_body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-
-{site}}}
-"#
-    ))
+    let mut seen = [0; 3];
+    let mut out = String::with_capacity(MAIN.len() + site.len());
+    for line in MAIN.lines() {
+        let directive = line.trim_start();
+        if directive.starts_with("worker_processes ") {
+            seen[0] += 1;
+            out.push_str(&format!("worker_processes {workers};\n"));
+        } else if directive.starts_with("error_log ") {
+            seen[1] += 1;
+            out.push_str(&format!("error_log {}/error.log warn;\n", dir.display()));
+        } else if directive.starts_with("include conf.d/") {
+            seen[2] += 1;
+            out.push_str(&site);
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if seen != [1, 1, 1] {
+        anyhow::bail!("nginx/nginx.conf must have one `worker_processes`, `error_log` and `include conf.d/` line each; found {seen:?}");
+    }
+    Ok(out)
 }
 
 /// Writes the configuration for `site` into `dir` and starts nginx on `listen_port` in
@@ -148,21 +151,35 @@ pub fn start(
     app_port: u16,
 ) -> anyhow::Result<Service> {
     let bin = find().ok_or_else(|| anyhow::anyhow!(PACKAGE_HINT))?;
+    let mut command = Command::new(bin);
+    command.args(prepare(site, workers, dir, listen_port, app_port)?);
+    command.args(["-g", "daemon off;"]);
+    // QUIT: nginx's graceful stop.
+    Service::spawn("nginx", command, &dir.join("stderr.log"), libc::SIGQUIT)
+}
+
+/// Writes the configuration for `site` (and the `uwsgi_params` it may include) into
+/// `dir` and returns the arguments that run nginx on it from there: `-p dir -c conf -e
+/// error.log` (errors before the configuration is read go there too, not to /var/log).
+/// The caller adds its `-g` globals and whatever runs nginx (valgrind, for one).
+pub fn prepare(
+    site: &str,
+    workers: Workers,
+    dir: &Path,
+    listen_port: u16,
+    app_port: u16,
+) -> anyhow::Result<Vec<std::ffi::OsString>> {
     let conf = dir.join("nginx.conf");
     std::fs::write(&conf, config(site, workers, dir, listen_port, app_port)?)?;
     std::fs::write(dir.join("uwsgi_params"), UWSGI_PARAMS)?;
-    let mut command = Command::new(bin);
-    command
-        .arg("-p")
-        .arg(dir)
-        .arg("-c")
-        .arg(&conf)
-        // Errors before the configuration is read go here too, not to /var/log.
-        .arg("-e")
-        .arg(dir.join("error.log"))
-        .args(["-g", "daemon off;"]);
-    // QUIT: nginx's graceful stop.
-    Service::spawn("nginx", command, &dir.join("stderr.log"), libc::SIGQUIT)
+    Ok(vec![
+        "-p".into(),
+        dir.into(),
+        "-c".into(),
+        conf.into(),
+        "-e".into(),
+        dir.join("error.log").into(),
+    ])
 }
 
 /// `uwsgi_params`, as Debian ships it, for configurations that `include` it (written
@@ -196,7 +213,9 @@ mod tests {
         for conf in [&sync, &keep, &uwsgi, &uwsgi_sync] {
             assert!(conf.contains("listen 127.0.0.1:8080 backlog=4096;"));
             assert!(conf.contains("server 127.0.0.1:3000;"));
-            assert!(conf.contains("pid /tmp/x/nginx.pid"));
+            assert!(conf.contains("error_log /tmp/x/error.log warn;"));
+            assert!(conf.contains("access_log off;") && conf.contains("server_tokens off;"));
+            assert!(!conf.contains("include conf.d/"));
             assert!(!conf.contains("app_sync:3000") && !conf.contains("app_async:3000"));
         }
         assert!(sync.contains("proxy_pass") && !sync.contains("keepalive "));
@@ -207,19 +226,27 @@ mod tests {
     }
 
     #[test]
-    fn each_nginx_scenario_has_its_site() {
-        for scenario in crate::scenarios::SCENARIOS {
-            assert_eq!(
-                site(scenario).is_some(),
-                scenario.front.is_nginx(),
-                "{}",
-                scenario.id
-            );
-        }
-        let by_id = |id| crate::scenarios::by_id(id).and_then(site);
-        assert_eq!(by_id("nginx-uwsgi"), Some(UWSGI));
-        assert_eq!(by_id("nginx-uwsgi-sync"), Some(UWSGI_SYNC));
-        assert_eq!(by_id("nginx-proxy"), Some(PROXY));
+    fn each_front_has_its_site() {
+        let sync = App::Sync {
+            workers: 4,
+            threads: 50,
+            protocol: common::config::Protocol::Uwsgi,
+        };
+        let topology = |app, front| Topology {
+            name: "t",
+            app,
+            front,
+        };
+        assert_eq!(site(&topology(sync, Front::Direct)), None);
+        assert_eq!(site(&topology(sync, Front::NginxHttp)), Some(SYNC));
+        assert_eq!(site(&topology(sync, Front::NginxUwsgi)), Some(UWSGI_SYNC));
+        let proxy = topology(App::Upstream, Front::NginxHttpKeepAlive);
+        assert_eq!(site(&proxy), Some(PROXY));
+        assert_eq!(Workers::of(&proxy), Workers::Exactly(1));
+        assert_eq!(
+            Workers::of(&topology(sync, Front::NginxHttp)),
+            Workers::Auto
+        );
         let one = config(PROXY, Workers::Exactly(1), Path::new("/x"), 1, 2).expect("valid");
         assert!(one.contains("worker_processes 1;"));
     }

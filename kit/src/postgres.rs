@@ -266,3 +266,31 @@ fn unprivileged_user() -> anyhow::Result<Option<(u32, u32)>> {
         "running as root, and neither a `postgres` nor a `nobody` user exists to run PostgreSQL as"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real cluster: the URL the apps get, a stop that refuses connections and a
+    /// restart on the same port with the same data.
+    #[test]
+    fn a_throwaway_cluster_stops_and_restarts_on_its_port() {
+        assert!(find_bin_dir().is_some(), "{PACKAGE_HINT}");
+        let port = crate::stack::free_port().expect("a free port");
+        let mut db = Postgres::start(Settings {
+            port,
+            max_connections: 20,
+        })
+        .expect("start PostgreSQL");
+        assert_eq!(db.port(), port);
+        assert_eq!(
+            db.url(),
+            format!("postgres://example:example@127.0.0.1:{port}/example")
+        );
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+        db.stop();
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+        db.restart().expect("restart");
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    }
+}

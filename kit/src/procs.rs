@@ -25,6 +25,14 @@ struct Group {
 static GROUPS: Mutex<Vec<Group>> = Mutex::new(Vec::new());
 static SCRATCH_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
+/// Set once an interrupt is being handled: a run cut short must not write its results.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether SIGINT or SIGTERM arrived (the handler is stopping everything and will exit).
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Stops the runner's children on SIGINT (Ctrl-C) and SIGTERM, then exits with
 /// 128 + the signal's number. Call once, early, from the main thread.
 pub fn install_interrupt_handler() -> anyhow::Result<()> {
@@ -60,6 +68,7 @@ pub fn install_interrupt_handler() -> anyhow::Result<()> {
                 }
             });
             if let Some(code) = code {
+                INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
                 eprintln!("\ninterrupted: stopping every service the runner started");
                 stop_everything();
                 std::process::exit(code);
@@ -399,5 +408,79 @@ impl Drop for FileLock {
         unsafe {
             libc::flock(self.0.as_raw_fd(), libc::LOCK_UN);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_tail_is_its_last_non_empty_lines_on_one_line() {
+        let dir = ScratchDir::new("log-tail").expect("scratch");
+        let log = dir.path().join("app.log");
+        std::fs::write(&log, "one\n\ntwo\nthree\n\n").expect("write");
+        assert_eq!(log_tail(&log, 2), "two | three");
+        assert_eq!(log_tail(&log, 10), "one | two | three");
+        assert_eq!(log_tail(&dir.path().join("missing.log"), 2), "");
+    }
+
+    #[test]
+    fn a_scratch_dir_goes_with_its_handle() {
+        let dir = ScratchDir::new("gone").expect("scratch");
+        let path = dir.path().to_owned();
+        assert!(path.is_dir());
+        drop(dir);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn executables_are_found_only_when_executable() {
+        let dir = ScratchDir::new("exe").expect("scratch");
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, "").expect("write");
+        assert!(!is_executable(&plain));
+        assert!(!is_executable(dir.path()));
+        assert!(is_executable(Path::new("/bin/sh")));
+        let extra = dir.path().to_str().expect("utf-8 path");
+        assert_eq!(
+            find_executable("plain", "LAB_TEST_NO_SUCH_VAR", &[extra]),
+            None
+        );
+    }
+
+    #[test]
+    fn a_supervised_service_is_stopped_with_its_group() {
+        let dir = ScratchDir::new("service").expect("scratch");
+        let mut command = Command::new("sleep");
+        command.arg("30");
+        let mut service = Service::spawn(
+            "sleep",
+            command,
+            &dir.path().join("sleep.log"),
+            libc::SIGTERM,
+        )
+        .expect("spawn sleep");
+        let pgid = service.pid();
+        assert!(group_alive(pgid));
+        assert!(service.exited().is_none());
+        service.stop(Duration::from_secs(5));
+        assert!(!group_alive(pgid));
+    }
+
+    #[test]
+    fn a_file_lock_is_held_until_dropped() {
+        let dir = ScratchDir::new("lock").expect("scratch");
+        let path = dir.path().join("bench.lock");
+        let held = FileLock::acquire(&path).expect("lock");
+        let file = std::fs::File::open(&path).expect("open");
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock(2) on a descriptor this test owns.
+        let busy = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_eq!(busy, -1, "a second lock while the first is held");
+        drop(held);
+        // SAFETY: as above.
+        let free = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_eq!(free, 0);
     }
 }

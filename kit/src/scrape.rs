@@ -16,8 +16,11 @@ pub struct ServerSample {
     pub t_s: f64,
     /// `http_requests_in_flight`.
     pub in_flight: f64,
-    /// `upstream_requests_in_flight` (calls to the slow API, or queries on app_pg).
+    /// `upstream_requests_in_flight`: calls to the slow API.
     pub upstream_in_flight: Option<f64>,
+    /// `db_queries_in_flight`: app_pg's database queries, waiting for a connection or
+    /// running.
+    pub db_in_flight: Option<f64>,
     /// `http_request_duration_seconds_sum`: the seconds spent serving the requests done.
     pub duration_sum_s: f64,
     /// `db_pool_in_use` and `db_pool_waiters` (app_pg).
@@ -34,6 +37,7 @@ impl ServerSample {
             t_s,
             in_flight: one("http_requests_in_flight")?,
             upstream_in_flight: one("upstream_requests_in_flight"),
+            db_in_flight: one("db_queries_in_flight"),
             duration_sum_s: one("http_request_duration_seconds_sum").unwrap_or(0.0),
             pool_in_use: one("db_pool_in_use"),
             pool_waiters: one("db_pool_waiters"),
@@ -110,7 +114,8 @@ mod tests {
                     http_requests_total{code=\"502\"} 2\n\
                     http_request_duration_seconds_bucket{le=\"+Inf\"} 12\n\
                     http_request_duration_seconds_sum 12.5\n\
-                    db_pool_in_use 16\n";
+                    db_pool_in_use 16\n\
+                    db_queries_in_flight 20\n";
         let page = parse(text).expect("the text format");
         let sample = ServerSample::from_page(1.5, &page).expect("a lab service");
         assert_eq!(sample.t_s, 1.5);
@@ -118,6 +123,7 @@ mod tests {
         assert_eq!(sample.duration_sum_s, 12.5);
         assert_eq!(sample.pool_in_use, Some(16.0));
         assert_eq!(sample.upstream_in_flight, None);
+        assert_eq!(sample.db_in_flight, Some(20.0));
         let other = parse("other 1\n").expect("the text format");
         assert!(ServerSample::from_page(0.0, &other).is_none());
     }

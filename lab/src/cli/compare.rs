@@ -1,27 +1,21 @@
-//! compare: the article's Python servers beside the Rust rows, in one run.
+//! `lab compare`: the article's Python servers beside the Rust rows, in one run.
 //!
 //! Prepares the pinned venv (`python/requirements.lock`, under `target/`), then for each
-//! pair of `lab::compare::PAIRS` runs the Rust row and the Python server in its place
-//! with the same load, upstream and measurements, and writes `results/NAME.md`,
-//! `results/NAME.json` and `results/NAME.svg`. `make bench-python` runs it under the
-//! bench lock (after `compare --prepare`, which builds the venv outside it).
+//! pair of [`crate::compare::PAIRS`] runs the Rust row and the Python server in its place
+//! with the same load, upstream and measurements, and writes `results/NAME.{md,json,svg}`.
+//! `make bench-python` runs it under the bench lock (after `lab compare --prepare`, which
+//! builds the venv outside it).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
-use lab::compare::{self, Pair, PAIRS};
-use lab::out;
-use lab::runner::Ui;
-
-// The load runs in this process: the same allocator as the `loadgen` binary.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use crate::compare::{self, Pair, PAIRS};
+use crate::out;
+use crate::runner::Ui;
 
 /// Runs the article's Python servers beside the Rust rows and writes the comparison.
-#[derive(Parser, Debug)]
-#[command(version)]
-struct Args {
+#[derive(clap::Args, Debug)]
+pub struct Args {
     /// Run only this pair (repeatable); default: all of them.
     #[arg(long = "pair", short = 'p', value_name = "ID")]
     pairs: Vec<String>,
@@ -35,7 +29,7 @@ struct Args {
     name: String,
 
     #[command(flatten)]
-    shape: lab::runner::ShapeArgs,
+    shape: crate::runner::ShapeArgs,
 
     /// List the pairs and their Python command lines, and exit.
     #[arg(long)]
@@ -50,17 +44,7 @@ struct Args {
     redraw: Option<PathBuf>,
 }
 
-fn main() -> ExitCode {
-    match run(Args::parse()) {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("compare: error: {err:#}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.list {
         for pair in PAIRS {
             let rust = pair.rust_scenario();
@@ -74,13 +58,11 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if args.name.is_empty() || args.name.contains(['/', '\\']) {
-        anyhow::bail!("--name {:?} must be a plain file name", args.name);
-    }
+    crate::cli::shared::check_name(&args.name)?;
     if let Some(json) = &args.redraw {
-        let results: compare::CompareResults = lab::results::read_json(json, "a compare result")?;
-        compare::write_results(&results, &args.results, &args.name)?;
-        out!("{}", compare::markdown_table(&results));
+        let results: compare::CompareResults = crate::results::read_json(json, "a compare result")?;
+        compare::render::write_results(&results, &args.results, &args.name)?;
+        out!("{}", compare::render::markdown_table(&results));
         return Ok(ExitCode::SUCCESS);
     }
     let selected: Vec<Pair> = if args.pairs.is_empty() {
@@ -95,14 +77,13 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             })
             .collect::<anyhow::Result<_>>()?
     };
-    compare::setup_process()?;
     let ui = Ui::default();
     let (venv, python) = compare::prepare_python(&ui);
     if args.prepare {
         return Ok(match (&venv, &python.skipped) {
             (Some(venv), _) => {
                 eprintln!(
-                    "compare: the Python venv is ready: {} ({})",
+                    "lab compare: the Python venv is ready: {} ({})",
                     venv.dir.display(),
                     venv.version
                 );
@@ -110,7 +91,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             (None, reason) => {
                 eprintln!(
-                    "compare: error: no Python venv: {}",
+                    "lab compare: error: no Python venv: {}",
                     reason.as_deref().unwrap_or("unknown")
                 );
                 ExitCode::from(1)
@@ -119,8 +100,8 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let options = args.shape.options();
     let results = compare::run_all(&selected, &options, venv.as_ref(), python, &ui)?;
-    compare::write_results(&results, &args.results, &args.name)?;
-    out!("{}", compare::markdown_table(&results));
+    compare::render::write_results(&results, &args.results, &args.name)?;
+    out!("{}", compare::render::markdown_table(&results));
     let files = ["md", "json", "svg"].map(|ext| args.results.join(format!("{}.{ext}", args.name)));
     eprintln!(
         "wrote {} in {:.0} s",
@@ -130,10 +111,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     let errors = results
         .pairs
         .iter()
-        .filter(|pair| pair.rust.error.is_some() || pair.python.error.is_some())
+        .filter(|pair| pair.rust.outcome.is_failed() || pair.python.outcome.is_failed())
         .count();
     if errors > 0 {
-        eprintln!("compare: {errors} pair(s) could not run; see the notes under the table");
+        eprintln!("lab compare: {errors} pair(s) could not run; see the notes under the table");
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

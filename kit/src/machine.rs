@@ -2,7 +2,31 @@
 
 use std::process::Command;
 
-use crate::results::{Machine, Versions};
+use serde::{Deserialize, Serialize};
+
+/// The machine the figures come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    pub cpus: usize,
+    pub cpu_model: Option<String>,
+    pub memory_gib: Option<f64>,
+    pub os: String,
+    pub kernel: Option<String>,
+    /// The hard limit on open files the run had (what a proxy's two sockets per request
+    /// meet near 10,000 clients here); absent from runs before it was recorded.
+    #[serde(default)]
+    pub open_files_limit: Option<u64>,
+    pub versions: Versions,
+}
+
+/// Versions of what produced the figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Versions {
+    pub loadgen: String,
+    pub rustc: Option<String>,
+    pub nginx: Option<String>,
+    pub postgres: Option<String>,
+}
 
 /// What `/proc`, `/etc/os-release` and the tools' `--version` say.
 pub fn describe() -> Machine {
@@ -43,6 +67,7 @@ pub fn describe() -> Machine {
         memory_gib,
         os,
         kernel,
+        open_files_limit: rlimit::Resource::NOFILE.get().ok().map(|(_, hard)| hard),
         versions: Versions {
             loadgen: env!("CARGO_PKG_VERSION").to_owned(),
             rustc: version_of(

@@ -1,0 +1,181 @@
+//! One event loop on one thread, as gevent's is: the loop accepts on its own socket and
+//! serves what it accepted itself.
+//!
+//! actix-web's `HttpServer` runs an accept thread that hands each new connection to a
+//! worker thread over a channel: one cross-thread wake-up per connection, and 3 threads
+//! for one worker. Here each loop owns a listening socket of its own (`SO_REUSEPORT`:
+//! [`bind`] opens one per worker on the same port, and the kernel spreads new connections
+//! over them), accepts on it, and runs each connection as a task on the same thread.
+//! `WORKERS=N` is N such loops; `WORKERS=1` is one thread.
+//!
+//! What actix-server did for us, and [`serve`] does instead:
+//! - a cap on open connections per loop: past it the loop stops accepting, and clients
+//!   wait in the kernel's accept queue (backpressure, not "too many open files");
+//! - a graceful stop: stop accepting, let each connection finish its request in flight
+//!   (the HTTP side closes idle keep-alive connections at once), and give up on the rest
+//!   after the shutdown timeout.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::rc::Rc;
+use std::task::Poll;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::sync::{watch, Notify};
+
+/// Opens `workers` listening sockets on `host:port`, all with `SO_REUSEPORT`, one per
+/// event loop (port 0: the first picks a free port and the others join it).
+///
+/// Each socket has an accept queue of its own, of
+/// [`LISTEN_BACKLOG`](common::server::LISTEN_BACKLOG), which Linux caps at
+/// `net.core.somaxconn` (4096 here): a burst of 5,000 connects on one loop overflows it
+/// unless the loop accepts while the burst lands, and an overflowing SYN is resent
+/// only a second later. The loops accept in batches (every ready connection before
+/// serving any), so the queue only has to hold what arrives between two batches.
+pub fn bind(host: IpAddr, port: u16, workers: usize) -> std::io::Result<Vec<TcpListener>> {
+    use common::server::{cannot_listen, listen};
+    let first = listen(SocketAddr::new(host, port), true).map_err(cannot_listen(host, port))?;
+    let address = first.local_addr()?;
+    let mut listeners = vec![first];
+    for _ in 1..workers.max(1) {
+        listeners.push(listen(address, true).map_err(cannot_listen(host, address.port()))?);
+    }
+    Ok(listeners)
+}
+
+/// How a loop stops: the stop signal all loops watch, and how long each may take to
+/// finish its requests in flight after it.
+#[derive(Clone)]
+pub(crate) struct Stop {
+    pub signal: watch::Receiver<bool>,
+    pub grace: Duration,
+}
+
+/// Open connections of one loop.
+struct Connections {
+    open: Cell<usize>,
+    /// Set once the loop stops accepting: from then on every close wakes the drain.
+    draining: Cell<bool>,
+    /// Woken when a connection closes at the cap, or while draining.
+    closed: Notify,
+    max: usize,
+}
+
+/// One open connection; closing it (dropping its task) frees its slot.
+struct Slot(Rc<Connections>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let connections = &self.0;
+        let open = connections.open.get() - 1;
+        connections.open.set(open);
+        if open + 1 >= connections.max || connections.draining.get() {
+            connections.closed.notify_one();
+        }
+    }
+}
+
+/// Accepts on `listener` and runs `connection(stream, peer)` for each connection as a
+/// task of this thread, at most `max_connections` at once, until `stop` fires; then
+/// waits for the open connections to finish, up to the grace period. `closing` is
+/// notified when the loop stops accepting (the HTTP side closes idle keep-alive
+/// connections on it). Call it on a `LocalSet` (an actix runtime).
+pub(crate) async fn serve<F, Fut>(
+    listener: TcpListener,
+    max_connections: usize,
+    stop: Stop,
+    closing: Rc<Notify>,
+    connection: F,
+) -> std::io::Result<()>
+where
+    F: Fn(TcpStream, SocketAddr) -> Fut,
+    Fut: Future<Output = ()> + 'static,
+{
+    listener.set_nonblocking(true)?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let connections = Rc::new(Connections {
+        open: Cell::new(0),
+        draining: Cell::new(false),
+        closed: Notify::new(),
+        max: max_connections.max(1),
+    });
+    // One future for the whole loop, polled only when no connection is ready: a batch
+    // of accepts costs no more than the accept calls themselves.
+    let mut signal = stop.signal.clone();
+    let mut stopping = std::pin::pin!(async move {
+        // An error means the sender is gone: nobody can stop us any more, so stop now.
+        let _ = signal.wait_for(|stopped| *stopped).await;
+    });
+    let mut batch = 0;
+    loop {
+        // After every ACCEPT_BATCH accepts, let the connections just accepted read
+        // their requests before accepting more (see ACCEPT_BATCH).
+        if batch == ACCEPT_BATCH {
+            batch = 0;
+            tokio::task::yield_now().await;
+        }
+        // At the cap: leave new clients in the accept queue until a connection closes.
+        if connections.open.get() >= connections.max {
+            tokio::select! {
+                _ = connections.closed.notified() => continue,
+                _ = &mut stopping => break,
+            }
+        }
+        let accepted = std::future::poll_fn(|cx| match listener.poll_accept(cx) {
+            Poll::Ready(accepted) => Poll::Ready(Some(accepted)),
+            Poll::Pending => stopping.as_mut().poll(cx).map(|()| None),
+        })
+        .await;
+        let Some(accepted) = accepted else { break };
+        match accepted {
+            Ok((stream, peer)) => {
+                batch += 1;
+                connections.open.set(connections.open.get() + 1);
+                let slot = Slot(Rc::clone(&connections));
+                let task = connection(stream, peer);
+                tokio::task::spawn_local(async move {
+                    task.await;
+                    drop(slot);
+                });
+            }
+            // Out of descriptors (the budget should prevent it): give closing
+            // connections a moment instead of spinning on the error.
+            Err(err) if is_out_of_files(&err) => {
+                tracing::warn!("accept failed: {err}; pausing 100 ms");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            // A client that reset before we accepted it, and the like: its problem.
+            Err(err) => tracing::debug!("accept failed: {err}"),
+        }
+    }
+    // Stop accepting: clients still queued on this socket are refused, not left waiting.
+    drop(listener);
+    connections.draining.set(true);
+    closing.notify_waiters();
+    let drained = async {
+        while connections.open.get() > 0 {
+            connections.closed.notified().await;
+        }
+    };
+    if tokio::time::timeout(stop.grace, drained).await.is_err() {
+        tracing::warn!(
+            "{} connection(s) still open after the {:?} shutdown timeout: closing them",
+            connections.open.get(),
+            stop.grace
+        );
+    }
+    Ok(())
+}
+
+/// Connections accepted in a row before the loop serves the ones it has. Unbounded
+/// (tokio's own budget is 128 polls), a burst of 5,000 connects kept the one thread
+/// accepting for half a second before it read a single request; with 32, the first
+/// responses of the keep-alive burst came back as early as with actix-web's separate
+/// accept thread (docs/10-cost.md).
+const ACCEPT_BATCH: usize = 32;
+
+fn is_out_of_files(err: &std::io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}

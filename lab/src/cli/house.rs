@@ -1,0 +1,128 @@
+//! `lab docs`, `lab postgres`, `lab callgrind`, `lab proxy-bench`: the generated docs,
+//! the throwaway PostgreSQL of `make pg-up`, and what a proxied request costs.
+//!
+//! - `lab docs [--check]`: rewrite the generated tables of README.md and docs/ from the
+//!   committed `results/*.json` (`make docs`); `--check` only says which pages disagree.
+//! - `lab postgres [--port 5432]`: in the foreground until Ctrl-C (`make pg-up`).
+//! - `lab callgrind [--label L]`: instructions per proxied request of app_async and
+//!   nginx-proxy under callgrind (`make callgrind`; results/callgrind.{md,json}).
+//! - `lab proxy-bench [--rounds N]`: app_async, nginx-proxy and the slow API alone side by
+//!   side, requests/s and CPU per request (`make proxy-bench`; results/proxy-bench.*).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::shared::bin_dir;
+use crate::{cost, docs, out};
+
+#[derive(clap::Args, Debug)]
+pub struct DocsArgs {
+    /// Only check: exit 1 and name the pages that disagree with the results.
+    #[arg(long)]
+    check: bool,
+    /// The repository's root (holds README.md, docs/ and results/).
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PostgresArgs {
+    /// Port to listen on.
+    #[arg(long, env = "PG_PORT", default_value_t = 5432)]
+    port: u16,
+    /// max_connections.
+    #[arg(long, default_value_t = 100)]
+    max_connections: u32,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CallgrindArgs {
+    /// Name of this run in results/callgrind.json (a run with the same name is replaced).
+    #[arg(long, default_value = "current")]
+    label: String,
+    /// Directory holding slow_api and app_async [default: this program's own directory].
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+    /// Directory for the results files.
+    #[arg(long, default_value = "results")]
+    results: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ProxyBenchArgs {
+    /// Rounds of each target at each load, interleaved; medians are reported.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    rounds: u32,
+    /// Directory holding slow_api and app_async [default: this program's own directory].
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+    /// Also run the app_async binary of this directory in the same rounds (another build).
+    #[arg(long, value_name = "DIR")]
+    compare_bin_dir: Option<PathBuf>,
+    /// The name of that row.
+    #[arg(long, default_value = "app_async before")]
+    compare_label: String,
+    /// Directory for the results files.
+    #[arg(long, default_value = "results")]
+    results: PathBuf,
+}
+
+pub fn docs(args: DocsArgs) -> anyhow::Result<ExitCode> {
+    let root = args.root;
+    if args.check {
+        let outcome = docs::check(&root)?;
+        if outcome.changed.is_empty() {
+            println!("docs agree with results/*.json");
+            return Ok(ExitCode::SUCCESS);
+        }
+        for page in &outcome.changed {
+            eprintln!(
+                "{}: generated tables differ from results/*.json",
+                page.display()
+            );
+        }
+        eprintln!("run `make docs` to rewrite them");
+        return Ok(ExitCode::FAILURE);
+    }
+    let outcome = docs::write(&root)?;
+    for page in &outcome.changed {
+        println!("rewrote the generated tables of {}", page.display());
+    }
+    if outcome.changed.is_empty() {
+        println!("docs already agree with results/*.json");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn postgres(args: PostgresArgs) -> anyhow::Result<ExitCode> {
+    let db = kit::postgres::Postgres::start(kit::postgres::Settings {
+        port: args.port,
+        max_connections: args.max_connections,
+    })?;
+    println!("PostgreSQL ready: DATABASE_URL={}", db.url());
+    println!("(Ctrl-C stops it and deletes its data)");
+    loop {
+        std::thread::park();
+    }
+}
+
+pub fn callgrind(args: CallgrindArgs) -> anyhow::Result<ExitCode> {
+    let run = cost::callgrind(&bin_dir(args.bin_dir), &args.label, |line| out!("{line}"))?;
+    cost::write_callgrind(&args.results, run)?;
+    out!("wrote {}/callgrind.{{md,json}}", args.results.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn proxy_bench(args: ProxyBenchArgs) -> anyhow::Result<ExitCode> {
+    let compare = args
+        .compare_bin_dir
+        .as_deref()
+        .map(|dir| (args.compare_label.as_str(), dir));
+    let run = cost::bench(&bin_dir(args.bin_dir), args.rounds, compare, |line| {
+        out!("{line}")
+    })?;
+    cost::write_bench(&args.results, &run)?;
+    out!("{}", cost::bench_table(&run));
+    out!("wrote {}/proxy-bench.{{md,json}}", args.results.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,99 @@
+//! Every committed results file reads through its experiment's type (the one envelope
+//! around the experiment's own fields) and writes back without losing a field or
+//! changing a value: the docs, the claims test and `lab docs` all read these files.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use lab::compare::CompareResults;
+use lab::cost::BenchResults;
+use lab::faults::{chaos::ChaosResults, slowloris::SlowlorisResults, soak::SoakResults};
+use lab::results::{self, Envelope, Results};
+use lab::swarm::bench::SwarmResults;
+use lab::sweep::SweepResults;
+
+fn committed(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../results")
+        .join(name)
+}
+
+/// Where `written` lacks a key of `raw` or holds another value there, by JSON path.
+fn lost(raw: &Value, written: &Value, path: &str, out: &mut Vec<String>) {
+    match (raw, written) {
+        (Value::Object(raw), Value::Object(written)) => {
+            for (key, value) in raw {
+                let here = format!("{path}/{key}");
+                match written.get(key) {
+                    Some(other) => lost(value, other, &here, out),
+                    None => out.push(format!("{here}: dropped")),
+                }
+            }
+        }
+        (Value::Array(raw), Value::Array(written)) if raw.len() == written.len() => {
+            for (index, (value, other)) in raw.iter().zip(written).enumerate() {
+                lost(value, other, &format!("{path}/{index}"), out);
+            }
+        }
+        _ if raw == written => {}
+        _ => out.push(format!("{path}: {raw} became {written}")),
+    }
+}
+
+/// Reads `name` as `T` and checks that writing it back keeps every field of the file.
+fn round_trip<R: Serialize + DeserializeOwned>(name: &str) -> Envelope<R> {
+    let path = committed(name);
+    let typed: Envelope<R> = results::read_json(&path, name).expect("a committed results file");
+    let raw: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+    let written = serde_json::to_value(&typed).expect("serialise");
+    let mut out = Vec::new();
+    lost(&raw, &written, "", &mut out);
+    assert!(out.is_empty(), "{name}: {out:#?}");
+    for key in ["started_at", "machine", "wall_time_s"] {
+        assert!(
+            written.get(key).is_some(),
+            "{name}: no {key} in the envelope"
+        );
+    }
+    typed
+}
+
+#[test]
+fn every_results_file_round_trips_through_its_envelope() {
+    let bench: Results = round_trip("bench-all.json");
+    assert!(!bench.scenarios.is_empty());
+    let sweep: SweepResults = round_trip("sweep.json");
+    assert!(!sweep.series.is_empty());
+    let compare: CompareResults = round_trip("compare.json");
+    assert!(!compare.pairs.is_empty());
+    let chaos: ChaosResults = round_trip("chaos.json");
+    assert!(!chaos.rows.is_empty());
+    let slowloris: SlowlorisResults = round_trip("slowloris.json");
+    assert!(!slowloris.rows.is_empty());
+    let soak: SoakResults = round_trip("soak.json");
+    assert!(soak.requests > 0);
+    let proxy: BenchResults = round_trip("proxy-bench.json");
+    assert!(!proxy.rows.is_empty());
+    let swarm: SwarmResults = round_trip("swarm.json");
+    assert!(!swarm.scale_out.is_empty());
+}
+
+#[test]
+fn the_provenance_line_names_the_command_the_machine_and_the_wall_time() {
+    let bench: Results = round_trip("bench-all.json");
+    let line = bench.provenance("make bench-all");
+    assert!(line.starts_with(&format!(
+        "Measured by `make bench-all` on {}: {} CPU(s)",
+        bench.started_at, bench.machine.cpus
+    )));
+    assert!(line.ends_with(&format!(
+        "({:.0} s for the whole run).\n",
+        bench.wall_time_s
+    )));
+    let with = bench.provenance_with("make bench-python", "Python 3.11");
+    assert!(with.contains("; Python 3.11 ("), "{with}");
+}
