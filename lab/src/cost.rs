@@ -9,7 +9,7 @@
 //!   (Ir with the load - Ir without) / requests is what a request costs, start-up and
 //!   shutdown excluded. Instructions do not change with the machine's noise, so one run
 //!   compares builds. Written to `results/callgrind.{md,json}`, one run per `--label`.
-//! - [`bench`]: throughput and CPU per request, natively, side by side in one run:
+//! - [`bench()`]: throughput and CPU per request, natively, side by side in one run:
 //!   the slow API alone (direct), nginx-proxy and app_async, one worker each, at the
 //!   loads of [`BENCH_LOADS`], interleaved round by round. Written to
 //!   `results/proxy-bench.{md,json}`.
@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::load::Plan;
 use crate::results::{self, fmt_rps};
 use crate::scenarios;
 use kit::procs::{find_executable, ScratchDir, Service};
@@ -31,35 +32,28 @@ use kit::{nginx, procfs, stack};
 /// One of the scenario table's loads ([`scenarios::Load`]: `-n`, `-c`, `-k`,
 /// `?delay=`) under the name the cost tables give it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Load {
+pub struct NamedLoad {
     pub name: &'static str,
     pub load: scenarios::Load,
 }
 
-impl Load {
+impl NamedLoad {
     /// The loadgen command line it stands for (`-r`: socket errors are counted).
     pub fn flags(&self) -> String {
         self.load.ab_flags()
     }
 
-    fn spec(&self, port: u16) -> loadgen::LoadSpec {
-        loadgen::LoadSpec {
-            requests: Some(self.load.requests),
-            concurrency: self.load.concurrency as usize,
-            keep_alive: self.load.keep_alive,
-            continue_on_socket_error: true,
-            ..loadgen::LoadSpec::new(format!(
-                "http://127.0.0.1:{port}/?delay={}",
-                self.load.delay
-            ))
-        }
+    /// The load against the proxy on `port`.
+    fn plan(&self, port: u16) -> Plan {
+        let url = format!("http://127.0.0.1:{port}/?delay={}", self.load.delay);
+        Plan::of(&self.load, url)
     }
 }
 
 /// The loads under callgrind: a new connection per request (as ab), and keep-alive.
 /// Small and without delay: under valgrind a proxy runs some 50 times slower.
-pub const CALLGRIND_LOADS: [Load; 2] = [
-    Load {
+pub const CALLGRIND_LOADS: [NamedLoad; 2] = [
+    NamedLoad {
         name: "new connection per request",
         load: scenarios::Load {
             requests: 2000,
@@ -68,7 +62,7 @@ pub const CALLGRIND_LOADS: [Load; 2] = [
             keep_alive: false,
         },
     },
-    Load {
+    NamedLoad {
         name: "keep-alive",
         load: scenarios::Load {
             requests: 2000,
@@ -81,12 +75,12 @@ pub const CALLGRIND_LOADS: [Load; 2] = [
 
 /// The loads of bench-all's reference rows (`nginx-proxy` and `nginx-proxy-keepalive`):
 /// all clients at once, a one-second upstream.
-pub const BENCH_LOADS: [Load; 2] = [
-    Load {
+pub const BENCH_LOADS: [NamedLoad; 2] = [
+    NamedLoad {
         name: "new connection per request",
         load: scenarios::HUGE,
     },
-    Load {
+    NamedLoad {
         name: "keep-alive",
         load: scenarios::KEEPALIVE,
     },
@@ -290,10 +284,10 @@ fn start_proxy(
 
 fn run_load(
     runtime: &tokio::runtime::Runtime,
-    load: &Load,
+    load: &NamedLoad,
     port: u16,
 ) -> anyhow::Result<loadgen::Report> {
-    let report = runtime.block_on(loadgen::run(load.spec(port)))?;
+    let report = load.plan(port).run(runtime)?;
     if let Some(reason) = &report.aborted {
         anyhow::bail!("the load was aborted: {reason}");
     }
@@ -338,7 +332,7 @@ fn callgrind_once(
     target: Target,
     bin_dir: &Path,
     api_port: u16,
-    load: Option<&Load>,
+    load: Option<&NamedLoad>,
 ) -> anyhow::Result<(u64, Option<loadgen::Report>)> {
     let scratch = ScratchDir::new("callgrind")?;
     let out = scratch.path().join("callgrind.out");
@@ -539,7 +533,7 @@ fn syscalls_once(
     runtime: &tokio::runtime::Runtime,
     target: Target,
     bin_dir: &Path,
-    load: &Load,
+    load: &NamedLoad,
 ) -> anyhow::Result<(std::collections::BTreeMap<String, u64>, u64)> {
     let strace = find_executable("strace", "STRACE", &["/usr/bin"]).ok_or_else(|| {
         anyhow::anyhow!("strace not found: install it with `apt-get install -y strace`")
@@ -597,7 +591,7 @@ fn bench_once(
     runtime: &tokio::runtime::Runtime,
     target: Target,
     bin_dir: &Path,
-    load: &Load,
+    load: &NamedLoad,
 ) -> anyhow::Result<Sample> {
     let scratch = ScratchDir::new("proxy-bench")?;
     let (mut slow_api, api_port) = stack::start_slow_api(bin_dir, scratch.path())?;

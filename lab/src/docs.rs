@@ -366,7 +366,7 @@ fn scenarios_table() -> String {
     out
 }
 
-/// What [`write`] or [`check`] found.
+/// What [`write()`] or [`check`] found.
 pub struct Outcome {
     /// Pages whose blocks were (or would be) rewritten.
     pub changed: Vec<PathBuf>,
@@ -377,7 +377,7 @@ pub fn write(root: &Path) -> anyhow::Result<Outcome> {
     run(root, true)
 }
 
-/// Like [`write`], but only says which pages disagree with the results.
+/// Like [`write()`], but only says which pages disagree with the results.
 pub fn check(root: &Path) -> anyhow::Result<Outcome> {
     run(root, false)
 }

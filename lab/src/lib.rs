@@ -12,6 +12,10 @@
 //! client's intervals beside the app's `/metrics` ([`kit::scrape`]). [`cost`] counts
 //! what a proxied request costs (`make callgrind`, `make proxy-bench`). [`swarm`] runs
 //! the topologies that scale out on a Docker swarm (`make bench-swarm`).
+//!
+//! Every experiment sends its loads through [`load`] (the one place loadgen is asked for
+//! one) and implements [`experiment::Experiment`], whose [`experiment::conduct`] runs
+//! it, writes its results files and sets the exit status.
 
 pub mod bench_chart;
 pub mod chart;
@@ -19,7 +23,9 @@ pub mod cli;
 pub mod compare;
 pub mod cost;
 pub mod docs;
+pub mod experiment;
 pub mod faults;
+pub mod load;
 pub mod results;
 pub mod runner;
 pub mod scenarios;

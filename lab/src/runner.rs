@@ -3,7 +3,7 @@
 //! For each scenario of [`crate::scenarios`]: start the topology on free loopback ports
 //! ([`stack`]), wait for `/healthz`, send the scenario's load with this crate's engine,
 //! measure what the app's process tree spent ([`procfs`]), stop everything, and write
-//! the table, the JSON and the chart ([`results`], [`chart`]). [`procs`] makes sure no
+//! the table, the JSON and the chart ([`results`], [`crate::bench_chart`]). [`kit::procs`] makes sure no
 //! service outlives the runner, even on Ctrl-C.
 
 use std::io::{IsTerminal, Write};
@@ -12,15 +12,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::experiment::Experiment;
+use crate::load::Plan;
 use crate::results::{self, CpuCeiling, LatencyMs, Outcome, Results, Row};
 use crate::scenarios::Scenario;
 use kit::stack::{self, StartError};
 use kit::{kernel, procfs};
-use loadgen::{LoadSpec, Progress};
-
-/// Per-request timeout: ab's default. The longest queue in the table (c=1000 against
-/// 200 threads) waits 5 s.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+use loadgen::Progress;
 
 /// How a run is shaped.
 #[derive(Debug, Clone)]
@@ -306,34 +304,22 @@ pub(crate) fn load_and_measure(
     };
 
     let load = scenario.load;
-    let spec = LoadSpec {
-        requests: Some(load.requests),
-        concurrency: load.concurrency as usize,
-        keep_alive: load.keep_alive,
-        continue_on_socket_error: true,
-        timeout: REQUEST_TIMEOUT,
-        timeline_interval: TIMELINE_INTERVAL,
-        ..LoadSpec::new(stack.url(load.delay))
-    };
-    let progress = Arc::new(Progress::default());
+    let plan = Plan::of(&load, stack.url(load.delay)).timeline(TIMELINE_INTERVAL);
     let status = {
-        let shown = Arc::clone(&progress);
         let label = label.to_owned();
         let started = Instant::now();
         let requests = load.requests;
-        move || {
+        move |progress: &Progress| {
             let elapsed = started.elapsed().as_secs_f64();
             format!(
                 "{label}: {}/{requests} requests, {} failed, {:.0} s   (about {} left)",
-                shown.done(),
-                shown.failed(),
+                progress.done(),
+                progress.failed(),
                 elapsed,
                 fmt_duration((expected - elapsed).max(0.0) + after)
             )
         }
     };
-    // Every request a new connection, and nginx opens one more per request to the app.
-    let connections = 2 * load.requests + u64::from(load.concurrency);
     let Measured {
         outcome,
         cpu_ticks,
@@ -341,16 +327,7 @@ pub(crate) fn load_and_measure(
         peaks,
         drops,
         server,
-    } = measure(
-        runtime,
-        stack,
-        spec,
-        connections,
-        progress,
-        ui,
-        label,
-        status,
-    );
+    } = measure(runtime, stack, &plan, ui, label, status);
     row.syn_retransmits = drops.map(|drops| drops.syn_retransmits);
 
     match outcome {
@@ -385,14 +362,15 @@ pub(crate) fn load_and_measure(
                 row.outcome = Outcome::Failed(format!("load aborted: {reason}"));
             }
         }
-        Err(err) => row.outcome = Outcome::Failed(format!("cannot run the load: {err}")),
+        Err(err) => row.outcome = Outcome::Failed(format!("{err:#}")),
     }
     row
 }
 
 /// One load against a running topology, and what the app's process tree spent on it.
 pub(crate) struct Measured {
-    pub outcome: Result<loadgen::Report, loadgen::LoadError>,
+    /// loadgen's report, or why the load could not run.
+    pub outcome: anyhow::Result<loadgen::Report>,
     /// CPU clock ticks of the app's tree during the load.
     pub cpu_ticks: u64,
     /// CPU clock ticks of everything the run started, the load generator (this
@@ -409,23 +387,20 @@ pub(crate) struct Measured {
 /// The width of a row's timeline, and how often the app's `/metrics` is read.
 pub const TIMELINE_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Runs `spec` against `stack` with `status` on the live line, sampling the app's
-/// process tree (CPU, peak RSS and threads) meanwhile; then stops the topology.
-/// `connections` is about how many connections the load opens, all hops counted, so
-/// that the kernel's connection-tracking table has room for them first; if the kernel
-/// dropped connection attempts anyway, a note under `label` says so.
-#[allow(clippy::too_many_arguments)]
+/// Runs `plan` against `stack` with `status` on the live line, sampling the app's
+/// process tree (CPU, peak RSS and threads) and its `/metrics` meanwhile; then stops
+/// the topology. The kernel's connection-tracking table gets room for the plan's
+/// connections first; if the kernel dropped connection attempts anyway, a note under
+/// `label` says so.
 pub(crate) fn measure(
     runtime: &tokio::runtime::Runtime,
     stack: stack::Stack,
-    spec: LoadSpec,
-    connections: u64,
-    progress: Arc<Progress>,
+    plan: &Plan,
     ui: &Ui,
     label: &str,
-    status: impl Fn() -> String + Send + 'static,
+    status: impl Fn(&Progress) -> String + Send + 'static,
 ) -> Measured {
-    if let Some(line) = kernel::make_room(connections) {
+    if let Some(line) = kernel::make_room(plan.connections()) {
         ui.line(&line);
     }
     let app = stack.app_pid();
@@ -439,8 +414,10 @@ pub(crate) fn measure(
         .metrics_port
         .map(|port| kit::scrape::Scraper::start(port, TIMELINE_INTERVAL, origin));
     let outcome = {
-        let _live = ui.live(status);
-        runtime.block_on(loadgen::run_with_progress(spec, progress))
+        let running = plan.start(runtime);
+        let progress = Arc::clone(&running.progress);
+        let _live = ui.live(move || status(&progress));
+        running.finish(runtime)
     };
     let server = scraper
         .map(kit::scrape::Scraper::finish)
@@ -478,30 +455,57 @@ fn drops_note(drops: Option<kernel::Drops>) -> Option<String> {
     ))
 }
 
-/// Writes `NAME.json`, `NAME.md` and `NAME.svg` into `dir`; returns the Markdown.
-pub fn write_results(
-    results: &Results,
-    dir: &std::path::Path,
-    name: &str,
-) -> anyhow::Result<String> {
-    results::write_json(&dir.join(format!("{name}.json")), results)?;
-    let chart_file = format!("{name}.svg");
-    results::write_atomically(
-        &dir.join(&chart_file),
-        &crate::bench_chart::bench_chart(results),
-    )?;
-    for timeline in results
-        .scenarios
-        .iter()
-        .filter_map(|row| row.timeline_data.as_ref())
-    {
-        let stem = crate::timeline::file_stem(&timeline.id);
-        results::write_atomically(&dir.join(format!("{stem}.svg")), &timeline.svg())?;
-        results::write_atomically(&dir.join(format!("{stem}.csv")), &timeline.csv())?;
+/// `lab bench`: these rows of the table, one after another, shaped by the options.
+pub struct BenchExperiment {
+    pub scenarios: Vec<Scenario>,
+    pub options: Options,
+}
+
+impl Experiment for BenchExperiment {
+    type Run = results::BenchAll;
+    const NAME: &'static str = "bench";
+    const COMMAND: &'static str = "make bench-all";
+
+    fn run(&self) -> anyhow::Result<Results> {
+        run_all(&self.scenarios, &self.options)
     }
-    let markdown = results::markdown_document(results, &chart_file);
-    results::write_atomically(&dir.join(format!("{name}.md")), &markdown)?;
-    Ok(markdown)
+
+    fn table(results: &Results) -> String {
+        results::markdown_table(&results.scenarios)
+    }
+
+    /// `NAME.md` and the chart `NAME.svg`, and each row's timeline as an SVG and a CSV.
+    fn pages(results: &Results, name: &str) -> Vec<(String, String)> {
+        let chart_file = format!("{name}.svg");
+        let mut pages = vec![
+            (
+                format!("{name}.md"),
+                results::markdown_document(results, &chart_file),
+            ),
+            (chart_file, crate::bench_chart::bench_chart(results)),
+        ];
+        for timeline in results
+            .scenarios
+            .iter()
+            .filter_map(|row| row.timeline_data.as_ref())
+        {
+            let stem = crate::timeline::file_stem(&timeline.id);
+            pages.push((format!("{stem}.svg"), timeline.svg()));
+            pages.push((format!("{stem}.csv"), timeline.csv()));
+        }
+        pages
+    }
+
+    fn unmet(results: &Results) -> Vec<String> {
+        results
+            .scenarios
+            .iter()
+            .filter_map(|row| match &row.outcome {
+                Outcome::Failed(reason) => Some(format!("{} could not run: {reason}", row.id)),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -210,6 +210,15 @@ pub const KEEPALIVE: Load = Load {
     keep_alive: true,
 };
 
+/// Beyond the article: 3,000 clients, past one gevent worker's 1,000 connections
+/// (the comparison's last pairs).
+pub const GIANT: Load = Load {
+    requests: 15_000,
+    concurrency: 3_000,
+    delay: 1.0,
+    keep_alive: false,
+};
+
 const NO_CAP: Bound = Bound::InFlight { capacity: None };
 
 const fn cap(capacity: u32) -> Bound {
@@ -268,7 +277,26 @@ const ASYNC_1: App = App::Async {
     protocol: Protocol::Http,
 };
 
-const SYNC_WORKERS: Scenario = Scenario {
+/// The Flask dev server: one request at a time.
+pub const DEVSERVER: Scenario = Scenario {
+    id: "devserver",
+    compose: compose("sync-devserver.yml", 3000),
+    article_analogue: "flask run --without-threads",
+    topology: "app_sync 1 worker x 1 thread",
+    app: App::Sync {
+        workers: 1,
+        threads: 1,
+        protocol: Protocol::Http,
+    },
+    front: Front::Direct,
+    load: SMALL,
+    bound: cap(1),
+    article: article(Some(0.99), "0.99 rps, 10.139 s"),
+    extra: false,
+};
+
+/// uWSGI's and Gunicorn's prefork workers x threads.
+pub const SYNC_WORKERS: Scenario = Scenario {
     id: "sync-workers",
     compose: compose("sync-workers.yml", 3000),
     article_analogue: "uWSGI 4x50; Gunicorn 4x50",
@@ -281,7 +309,8 @@ const SYNC_WORKERS: Scenario = Scenario {
     extra: false,
 };
 
-const ASYNC: Scenario = Scenario {
+/// One event loop (gevent).
+pub const ASYNC: Scenario = Scenario {
     id: "async",
     compose: compose("async-gevent.yml", 3000),
     article_analogue: "gevent.pywsgi; Gunicorn+gevent (1 worker)",
@@ -427,22 +456,7 @@ const NGINX_PROXY: Scenario = Scenario {
 
 /// Every scenario, in the order `make bench-all` runs and prints them.
 pub const SCENARIOS: &[Scenario] = &[
-    Scenario {
-        id: "devserver",
-        compose: compose("sync-devserver.yml", 3000),
-        article_analogue: "flask run --without-threads",
-        topology: "app_sync 1 worker x 1 thread",
-        app: App::Sync {
-            workers: 1,
-            threads: 1,
-            protocol: Protocol::Http,
-        },
-        front: Front::Direct,
-        load: SMALL,
-        bound: cap(1),
-        article: article(Some(0.99), "0.99 rps, 10.139 s"),
-        extra: false,
-    },
+    DEVSERVER,
     DEVSERVER_THREADED,
     SYNC_WORKERS,
     ASYNC,
@@ -536,6 +550,17 @@ pub const SCENARIOS: &[Scenario] = &[
     at_keepalive(NGINX_PROXY, "nginx-proxy-keepalive"),
     at_keepalive(ASYNC, "async-keepalive"),
 ];
+
+/// The slow API alone under the comparison's name: the `direct` row's stack and load, the
+/// Rust side of the pair beside the article's aiohttp slow API (`make bench-python`);
+/// not a row of `make bench-all`, which has `direct`.
+pub const SLOW_API: Scenario = Scenario {
+    id: "slow-api",
+    article_analogue: "the aiohttp slow API",
+    topology: "slow_api (actix-web, a loop per CPU)",
+    article: article(None, "none given"),
+    ..DIRECT
+};
 
 /// The scenario called `id`.
 pub fn by_id(id: &str) -> Option<&'static Scenario> {

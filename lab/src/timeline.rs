@@ -122,7 +122,7 @@ pub struct Timeline {
 }
 
 /// Puts the client's intervals and the server's samples together and checks Little's
-/// law over the steady windows. `id` names the files ([`Timeline::file_stem`]).
+/// law over the steady windows. `id` names the files ([`file_stem`]).
 pub fn build(
     id: &str,
     title: &str,

@@ -19,10 +19,10 @@ fn run(id: &str) -> ChaosRow {
     let runtime = lab::runner::runtime().expect("runtime");
     let row = chaos::run_case(&runtime, case, &options);
     eprintln!("{id}: {}", chaos::summary(&row));
-    if let Some(reason) = &row.skipped {
+    if let Some(reason) = row.outcome.skipped() {
         panic!("{id} could not run: {reason} (`make test-deps` installs it)");
     }
-    assert!(row.error.is_none(), "{id}: {:?}", row.error);
+    assert!(row.outcome.is_measured(), "{id}: {:?}", row.outcome);
     row
 }
 

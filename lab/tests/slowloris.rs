@@ -17,7 +17,7 @@ fn run(id: &str) -> SlowlorisRow {
     let runtime = lab::runner::runtime().expect("runtime");
     let row = slowloris::run_row(&runtime, id, &options);
     eprintln!("{id}: {}", slowloris::summary(&row));
-    if let Some(reason) = row.skipped.as_ref().or(row.error.as_ref()) {
+    if let Some(reason) = row.outcome.why().map(|(_, reason)| reason) {
         panic!("{id} could not run: {reason}");
     }
     assert_eq!(row.criteria, slowloris::criteria(&row));

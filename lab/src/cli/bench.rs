@@ -10,9 +10,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::experiment;
 use crate::out;
-use crate::results;
-use crate::runner;
+use crate::runner::{self, BenchExperiment};
 use crate::scenarios::{self, Scenario, SCENARIOS};
 
 /// Runs the lab's scenarios and writes the results table, JSON and chart.
@@ -100,30 +100,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
     crate::cli::shared::check_name(&name)?;
     if let Some(json) = &args.redraw {
-        let results: results::Results = results::read_json(json, "a bench-all result")?;
-        runner::write_results(&results, &args.results, &name)?;
-        out!("{}", results::markdown_table(&results.scenarios));
-        return Ok(ExitCode::SUCCESS);
+        return experiment::redraw::<BenchExperiment>(json, &args.results, &name);
     }
-    let options = args.shape.options();
-
-    let results = runner::run_all(&selected, &options)?;
-    runner::write_results(&results, &args.results, &name)?;
-    out!("{}", results::markdown_table(&results.scenarios));
-    let files = ["md", "json", "svg"].map(|ext| args.results.join(format!("{name}.{ext}")));
-    eprintln!(
-        "wrote {} in {:.0} s",
-        files.map(|file| file.display().to_string()).join(", "),
-        results.wall_time_s
-    );
-    let errors = results
-        .scenarios
-        .iter()
-        .filter(|row| row.outcome.is_failed())
-        .count();
-    if errors > 0 {
-        eprintln!("lab bench: {errors} scenario(s) could not run; see the error column");
-        return Ok(ExitCode::from(1));
-    }
-    Ok(ExitCode::SUCCESS)
+    let experiment = BenchExperiment {
+        scenarios: selected,
+        options: args.shape.options(),
+    };
+    experiment::conduct(&experiment, &args.results, &name)
 }

@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::cli::shared::{bin_dir, exit_code};
-use crate::faults::{self, chaos, slowloris, soak};
+use crate::cli::shared::bin_dir;
+use crate::experiment::conduct;
+use crate::faults::{chaos, slowloris, soak};
 use crate::out;
 use crate::runner::seconds_within;
 
@@ -78,50 +79,32 @@ pub fn faults(args: FaultsArgs) -> anyhow::Result<ExitCode> {
             })
             .collect::<anyhow::Result<_>>()?
     };
-    let results = args.common.results;
-    let run = chaos::run_all(&cases, &chaos::Options::full(bin_dir(args.common.bin_dir)))?;
-    let table = chaos::markdown_table(&run);
-    faults::write_results(&results, "chaos", "make chaos", &run, &table)?;
-    out!("{table}");
-    Ok(criteria(&chaos::failures(&run)))
+    let experiment = chaos::ChaosExperiment {
+        cases,
+        options: chaos::Options::full(bin_dir(args.common.bin_dir)),
+    };
+    conduct(&experiment, &args.common.results, "chaos")
 }
 
 pub fn slowloris(args: SlowlorisArgs) -> anyhow::Result<ExitCode> {
-    let options = slowloris::Options {
-        slow_clients: args.slow_clients,
-        duration: args.duration,
-        ..slowloris::Options::full(bin_dir(args.common.bin_dir))
+    let experiment = slowloris::SlowlorisExperiment {
+        targets: slowloris::TARGETS.to_vec(),
+        options: slowloris::Options {
+            slow_clients: args.slow_clients,
+            duration: args.duration,
+            ..slowloris::Options::full(bin_dir(args.common.bin_dir))
+        },
     };
-    let run = slowloris::run_all(slowloris::TARGETS, &options)?;
-    let table = slowloris::markdown_table(&run);
-    faults::write_results(
-        &args.common.results,
-        "slowloris",
-        "make slowloris",
-        &run,
-        &table,
-    )?;
-    out!("{table}");
-    Ok(criteria(&slowloris::failures(&run)))
+    conduct(&experiment, &args.common.results, "slowloris")
 }
 
 pub fn soak(args: SoakArgs) -> anyhow::Result<ExitCode> {
-    let options = soak::Options {
-        requests: args.requests,
-        delay: args.delay,
-        ..soak::Options::full(bin_dir(args.common.bin_dir))
+    let experiment = soak::SoakExperiment {
+        options: soak::Options {
+            requests: args.requests,
+            delay: args.delay,
+            ..soak::Options::full(bin_dir(args.common.bin_dir))
+        },
     };
-    let run = soak::run(&options)?;
-    out!("{}", soak::summary(&run));
-    let table = soak::markdown_table(&run);
-    faults::write_results(&args.common.results, "soak", "make soak", &run, &table)?;
-    Ok(criteria(&soak::failures(&run)))
-}
-
-/// Fails when a stated criterion did not hold, saying which.
-fn criteria(failures: &[String]) -> ExitCode {
-    for failure in failures {
-        eprintln!("lab: criterion failed: {failure}");
-    }
-    exit_code(failures.is_empty())
+    conduct(&experiment, &args.common.results, "soak")
 }

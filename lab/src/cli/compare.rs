@@ -9,7 +9,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::compare::{self, Pair, PAIRS};
+use crate::compare::{self, CompareExperiment, Pair, PAIRS};
+use crate::experiment;
 use crate::out;
 use crate::runner::Ui;
 
@@ -60,10 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     crate::cli::shared::check_name(&args.name)?;
     if let Some(json) = &args.redraw {
-        let results: compare::CompareResults = crate::results::read_json(json, "a compare result")?;
-        compare::render::write_results(&results, &args.results, &args.name)?;
-        out!("{}", compare::render::markdown_table(&results));
-        return Ok(ExitCode::SUCCESS);
+        return experiment::redraw::<CompareExperiment>(json, &args.results, &args.name);
     }
     let selected: Vec<Pair> = if args.pairs.is_empty() {
         PAIRS.to_vec()
@@ -98,24 +96,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         });
     }
-    let options = args.shape.options();
-    let results = compare::run_all(&selected, &options, venv.as_ref(), python, &ui)?;
-    compare::render::write_results(&results, &args.results, &args.name)?;
-    out!("{}", compare::render::markdown_table(&results));
-    let files = ["md", "json", "svg"].map(|ext| args.results.join(format!("{}.{ext}", args.name)));
-    eprintln!(
-        "wrote {} in {:.0} s",
-        files.map(|file| file.display().to_string()).join(", "),
-        results.wall_time_s
-    );
-    let errors = results
-        .pairs
-        .iter()
-        .filter(|pair| pair.rust.outcome.is_failed() || pair.python.outcome.is_failed())
-        .count();
-    if errors > 0 {
-        eprintln!("lab compare: {errors} pair(s) could not run; see the notes under the table");
-        return Ok(ExitCode::from(1));
-    }
-    Ok(ExitCode::SUCCESS)
+    let experiment = CompareExperiment {
+        pairs: selected,
+        options: args.shape.options(),
+        venv,
+        python,
+    };
+    experiment::conduct(&experiment, &args.results, &args.name)
 }

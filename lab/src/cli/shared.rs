@@ -1,16 +1,6 @@
-//! What the subcommands share: `--bin-dir`'s default, results file names, exit codes.
+//! What the subcommands share: `--bin-dir`'s default and results file names.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
-
-/// Success when `ok`, else exit status 1 (a report whose criterion failed).
-pub(super) fn exit_code(ok: bool) -> ExitCode {
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
-}
 
 /// `--bin-dir`, or the directory this program runs from (target/release).
 pub(super) fn bin_dir(given: Option<PathBuf>) -> PathBuf {

@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::out;
-use crate::sweep::{self, SweepOptions};
+use crate::experiment;
+use crate::sweep::{self, SweepExperiment, SweepOptions};
 
 /// Loads each topology with 1 to 10,000 clients and charts what it serves.
 #[derive(clap::Args, Debug)]
@@ -62,9 +62,7 @@ fn parse_seconds_or_zero(raw: &str) -> Result<f64, String> {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(json) = &args.redraw {
-        let results: sweep::SweepResults = crate::results::read_json(json, "a sweep result")?;
-        out!("{}", sweep::chart::write_sweep(&results, &args.results)?);
-        return Ok(ExitCode::SUCCESS);
+        return experiment::redraw::<SweepExperiment>(json, &args.results, "sweep");
     }
     let warmup = args.warmup.unwrap_or(1.5 * args.delay);
     if warmup >= args.duration {
@@ -82,13 +80,5 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         warmup,
         ramp_up: args.ramp_up.unwrap_or(args.delay),
     };
-    let results = sweep::run_sweep(&options)?;
-    let table = sweep::chart::write_sweep(&results, &args.results)?;
-    out!("{table}");
-    eprintln!(
-        "wrote {0}/sweep.json, {0}/sweep.svg, {0}/sweep.md in {1:.0} s",
-        args.results.display(),
-        results.wall_time_s
-    );
-    Ok(ExitCode::SUCCESS)
+    experiment::conduct(&SweepExperiment { options }, &args.results, "sweep")
 }

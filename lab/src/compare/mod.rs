@@ -16,7 +16,7 @@
 //! let pair = by_id("sync-workers-gunicorn").unwrap();
 //! assert_eq!(pair.rust, "sync-workers");
 //! assert!(pair.python.command_line().starts_with("gunicorn --workers 4 --threads 50"));
-//! assert!(PAIRS.iter().any(|pair| pair.load == Some(lab::compare::C3000)));
+//! assert!(PAIRS.iter().any(|pair| pair.load == Some(lab::scenarios::GIANT)));
 //! ```
 
 pub mod render;
@@ -25,9 +25,10 @@ use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
+use crate::experiment::Experiment;
 use crate::results::{self, Row};
 use crate::runner::{self, Options, Ui};
-use crate::scenarios::{self, App, Article, Bound, Front, Load, Scenario};
+use crate::scenarios::{self, Article, Bound, Load, Scenario, GIANT, HUGE, SLOW_API};
 use kit::python::{self, Venv};
 use kit::stack::{self, AppCommand, AppPorts};
 
@@ -261,39 +262,6 @@ pub struct Pair {
     pub load: Option<Load>,
 }
 
-/// Beyond the article: `-n 5000 -c 1000`.
-pub const C1000: Load = Load {
-    requests: 5000,
-    concurrency: 1000,
-    delay: 1.0,
-    keep_alive: false,
-};
-
-/// Beyond the article: `-n 15000 -c 3000`.
-pub const C3000: Load = Load {
-    requests: 15000,
-    concurrency: 3000,
-    delay: 1.0,
-    keep_alive: false,
-};
-
-/// The slow APIs themselves, loaded directly (no app: the stack's reference mode).
-pub const SLOW_API: Scenario = Scenario {
-    id: "slow-api",
-    compose: None,
-    article_analogue: "the aiohttp slow API",
-    topology: "slow_api (actix-web, a loop per CPU)",
-    app: App::Upstream,
-    front: Front::Direct,
-    load: C1000,
-    bound: Bound::InFlight { capacity: None },
-    article: Article {
-        rps: None,
-        text: "none given",
-    },
-    extra: true,
-};
-
 const fn pair(id: &'static str, rust: &'static str, python: PyServer) -> Pair {
     Pair {
         id,
@@ -412,14 +380,14 @@ pub const PAIRS: &[Pair] = &[
         },
     ),
     pair("slow-api-aiohttp", "slow-api", PyServer::AiohttpSlowApi),
-    at(C1000, "sync-workers-gunicorn-c1000", SYNC_GUNICORN),
-    at(C1000, "devserver-threaded-flask-c1000", DEV_THREADED),
-    at(C1000, "async-pywsgi-c1000", PYWSGI),
-    at(C1000, "async-workers-uwsgi-gevent-c1000", UWSGI_GEVENT_2),
-    at(C1000, "async-gunicorn-gevent-c1000", GUNICORN_GEVENT),
-    at(C3000, "async-pywsgi-c3000", PYWSGI),
-    at(C3000, "async-workers-uwsgi-gevent-c3000", UWSGI_GEVENT_2),
-    at(C3000, "async-gunicorn-gevent-c3000", GUNICORN_GEVENT),
+    at(HUGE, "sync-workers-gunicorn-c1000", SYNC_GUNICORN),
+    at(HUGE, "devserver-threaded-flask-c1000", DEV_THREADED),
+    at(HUGE, "async-pywsgi-c1000", PYWSGI),
+    at(HUGE, "async-workers-uwsgi-gevent-c1000", UWSGI_GEVENT_2),
+    at(HUGE, "async-gunicorn-gevent-c1000", GUNICORN_GEVENT),
+    at(GIANT, "async-pywsgi-c3000", PYWSGI),
+    at(GIANT, "async-workers-uwsgi-gevent-c3000", UWSGI_GEVENT_2),
+    at(GIANT, "async-gunicorn-gevent-c3000", GUNICORN_GEVENT),
 ];
 
 /// The pair called `id`.
@@ -546,6 +514,65 @@ pub struct Compare {
 
 /// The whole file `results/compare.json`.
 pub type CompareResults = results::Envelope<Compare>;
+
+/// `lab compare`: these pairs, each Rust row then its Python server, from `venv` (the
+/// Python rows are skipped without one, `python` saying why).
+pub struct CompareExperiment {
+    pub pairs: Vec<Pair>,
+    pub options: Options,
+    pub venv: Option<Venv>,
+    pub python: PythonInfo,
+}
+
+impl Experiment for CompareExperiment {
+    type Run = Compare;
+    const NAME: &'static str = "compare";
+    const COMMAND: &'static str = "make bench-python";
+
+    fn run(&self) -> anyhow::Result<CompareResults> {
+        run_all(
+            &self.pairs,
+            &self.options,
+            self.venv.as_ref(),
+            self.python.clone(),
+            &Ui::default(),
+        )
+    }
+
+    fn table(results: &CompareResults) -> String {
+        render::markdown_table(results)
+    }
+
+    /// `NAME.md` and the chart `NAME.svg`.
+    fn pages(results: &CompareResults, name: &str) -> Vec<(String, String)> {
+        let chart_file = format!("{name}.svg");
+        vec![
+            (
+                format!("{name}.md"),
+                render::markdown_document(results, &chart_file),
+            ),
+            (chart_file, render::chart(results)),
+        ]
+    }
+
+    /// The pairs whose Rust or Python side could not run.
+    fn unmet(results: &CompareResults) -> Vec<String> {
+        results
+            .pairs
+            .iter()
+            .flat_map(|pair| {
+                [("Rust", &pair.rust), ("Python", &pair.python)]
+                    .into_iter()
+                    .filter_map(move |(side, row)| match &row.outcome {
+                        results::Outcome::Failed(reason) => {
+                            Some(format!("{} ({side}) could not run: {reason}", pair.id))
+                        }
+                        _ => None,
+                    })
+            })
+            .collect()
+    }
+}
 
 /// Prepares the venv (outside any bench lock: pip compiles) and says what it found.
 pub fn prepare_python(ui: &Ui) -> (Option<Venv>, PythonInfo) {

@@ -303,20 +303,6 @@ fn draw_bar(svg: &mut String, row: &Row, axis: &LogAxis, y: f64, color: &str) {
     );
 }
 
-/// Writes `NAME.json`, `NAME.md` and `NAME.svg` into `dir`; returns the Markdown.
-pub fn write_results(
-    results: &CompareResults,
-    dir: &std::path::Path,
-    name: &str,
-) -> anyhow::Result<String> {
-    crate::results::write_json(&dir.join(format!("{name}.json")), results)?;
-    let chart_file = format!("{name}.svg");
-    crate::results::write_atomically(&dir.join(&chart_file), &chart(results))?;
-    let markdown = markdown_document(results, &chart_file);
-    crate::results::write_atomically(&dir.join(format!("{name}.md")), &markdown)?;
-    Ok(markdown)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@
 //! - **worker kill**: one of app_sync's worker processes is SIGKILLed; the master replaces it;
 //! - **nginx reload**: nginx's master gets SIGHUP (`nginx -s reload`).
 //!
-//! The load's counters over time come from loadgen's timeline ([`super::samples`],
+//! The load's counters over time come from loadgen's timeline ([`super::samples_of`],
 //! intervals of a few milliseconds), so a
 //! row can say how many errors came before the fault (none expected), and after the
 //! topology recovered (none expected): recovery is when the first probe succeeded after
@@ -36,8 +36,10 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::{sample_after, sample_at, Criterion, Sample};
-use crate::results;
-use crate::runner::{fmt_duration, Ui, REQUEST_TIMEOUT};
+use crate::experiment::Experiment;
+use crate::load::{Plan, REQUEST_TIMEOUT};
+use crate::results::{self, Outcome};
+use crate::runner::{fmt_duration, Ui};
 use crate::scenarios::{self, App, Scenario};
 use kit::stack::{self, Stack, StartError};
 use kit::{kernel, procfs};
@@ -217,8 +219,9 @@ pub struct ChaosRow {
     pub probes_failed: u64,
     /// Requests still in flight when the load's time ran out (neither ok nor failed).
     pub unfinished: u64,
-    pub error: Option<String>,
-    pub skipped: Option<String>,
+    /// Measured, skipped (what to install) or failed (why).
+    #[serde(flatten)]
+    pub outcome: Outcome,
     /// What the row must keep ([`criteria`]); the run fails when one does not hold.
     #[serde(default)]
     pub criteria: Vec<Criterion>,
@@ -260,20 +263,43 @@ impl ChaosRow {
             probes: 0,
             probes_failed: 0,
             unfinished: 0,
-            error: None,
-            skipped: None,
+            outcome: Outcome::Measured,
             criteria: Vec::new(),
         }
     }
 
     /// Whether the row ran to the end.
     pub fn ran(&self) -> bool {
-        self.error.is_none() && self.skipped.is_none()
+        self.outcome.is_measured()
     }
 }
 
 fn scaled(concurrency: u32, scale: u32) -> u32 {
     concurrency.div_ceil(scale.max(1)).max(1)
+}
+
+/// `lab chaos`: these cases, one after another, shaped by the options.
+pub struct ChaosExperiment {
+    pub cases: Vec<Case>,
+    pub options: Options,
+}
+
+impl Experiment for ChaosExperiment {
+    type Run = Chaos;
+    const NAME: &'static str = "chaos";
+    const COMMAND: &'static str = "make chaos";
+
+    fn run(&self) -> anyhow::Result<ChaosResults> {
+        run_all(&self.cases, &self.options)
+    }
+
+    fn table(results: &ChaosResults) -> String {
+        markdown_table(results)
+    }
+
+    fn unmet(results: &ChaosResults) -> Vec<String> {
+        failures(results)
+    }
 }
 
 /// Runs `cases` one after another.
@@ -308,11 +334,8 @@ pub fn run_all(cases: &[Case], options: &Options) -> anyhow::Result<ChaosResults
 
 /// One line about a row.
 pub fn summary(row: &ChaosRow) -> String {
-    if let Some(reason) = &row.skipped {
-        return format!("skipped: {reason}");
-    }
-    if let Some(reason) = &row.error {
-        return format!("error: {reason}");
+    if let Some((what, reason)) = row.outcome.why() {
+        return format!("{what}: {reason}");
     }
     format!(
         "{} sent, {} 2xx, errors {} ({} before the fault, {} after recovery; in flight {}, sent while down {}), down {:.0} ms, recovered after {:.0} ms, last error after {:.0} ms; criteria: {}",
@@ -363,7 +386,7 @@ pub fn expected_errors(fault: Fault) -> &'static [&'static str] {
 
 /// What a row must keep, from its figures (see the module's documentation).
 pub fn criteria(row: &ChaosRow) -> Vec<Criterion> {
-    if let Some(reason) = row.skipped.as_deref().or(row.error.as_deref()) {
+    if let Some(reason) = row.outcome.why().map(|(_, reason)| reason) {
         return vec![Criterion::ran(Some(reason))];
     }
     let (name, bound, expected) = match row.fault {
@@ -436,23 +459,23 @@ pub fn failures(run: &ChaosResults) -> Vec<String> {
 fn measure_case(runtime: &tokio::runtime::Runtime, case: &Case, options: &Options) -> ChaosRow {
     let Some(scenario) = scenarios::by_id(case.scenario) else {
         let mut row = ChaosRow::new(case, &scenarios::SCENARIOS[0], options);
-        row.error = Some(format!("no scenario `{}`", case.scenario));
+        row.outcome = Outcome::Failed(format!("no scenario `{}`", case.scenario));
         return row;
     };
     let mut row = ChaosRow::new(case, scenario, options);
     let stack = match stack::start(&scenario.topology(), &options.bin_dir) {
         Ok(stack) => stack,
         Err(StartError::Skipped(reason)) => {
-            row.skipped = Some(reason);
+            row.outcome = Outcome::Skipped(reason);
             return row;
         }
         Err(StartError::Failed(reason)) => {
-            row.error = Some(reason);
+            row.outcome = Outcome::Failed(reason);
             return row;
         }
     };
     if let Err(err) = strike_during_load(runtime, stack, case, options, &mut row) {
-        row.error = Some(format!("{err:#}"));
+        row.outcome = Outcome::Failed(format!("{err:#}"));
     }
     row
 }
@@ -489,39 +512,24 @@ fn strike_during_load(
 ) -> anyhow::Result<()> {
     let concurrency = row.concurrency;
     let duration = Duration::from_secs_f64(options.duration);
-    let spec = loadgen::LoadSpec {
-        requests: None,
-        time_limit: Some(duration),
-        concurrency: concurrency as usize,
-        continue_on_socket_error: true,
-        timeout: REQUEST_TIMEOUT,
-        timeline_interval: super::SAMPLE_EVERY,
-        ..loadgen::LoadSpec::new(stack.url(row.delay_s))
-    };
+    let plan = Plan::lasting(duration, concurrency, row.delay_s, stack.url(row.delay_s))
+        .timeline(super::SAMPLE_EVERY);
     // Errors come back fast: room for a closed loop spinning on them.
-    let expected = (f64::from(concurrency) / row.delay_s.max(0.01) * options.duration) as u64;
-    let _ = kernel::make_room(4 * expected + 100_000);
+    let _ = kernel::make_room(4 * plan.expected_requests() + 100_000);
 
-    let progress = Arc::new(loadgen::Progress::default());
     let stop_probes = Arc::new(AtomicBool::new(false));
     let probes = start_probes(stack.port, Arc::clone(&stop_probes));
-    let started = Instant::now();
-    let load = {
-        let handle = runtime.handle().clone();
-        let progress = Arc::clone(&progress);
-        std::thread::spawn(move || handle.block_on(loadgen::run_with_progress(spec, progress)))
-    };
+    let load = plan.start(runtime);
+    let started = load.started;
 
-    std::thread::sleep(Duration::from_secs_f64(options.fault_at));
+    load.sleep_until(Duration::from_secs_f64(options.fault_at));
     let (fault, back) = strike(&mut stack, case, options, row);
-    let load = load
-        .join()
-        .map_err(|_| anyhow::anyhow!("the load thread panicked"));
+    let report = load.finish(runtime);
     stop_probes.store(true, Ordering::Relaxed);
     let probes = probes.join().unwrap_or_default();
     stack.stop();
     let (fault, back) = (fault?, back);
-    let report = load?.map_err(|err| anyhow::anyhow!("cannot run the load: {err}"))?;
+    let report = report?;
     let samples = super::samples_of(&report, started);
 
     row.sent = report.complete + report.failed;
@@ -672,7 +680,7 @@ pub fn markdown_table(run: &ChaosResults) -> String {
             row.concurrency, row.delay_s, row.duration_s
         );
         let head = format!("| {} | {} | {load} |", row.fault.describe(), row.topology);
-        if let Some(reason) = row.skipped.as_ref().or(row.error.as_ref()) {
+        if let Some(reason) = row.outcome.why().map(|(_, reason)| reason) {
             out.push_str(&format!(
                 "{head} not run: {reason} | | | | | | | | | {} |\n",
                 super::verdict(&row.criteria)
@@ -778,7 +786,7 @@ mod tests {
     #[test]
     fn a_row_that_did_not_run_fails() {
         let mut skipped = row(Fault::NginxReload, &[], 0, 0);
-        skipped.skipped = Some("nginx not found".into());
+        skipped.outcome = Outcome::Skipped("nginx not found".into());
         let criteria = criteria(&skipped);
         assert_eq!(criteria.len(), 1);
         assert!(!criteria[0].passed);

@@ -19,28 +19,9 @@ pub mod chaos;
 pub mod slowloris;
 pub mod soak;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-
-use crate::results;
-
-/// Writes `NAME.json` and `NAME.md` (`command` as the heading, the run's provenance line
-/// and `table`) into `dir`.
-pub fn write_results<R: serde::Serialize>(
-    dir: &Path,
-    name: &str,
-    command: &str,
-    run: &results::Envelope<R>,
-    table: &str,
-) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    results::write_json(&dir.join(format!("{name}.json")), run)?;
-    let markdown = format!("# {command}\n\n{}\n{table}", run.provenance(command));
-    results::write_atomically(&dir.join(format!("{name}.md")), &markdown)?;
-    Ok(())
-}
 
 /// One criterion a report states: what it is, what was expected, what the run measured,
 /// and whether it held.

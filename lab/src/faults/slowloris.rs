@@ -26,8 +26,10 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{longest_stall, Criterion};
-use crate::results::{self, fmt_ms};
-use crate::runner::{fmt_duration, Ui, REQUEST_TIMEOUT};
+use crate::experiment::Experiment;
+use crate::load::Plan;
+use crate::results::{self, fmt_ms, Outcome};
+use crate::runner::{fmt_duration, Ui};
 use crate::scenarios::{self, App};
 use kit::kernel;
 use kit::stack::{self, StartError};
@@ -125,8 +127,9 @@ pub struct SlowlorisRow {
     pub longest_stall_s: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
-    pub error: Option<String>,
-    pub skipped: Option<String>,
+    /// Measured, skipped (what to install) or failed (why).
+    #[serde(flatten)]
+    pub outcome: Outcome,
     /// What stands between the slow clients and the threads (`None` in runs that did not
     /// record it).
     #[serde(default)]
@@ -138,7 +141,7 @@ pub struct SlowlorisRow {
 
 /// What a row must keep, from its figures (see the module's documentation).
 pub fn criteria(row: &SlowlorisRow) -> Vec<Criterion> {
-    if let Some(reason) = row.skipped.as_deref().or(row.error.as_deref()) {
+    if let Some(reason) = row.outcome.why().map(|(_, reason)| reason) {
         return vec![Criterion::ran(Some(reason))];
     }
     let mut criteria = vec![Criterion::new(
@@ -209,6 +212,31 @@ pub struct Slowloris {
 /// The whole file `results/slowloris.json`.
 pub type SlowlorisResults = results::Envelope<Slowloris>;
 
+/// `lab slowloris`: these rows of the table ([`TARGETS`] by default), one after
+/// another, shaped by the options.
+pub struct SlowlorisExperiment {
+    pub targets: Vec<&'static str>,
+    pub options: Options,
+}
+
+impl Experiment for SlowlorisExperiment {
+    type Run = Slowloris;
+    const NAME: &'static str = "slowloris";
+    const COMMAND: &'static str = "make slowloris";
+
+    fn run(&self) -> anyhow::Result<SlowlorisResults> {
+        run_all(&self.targets, &self.options)
+    }
+
+    fn table(results: &SlowlorisResults) -> String {
+        markdown_table(results)
+    }
+
+    fn unmet(results: &SlowlorisResults) -> Vec<String> {
+        failures(results)
+    }
+}
+
 /// Runs every target one after another.
 pub fn run_all(targets: &[&str], options: &Options) -> anyhow::Result<SlowlorisResults> {
     let started = results::Started::now();
@@ -237,7 +265,7 @@ pub fn run_all(targets: &[&str], options: &Options) -> anyhow::Result<SlowlorisR
 }
 
 pub fn summary(row: &SlowlorisRow) -> String {
-    if let Some(reason) = row.skipped.as_ref().or(row.error.as_ref()) {
+    if let Some(reason) = row.outcome.why().map(|(_, reason)| reason) {
         return format!("not run: {reason}");
     }
     format!(
@@ -280,13 +308,12 @@ fn run_one(runtime: &tokio::runtime::Runtime, id: &str, options: &Options) -> Sl
         longest_stall_s: 0.0,
         p99_ms: 0.0,
         max_ms: 0.0,
-        error: None,
-        skipped: None,
+        outcome: Outcome::Measured,
         guard: None,
         criteria: Vec::new(),
     };
     let Some(scenario) = scenarios::by_id(id) else {
-        row.error = Some(format!("no scenario `{id}`"));
+        row.outcome = Outcome::Failed(format!("no scenario `{id}`"));
         return row;
     };
     row.topology = scenario.topology.to_owned();
@@ -294,39 +321,30 @@ fn run_one(runtime: &tokio::runtime::Runtime, id: &str, options: &Options) -> Sl
     let stack = match stack::start(&scenario.topology(), &options.bin_dir) {
         Ok(stack) => stack,
         Err(StartError::Skipped(reason)) => {
-            row.skipped = Some(reason);
+            row.outcome = Outcome::Skipped(reason);
             return row;
         }
         Err(StartError::Failed(reason)) => {
-            row.error = Some(reason);
+            row.outcome = Outcome::Failed(reason);
             return row;
         }
     };
-    let _ = kernel::make_room(
-        (f64::from(options.concurrency) / options.delay * options.duration * 2.0) as u64
-            + u64::from(options.slow_clients) * 4,
-    );
-    let spec = loadgen::LoadSpec {
-        requests: None,
-        time_limit: Some(Duration::from_secs_f64(options.duration)),
-        concurrency: options.concurrency as usize,
-        continue_on_socket_error: true,
-        timeout: REQUEST_TIMEOUT,
-        timeline_interval: super::SAMPLE_EVERY,
-        ..loadgen::LoadSpec::new(stack.url(options.delay))
-    };
-    let progress = Arc::new(loadgen::Progress::default());
-    let started = Instant::now();
-    let load = {
-        let handle = runtime.handle().clone();
-        let progress = Arc::clone(&progress);
-        std::thread::spawn(move || handle.block_on(loadgen::run_with_progress(spec, progress)))
-    };
-    std::thread::sleep(Duration::from_secs_f64(options.alone));
+    let plan = Plan::lasting(
+        Duration::from_secs_f64(options.duration),
+        options.concurrency,
+        options.delay,
+        stack.url(options.delay),
+    )
+    .timeline(super::SAMPLE_EVERY);
+    let _ = kernel::make_room(plan.connections() + u64::from(options.slow_clients) * 4);
+    let load = plan.start(runtime);
+    let started = load.started;
+    load.sleep_until(Duration::from_secs_f64(options.alone));
     let arrived = Instant::now();
-    let ok_alone = progress
+    let ok_alone = load
+        .progress
         .done()
-        .saturating_sub(progress.failed() + progress.non_2xx());
+        .saturating_sub(load.progress.failed() + load.progress.non_2xx());
     let stop = Arc::new(AtomicBool::new(false));
     let slow = {
         let stop = Arc::clone(&stop);
@@ -338,20 +356,16 @@ fn run_one(runtime: &tokio::runtime::Runtime, id: &str, options: &Options) -> Sl
             stop,
         ))
     };
-    let load = load.join();
+    let report = load.finish(runtime);
     let ended = Instant::now();
     stop.store(true, Ordering::Relaxed);
     let held = runtime.block_on(slow).unwrap_or_default();
     stack.stop();
 
-    let report = match load {
-        Ok(Ok(report)) => report,
-        Ok(Err(err)) => {
-            row.error = Some(format!("cannot run the load: {err}"));
-            return row;
-        }
-        Err(_) => {
-            row.error = Some("the load thread panicked".into());
+    let report = match report {
+        Ok(report) => report,
+        Err(err) => {
+            row.outcome = Outcome::Failed(format!("{err:#}"));
             return row;
         }
     };
@@ -440,7 +454,7 @@ pub fn markdown_table(run: &SlowlorisResults) -> String {
             "| {} | {} | -c {} delay={} for {} s |",
             row.topology, row.slow_clients, row.concurrency, row.delay_s, row.duration_s
         );
-        if let Some(reason) = row.skipped.as_ref().or(row.error.as_ref()) {
+        if let Some(reason) = row.outcome.why().map(|(_, reason)| reason) {
             out.push_str(&format!(
                 "{head} not run: {reason} | | | | | | | {} |\n",
                 super::verdict(&row.criteria)
@@ -499,8 +513,7 @@ mod tests {
             longest_stall_s: stall,
             p99_ms: 0.0,
             max_ms: 0.0,
-            error: None,
-            skipped: None,
+            outcome: Outcome::Measured,
             guard: Some(guard),
             criteria: Vec::new(),
         }

@@ -23,9 +23,11 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::Criterion;
+use crate::experiment::Experiment;
+use crate::load::Plan;
 use crate::results::{self, fmt_ms, fmt_rps};
-use crate::runner::{Ui, REQUEST_TIMEOUT};
-use crate::scenarios;
+use crate::runner::Ui;
+use crate::scenarios::{self, Load};
 use kit::stack;
 use kit::{kernel, procfs};
 
@@ -245,6 +247,34 @@ pub fn failures(soak: &SoakResults) -> Vec<String> {
 
 const MB: f64 = 1024.0 * 1024.0;
 
+/// `lab soak`: one long load, shaped by the options.
+pub struct SoakExperiment {
+    pub options: Options,
+}
+
+impl Experiment for SoakExperiment {
+    type Run = Soak;
+    const NAME: &'static str = "soak";
+    const COMMAND: &'static str = "make soak";
+
+    fn run(&self) -> anyhow::Result<SoakResults> {
+        run(&self.options)
+    }
+
+    fn table(results: &SoakResults) -> String {
+        markdown_table(results)
+    }
+
+    /// The one-line verdict, then the table.
+    fn report(results: &SoakResults) -> String {
+        format!("{}\n\n{}", summary(results), markdown_table(results))
+    }
+
+    fn unmet(results: &SoakResults) -> Vec<String> {
+        failures(results)
+    }
+}
+
 /// Runs the soak.
 pub fn run(options: &Options) -> anyhow::Result<SoakResults> {
     let started = results::Started::now();
@@ -263,16 +293,16 @@ pub fn run(options: &Options) -> anyhow::Result<SoakResults> {
         "soak: {} requests at -c {} delay={} through {} (idle: {:.1} MB, {files_idle} descriptors) ...",
         options.requests, options.concurrency, options.delay, scenario.topology, rss_idle as f64 / MB
     ));
-    let _ = kernel::make_room(2 * options.requests + u64::from(options.concurrency));
-
-    let progress = Arc::new(loadgen::Progress::default());
-    let spec = loadgen::LoadSpec {
-        requests: Some(options.requests),
-        concurrency: options.concurrency as usize,
-        continue_on_socket_error: true,
-        timeout: REQUEST_TIMEOUT,
-        ..loadgen::LoadSpec::new(stack.url(options.delay))
+    let load = Load {
+        requests: options.requests,
+        concurrency: options.concurrency,
+        delay: options.delay,
+        keep_alive: false,
     };
+    let plan = Plan::of(&load, stack.url(options.delay));
+    let _ = kernel::make_room(plan.connections());
+
+    let load = plan.start(&runtime);
     // Watches memory and descriptors while the load runs.
     let stop = Arc::new(AtomicBool::new(false));
     let watched = Arc::new(Mutex::new((None::<u64>, 0u64, 0u64)));
@@ -280,7 +310,7 @@ pub fn run(options: &Options) -> anyhow::Result<SoakResults> {
         let (stop, watched, progress) = (
             Arc::clone(&stop),
             Arc::clone(&watched),
-            Arc::clone(&progress),
+            Arc::clone(&load.progress),
         );
         let warm = options.warm;
         std::thread::spawn(move || {
@@ -299,9 +329,9 @@ pub fn run(options: &Options) -> anyhow::Result<SoakResults> {
         })
     };
     let status = {
-        let progress = Arc::clone(&progress);
+        let progress = Arc::clone(&load.progress);
         let requests = options.requests;
-        let started = Instant::now();
+        let started = load.started;
         move || {
             format!(
                 "soak: {}/{requests} requests, {} failed, {:.0} s",
@@ -313,11 +343,11 @@ pub fn run(options: &Options) -> anyhow::Result<SoakResults> {
     };
     let report = {
         let _live = ui.live(status);
-        runtime.block_on(loadgen::run_with_progress(spec, Arc::clone(&progress)))
+        load.finish(&runtime)
     };
     stop.store(true, Ordering::Relaxed);
     let _ = watcher.join();
-    let report = report.map_err(|err| anyhow::anyhow!("cannot run the load: {err}"))?;
+    let report = report?;
     let finished = Instant::now();
 
     // Sockets in TIME_WAIT are the kernel's, not the app's: its descriptors close as

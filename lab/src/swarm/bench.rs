@@ -16,18 +16,16 @@
 //! [`render_block`].
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use loadgen::{LoadSpec, Progress};
 use serde::{Deserialize, Serialize};
 
 use super::{Stack, Topology};
 use crate::faults::{sample_at, Sample};
+use crate::load::{Plan, Running};
 use crate::results::{self, fmt_ms, fmt_rps};
+use crate::scenarios::Load;
 
-/// Per-request timeout of every load.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Deploying, scaling and removing: how long before it is an error.
 const CONVERGE: Duration = Duration::from_secs(180);
 /// The upstream's delay every load asks for: the lab's default, `?delay=1`.
@@ -236,14 +234,13 @@ fn scale_row(
     concurrency: u32,
 ) -> ScaleRow {
     let topology = stack.topology;
-    let spec = LoadSpec {
-        requests: Some(requests),
-        concurrency: concurrency as usize,
+    let load = Load {
+        requests,
+        concurrency,
+        delay: DELAY_S,
         keep_alive: true,
-        continue_on_socket_error: true,
-        timeout: REQUEST_TIMEOUT,
-        ..LoadSpec::new(stack.url(DELAY_S))
     };
+    let plan = Plan::of(&load, stack.url(DELAY_S));
     let ceiling = topology.ceiling_rps(replicas, concurrency, DELAY_S);
     let mut row = ScaleRow {
         topology: topology.id().to_owned(),
@@ -263,7 +260,7 @@ fn scale_row(
         p99_ms: 0.0,
         error: None,
     };
-    match runtime.block_on(loadgen::run(spec)) {
+    match plan.run(runtime) {
         Ok(report) => {
             row.complete = report.complete;
             row.failed = report.failed;
@@ -277,64 +274,39 @@ fn scale_row(
                 .aborted
                 .map(|reason| format!("load aborted: {reason}"));
         }
-        Err(err) => row.error = Some(format!("cannot run the load: {err}")),
+        Err(err) => row.error = Some(format!("{err:#}")),
     }
     row
 }
 
-/// A time-limited load through `stack` running on `runtime` while the caller breaks
-/// things; [`RunningLoad::finish`] returns the report and its counters over time.
-struct RunningLoad {
-    started: Instant,
-    handle: tokio::task::JoinHandle<Result<loadgen::Report, loadgen::LoadError>>,
+/// A time-limited keep-alive load of `concurrency` clients through `stack` on `runtime`,
+/// in the background while the caller breaks things.
+fn fault_load(
+    runtime: &tokio::runtime::Runtime,
+    stack: &Stack,
+    concurrency: u32,
+    seconds: f64,
+) -> Running {
+    Plan::lasting(
+        Duration::from_secs_f64(seconds),
+        concurrency,
+        DELAY_S,
+        stack.url(DELAY_S),
+    )
+    .keep_alive(true)
+    .timeline(crate::faults::SAMPLE_EVERY)
+    .start(runtime)
 }
 
-impl RunningLoad {
-    fn start(
-        runtime: &tokio::runtime::Runtime,
-        stack: &Stack,
-        concurrency: u32,
-        seconds: f64,
-    ) -> RunningLoad {
-        let spec = LoadSpec {
-            requests: None,
-            time_limit: Some(Duration::from_secs_f64(seconds)),
-            concurrency: concurrency as usize,
-            keep_alive: true,
-            continue_on_socket_error: true,
-            timeout: REQUEST_TIMEOUT,
-            timeline_interval: crate::faults::SAMPLE_EVERY,
-            ..LoadSpec::new(stack.url(DELAY_S))
-        };
-        let started = Instant::now();
-        let handle = runtime.spawn(loadgen::run_with_progress(
-            spec,
-            Arc::new(Progress::default()),
-        ));
-        RunningLoad { started, handle }
-    }
-
-    /// Waits until `seconds` into the load.
-    fn wait_until(&self, seconds: f64) {
-        let at = self.started + Duration::from_secs_f64(seconds);
-        let now = Instant::now();
-        if at > now {
-            // Pacing the fault inside the load, not synchronisation: nothing is awaited.
-            std::thread::sleep(at - now);
-        }
-    }
-
-    fn finish(
-        self,
-        runtime: &tokio::runtime::Runtime,
-    ) -> anyhow::Result<(loadgen::Report, Vec<Sample>, Instant)> {
-        let outcome = runtime
-            .block_on(self.handle)
-            .map_err(|err| anyhow::anyhow!("the load's task failed: {err}"))?;
-        let report = outcome.map_err(|err| anyhow::anyhow!("cannot run the load: {err}"))?;
-        let samples = crate::faults::samples_of(&report, self.started);
-        Ok((report, samples, self.started))
-    }
+/// The report of a [`fault_load`], its counters over time and when it started.
+fn finish_fault_load(
+    load: Running,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<(loadgen::Report, Vec<Sample>, Instant)> {
+    let started = load.started;
+    let report = load.finish(runtime)?;
+    let samples = crate::faults::samples_of(&report, started);
+    Ok((report, samples, started))
 }
 
 /// Requests/s finished between `from` and `until` (seconds into the load).
@@ -419,11 +391,11 @@ pub fn scale_during_load(
     let (load_s, fault_at_s) = if quick { (20.0, 6.0) } else { (30.0, 8.0) };
     let cap = stack.topology.in_flight_per_task().unwrap_or(200);
     let concurrency = cap * after + cap / 2;
-    let load = RunningLoad::start(runtime, stack, concurrency, load_s);
-    load.wait_until(fault_at_s);
+    let load = fault_load(runtime, stack, concurrency, load_s);
+    load.sleep_until(Duration::from_secs_f64(fault_at_s));
     let converged = stack.scale(after, CONVERGE);
     let converged_s = load.started.elapsed().as_secs_f64() - fault_at_s;
-    let (report, samples, started) = load.finish(runtime)?;
+    let (report, samples, started) = finish_fault_load(load, runtime)?;
     converged?;
     Ok(fault_row(
         "scale",
@@ -451,13 +423,13 @@ pub fn rolling_update_during_load(
 ) -> anyhow::Result<FaultRow> {
     let (load_s, fault_at_s) = if quick { (30.0, 4.0) } else { (40.0, 6.0) };
     let concurrency = 200;
-    let load = RunningLoad::start(runtime, stack, concurrency, load_s);
-    load.wait_until(fault_at_s);
+    let load = fault_load(runtime, stack, concurrency, load_s);
+    load.sleep_until(Duration::from_secs_f64(fault_at_s));
     let updated = stack
         .rolling_update()
         .and_then(|_| stack.wait_ready(replicas, CONVERGE));
     let converged_s = load.started.elapsed().as_secs_f64() - fault_at_s;
-    let (report, samples, started) = load.finish(runtime)?;
+    let (report, samples, started) = finish_fault_load(load, runtime)?;
     updated?;
     Ok(fault_row(
         "rolling-update",
@@ -491,15 +463,15 @@ pub fn kill_during_load(
         .topology
         .in_flight_per_task()
         .map_or(share, |cap| share.min(u64::from(cap)));
-    let load = RunningLoad::start(runtime, stack, concurrency, load_s);
-    load.wait_until(fault_at_s);
+    let load = fault_load(runtime, stack, concurrency, load_s);
+    load.sleep_until(Duration::from_secs_f64(fault_at_s));
     let killed = stack.kill_one_task();
     let replaced = killed
         .as_ref()
         .map_err(|err| anyhow::anyhow!("{err}"))
         .and_then(|victim| wait_replaced(stack, victim, replicas));
     let converged_s = load.started.elapsed().as_secs_f64() - fault_at_s;
-    let (report, samples, started) = load.finish(runtime)?;
+    let (report, samples, started) = finish_fault_load(load, runtime)?;
     let victim = killed?;
     replaced?;
     Ok(fault_row(

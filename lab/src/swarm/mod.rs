@@ -8,7 +8,7 @@
 //! waiting until every task is healthy, nginx's DNS answer holds every app task and a
 //! request goes through, scaling, rolling updates, killing a task, removing a stack.
 //! Nothing here sleeps to synchronise: every wait polls a condition, with a deadline and
-//! an error that says what was last seen. [`bench`] measures the scale-out lesson and
+//! an error that says what was last seen. [`mod@bench`] measures the scale-out lesson and
 //! the faults under load; [`shards`] runs K loadgen shards as a swarm job and merges
 //! their reports.
 
@@ -21,6 +21,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+
+use crate::scenarios::{self, Bound, Scenario};
 
 /// How often the waits look again.
 const POLL: Duration = Duration::from_millis(250);
@@ -158,11 +160,7 @@ impl Topology {
 
     /// `devserver`, `sync-workers`, `async`: the stack file's name and the make knob.
     pub fn id(self) -> &'static str {
-        match self {
-            Topology::Devserver => "devserver",
-            Topology::SyncWorkers => "sync-workers",
-            Topology::Async => "async",
-        }
+        self.scenario().id
     }
 
     /// The stack file, relative to the repository's root.
@@ -179,12 +177,22 @@ impl Topology {
         }
     }
 
-    /// Requests one task holds in flight (`None`: no cap below any load here).
-    pub fn in_flight_per_task(self) -> Option<u32> {
+    /// Its row of the scenario table: the app each task runs, as `make bench-all`
+    /// runs it natively.
+    pub fn scenario(self) -> &'static Scenario {
         match self {
-            Topology::Devserver => Some(1),
-            Topology::SyncWorkers => Some(200),
-            Topology::Async => None,
+            Topology::Devserver => &scenarios::DEVSERVER,
+            Topology::SyncWorkers => &scenarios::SYNC_WORKERS,
+            Topology::Async => &scenarios::ASYNC,
+        }
+    }
+
+    /// Requests one task holds in flight (`None`: no cap below any load here): its
+    /// row's cap.
+    pub fn in_flight_per_task(self) -> Option<u32> {
+        match self.scenario().bound {
+            Bound::InFlight { capacity } => capacity,
+            Bound::Stage { .. } => None,
         }
     }
 

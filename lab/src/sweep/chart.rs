@@ -304,27 +304,20 @@ pub fn sweep_chart(sweep: &SweepResults) -> String {
     svg
 }
 
-/// Writes `sweep.json`, `sweep.svg` and `sweep.md` into `dir`; returns the table.
-pub fn write_sweep(sweep: &SweepResults, dir: &std::path::Path) -> anyhow::Result<String> {
-    use crate::results::{write_atomically, write_json};
-    write_json(&dir.join("sweep.json"), sweep)?;
-    write_atomically(&dir.join("sweep.svg"), &sweep_chart(sweep))?;
-    let table = markdown_table(sweep);
-    write_atomically(
-        &dir.join("sweep.md"),
-        &format!(
-            "# sweep results\n\nRun {} on {} CPU(s), {}; delay={} s, clients started over {} s, {} s per point, counted from {} s. Whole run: {:.0} s.\n\n{table}\n![sweep](sweep.svg)\n",
-            sweep.started_at,
-            sweep.machine.cpus,
-            sweep.machine.os,
-            sweep.delay_s,
-            sweep.ramp_up_s,
-            sweep.duration_s,
-            sweep.warmup_s,
-            sweep.wall_time_s
-        ),
-    )?;
-    Ok(table)
+/// `sweep.md`: how the run was shaped, the table and the chart.
+pub fn markdown_document(sweep: &SweepResults, chart_file: &str) -> String {
+    format!(
+        "# sweep results\n\nRun {} on {} CPU(s), {}; delay={} s, clients started over {} s, {} s per point, counted from {} s. Whole run: {:.0} s.\n\n{}\n![sweep]({chart_file})\n",
+        sweep.started_at,
+        sweep.machine.cpus,
+        sweep.machine.os,
+        sweep.delay_s,
+        sweep.ramp_up_s,
+        sweep.duration_s,
+        sweep.warmup_s,
+        sweep.wall_time_s,
+        markdown_table(sweep)
+    )
 }
 
 #[cfg(test)]

@@ -21,17 +21,18 @@
 
 pub mod chart;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::experiment::Experiment;
+use crate::load::Plan;
 use crate::results::{CpuCeiling, LatencyMs};
 use crate::runner::{fmt_duration, measure, Measured, Options, Ui};
-use crate::scenarios::{by_id, Scenario};
+use crate::scenarios::{by_id, Load, Scenario};
 use kit::procfs;
 use kit::stack::{self, StartError};
-use loadgen::{LoadSpec, Progress};
+use loadgen::Progress;
 
 /// The sweep's scenarios: a thread-capped topology and the event loops.
 pub const DEFAULT_IDS: &[&str] = &[
@@ -125,6 +126,54 @@ pub struct Sweep {
 
 /// The whole file `results/sweep.json`.
 pub type SweepResults = crate::results::Envelope<Sweep>;
+
+/// `lab sweep`: every (scenario, c) point the options name.
+pub struct SweepExperiment {
+    pub options: SweepOptions,
+}
+
+impl Experiment for SweepExperiment {
+    type Run = Sweep;
+    const NAME: &'static str = "sweep";
+    const COMMAND: &'static str = "make sweep";
+
+    fn run(&self) -> anyhow::Result<SweepResults> {
+        run_sweep(&self.options)
+    }
+
+    fn table(results: &SweepResults) -> String {
+        markdown_table(results)
+    }
+
+    /// `NAME.md` and the chart `NAME.svg`.
+    fn pages(results: &SweepResults, name: &str) -> Vec<(String, String)> {
+        let chart_file = format!("{name}.svg");
+        vec![
+            (
+                format!("{name}.md"),
+                chart::markdown_document(results, &chart_file),
+            ),
+            (chart_file, chart::sweep_chart(results)),
+        ]
+    }
+
+    /// The points that could not run.
+    fn unmet(results: &SweepResults) -> Vec<String> {
+        results
+            .series
+            .iter()
+            .flat_map(|series| {
+                series.points.iter().filter_map(|point| {
+                    let reason = point.error.as_ref()?;
+                    Some(format!(
+                        "{} at c={} could not run: {reason}",
+                        series.id, point.concurrency
+                    ))
+                })
+            })
+            .collect()
+    }
+}
 
 /// Runs every (scenario, c) point.
 pub fn run_sweep(options: &SweepOptions) -> anyhow::Result<SweepResults> {
@@ -225,7 +274,7 @@ pub fn run_sweep(options: &SweepOptions) -> anyhow::Result<SweepResults> {
 }
 
 /// How a point is loaded.
-struct Plan {
+struct Mode {
     /// `Some(n)`: count mode; `None`: time-window mode.
     requests: Option<u64>,
     /// Count mode: responses that are start-up, not counted: whole waves of what the
@@ -242,7 +291,7 @@ pub(crate) const WARMUP_ROUNDS: u64 = 2;
 /// [`REQUESTS_PER_CLIENT`] requests per client, rounded up to whole waves of what the
 /// topology holds in flight, if that takes at most 1.5 x the point's duration; a time
 /// window otherwise.
-fn plan(scenario: &Scenario, concurrency: u32, options: &SweepOptions) -> Plan {
+fn mode(scenario: &Scenario, concurrency: u32, options: &SweepOptions) -> Mode {
     let mut point = *scenario;
     point.load.concurrency = concurrency;
     point.load.delay = options.delay;
@@ -250,7 +299,7 @@ fn plan(scenario: &Scenario, concurrency: u32, options: &SweepOptions) -> Plan {
     let whole_waves = |requests: u64| requests.div_ceil(in_flight) * in_flight;
     let requests = whole_waves(REQUESTS_PER_CLIENT * u64::from(concurrency));
     point.load.requests = requests;
-    Plan {
+    Mode {
         requests: (point.ideal_time_s() <= 1.5 * options.duration).then_some(requests),
         warmup_responses: whole_waves(WARMUP_ROUNDS * u64::from(concurrency)),
     }
@@ -266,44 +315,44 @@ fn run_point(
     label: &str,
     left: f64,
 ) -> Result<SweepPoint, StartError> {
-    let plan = plan(scenario, concurrency, options);
+    let mode = mode(scenario, concurrency, options);
     let stack = stack::start(&scenario.topology(), &options.bin_dir)?;
-    let spec = LoadSpec {
-        requests: plan.requests,
-        time_limit: match plan.requests {
-            Some(_) => None,
-            None => Some(Duration::from_secs_f64(options.duration)),
-        },
-        concurrency: concurrency as usize,
-        // By default the clients start over one delay: a steady stream, not waves of c.
-        ramp_up: (options.ramp_up > 0.0).then(|| Duration::from_secs_f64(options.ramp_up)),
-        continue_on_socket_error: true,
-        timeout: crate::runner::REQUEST_TIMEOUT,
-        // Fine enough to tell when the warm-up's responses were back.
-        timeline_interval: WARMUP_RESOLUTION,
-        ..LoadSpec::new(stack.url(options.delay))
-    };
-    let progress = Arc::new(Progress::default());
+    let url = stack.url(options.delay);
+    let plan = match mode.requests {
+        Some(requests) => {
+            let load = Load {
+                requests,
+                concurrency,
+                delay: options.delay,
+                keep_alive: false,
+            };
+            Plan::of(&load, url)
+        }
+        None => Plan::lasting(
+            Duration::from_secs_f64(options.duration),
+            concurrency,
+            options.delay,
+            url,
+        ),
+    }
+    // By default the clients start over one delay: a steady stream, not waves of c.
+    .ramp_up((options.ramp_up > 0.0).then(|| Duration::from_secs_f64(options.ramp_up)))
+    // Fine enough to tell when the warm-up's responses were back.
+    .timeline(WARMUP_RESOLUTION);
     let started = Instant::now();
     let status = {
-        let shown = Arc::clone(&progress);
         let label = label.to_owned();
         let duration = options.duration;
-        move || {
+        move |progress: &Progress| {
             let elapsed = started.elapsed().as_secs_f64();
             format!(
                 "{label}: {} done, {} failed, {elapsed:.0}/{duration} s   (about {} left)",
-                shown.done(),
-                shown.failed(),
+                progress.done(),
+                progress.failed(),
                 fmt_duration(left + (duration - elapsed).max(0.0))
             )
         }
     };
-    // A new client connection per request; a proxy pools its upstream connections.
-    let requests = plan
-        .requests
-        .unwrap_or((scenario.ceiling_rps() * options.duration).ceil() as u64);
-    let connections = requests + 2 * u64::from(concurrency);
     let Measured {
         outcome,
         cpu_ticks,
@@ -311,19 +360,9 @@ fn run_point(
         peaks,
         drops,
         ..
-    } = measure(
-        runtime,
-        stack,
-        spec,
-        connections,
-        progress,
-        ui,
-        label,
-        status,
-    );
+    } = measure(runtime, stack, &plan, ui, label, status);
 
-    let report =
-        outcome.map_err(|err| StartError::Failed(format!("cannot run the load: {err}")))?;
+    let report = outcome.map_err(|err| StartError::Failed(format!("{err:#}")))?;
     // When each interval ended, seconds from the run's start, and the 2xx by then.
     let samples: Vec<(f64, u64)> = report
         .timeline
@@ -332,8 +371,8 @@ fn run_point(
         .map(|totals| (totals.end_s, totals.ok))
         .collect();
     let ok = report.complete.saturating_sub(report.non_2xx);
-    let rps = if plan.requests.is_some() {
-        after_warmup(&samples, plan.warmup_responses, ok, report.time_taken_s)
+    let rps = if mode.requests.is_some() {
+        after_warmup(&samples, mode.warmup_responses, ok, report.time_taken_s)
     } else {
         // The 2xx that came back after the warm-up, over the rest of the window.
         let at_warmup = samples
@@ -359,7 +398,7 @@ fn run_point(
     let lower = cpu.lower(little);
     Ok(SweepPoint {
         concurrency,
-        method: if plan.requests.is_some() {
+        method: if mode.requests.is_some() {
             "count"
         } else {
             "window"
