@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
+use hdrhistogram::Histogram;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
@@ -22,7 +23,7 @@ use tokio::time::Instant;
 use crate::report::{Report, RunFacts};
 use crate::spec::unix_seconds;
 use crate::spec::{LoadError, LoadSpec, Plan};
-use crate::stats::Stats;
+use crate::stats::{Failures, Stats};
 use crate::timeline::Ending;
 
 /// A request later than this after its due time (`--rate`) counts as sent late.
@@ -31,18 +32,49 @@ const LATE: Duration = Duration::from_millis(1);
 /// Connect failures that stop a test without `-r` (ab: "Test aborted after 10 failures").
 const CONNECT_FAILURES_BEFORE_ABORT: u64 = 10;
 
-/// Live counters, for a progress bar. Share it with [`run_with_progress`].
+/// Live counters, for a progress bar or a live chart. Share it with
+/// [`run_with_progress`]; every figure counts from the load's start.
 #[derive(Debug, Default)]
 pub struct Progress {
+    started: AtomicU64,
     done: AtomicU64,
     failed: AtomicU64,
     non_2xx: AtomicU64,
+    connect: AtomicU64,
+    receive: AtomicU64,
+    timeout: AtomicU64,
+    exceptions: AtomicU64,
+    /// The latencies (microseconds) of the complete requests since the last
+    /// [`Progress::take_latencies`]; kept only when asked for ([`Progress::with_latencies`]).
+    latencies: Option<Mutex<Histogram<u64>>>,
 }
 
 impl Progress {
+    /// Counters that also keep the latencies of each interval, for
+    /// [`Progress::take_latencies`] (one more lock per request).
+    pub fn with_latencies() -> Progress {
+        Progress {
+            latencies: Histogram::new_with_bounds(1, 3_600_000_000, 3)
+                .ok()
+                .map(Mutex::new),
+            ..Progress::default()
+        }
+    }
+
+    /// Requests sent so far.
+    pub fn started(&self) -> u64 {
+        self.started.load(Relaxed)
+    }
+
     /// Requests finished so far, complete or failed.
     pub fn done(&self) -> u64 {
         self.done.load(Relaxed)
+    }
+
+    /// Requests sent and not finished yet: what the clients hold in flight (after the
+    /// end, the requests a time limit cut off).
+    pub fn in_flight(&self) -> u64 {
+        self.started().saturating_sub(self.done())
     }
 
     /// Requests failed so far.
@@ -53,6 +85,39 @@ impl Progress {
     /// Complete responses whose status was not 2xx, so far.
     pub fn non_2xx(&self) -> u64 {
         self.non_2xx.load(Relaxed)
+    }
+
+    /// The failures so far, by kind.
+    pub fn failures(&self) -> Failures {
+        Failures {
+            connect: self.connect.load(Relaxed),
+            receive: self.receive.load(Relaxed),
+            timeout: self.timeout.load(Relaxed),
+            exceptions: self.exceptions.load(Relaxed),
+        }
+    }
+
+    /// The latencies (microseconds, from each request's due time to its last byte) of
+    /// the requests completed since the last call, and starts a new interval; `None`
+    /// unless made [`Progress::with_latencies`].
+    pub fn take_latencies(&self) -> Option<Histogram<u64>> {
+        let mut latencies = self
+            .latencies
+            .as_ref()?
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let taken = latencies.clone();
+        latencies.reset();
+        Some(taken)
+    }
+
+    fn record_latency(&self, micros: u64) {
+        if let Some(latencies) = &self.latencies {
+            latencies
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .saturating_record(micros);
+        }
     }
 }
 
@@ -354,6 +419,7 @@ async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
         // timer is an atomic store, where a fresh timeout per request would insert
         // into and remove from the timer wheel every time.
         timer.as_mut().reset(limit);
+        shared.progress.started.fetch_add(1, Relaxed);
         let result = tokio::select! {
             biased;
             result = exchange(&mut conn, plan) => Ok(result),
@@ -410,6 +476,7 @@ async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
                     let _ = shared.server_software.set(ex.server);
                 }
                 drop(stats);
+                shared.progress.record_latency(micros(total));
                 shared.progress.done.fetch_add(1, Relaxed);
             }
             Ok(Err(failure)) => {
@@ -420,14 +487,17 @@ async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
                 let (kind, message) = match &failure {
                     Failure::Connect(msg) => {
                         stats.failures.connect += 1;
+                        shared.progress.connect.fetch_add(1, Relaxed);
                         ("connect", msg)
                     }
                     Failure::Receive(msg) => {
                         stats.failures.receive += 1;
+                        shared.progress.receive.fetch_add(1, Relaxed);
                         ("receive", msg)
                     }
                     Failure::Exception(msg) => {
                         stats.failures.exceptions += 1;
+                        shared.progress.exceptions.fetch_add(1, Relaxed);
                         ("exception", msg)
                     }
                 };
@@ -463,6 +533,7 @@ async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
                     break;
                 }
                 stats.failures.timeout += 1;
+                shared.progress.timeout.fetch_add(1, Relaxed);
                 stats
                     .timeline
                     .completed(since_start(Instant::now()), Ending::Failed);

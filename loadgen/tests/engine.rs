@@ -321,3 +321,75 @@ fn bad_specs_are_usage_errors() {
         assert!(err.is_usage(), "{spec:?}: {err}");
     }
 }
+
+/// The live counters: in flight while the clients wait, then every request counted, its
+/// latency in the interval's histogram and its failure under its kind.
+#[test]
+fn live_progress_shows_in_flight_latencies_and_failures_by_kind() {
+    let server = TestServer::start();
+    let progress = std::sync::Arc::new(loadgen::Progress::with_latencies());
+    let spec = LoadSpec {
+        requests: Some(20),
+        concurrency: 10,
+        timeout: Duration::from_secs(5),
+        continue_on_socket_error: true,
+        ..LoadSpec::new(server.url("/sleep?ms=400"))
+    };
+    let load = {
+        let progress = std::sync::Arc::clone(&progress);
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(loadgen::run_with_progress(spec, progress))
+        })
+    };
+    // All ten clients wait on the server's sleep: the first round is in flight.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut most = 0;
+    while Instant::now() < deadline && progress.done() == 0 {
+        most = most.max(progress.in_flight());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(most, 10);
+    let report = load.join().expect("joined").expect("ran");
+    assert_eq!(report.complete, 20);
+    assert_eq!(
+        (progress.started(), progress.done(), progress.in_flight()),
+        (20, 20, 0)
+    );
+    let latencies = progress.take_latencies().expect("kept");
+    assert_eq!(latencies.len(), 20);
+    assert!(
+        latencies.value_at_quantile(0.5) >= 400_000,
+        "{}",
+        latencies.value_at_quantile(0.5)
+    );
+    assert_eq!(
+        progress.take_latencies().expect("kept").len(),
+        0,
+        "a new interval"
+    );
+
+    // Refused connections, counted by kind; plain counters keep no latencies.
+    let refused = std::sync::Arc::new(loadgen::Progress::default());
+    let spec = LoadSpec {
+        requests: Some(3),
+        concurrency: 1,
+        continue_on_socket_error: true,
+        ..LoadSpec::new(format!("http://127.0.0.1:{}/", support::free_port()))
+    };
+    let report = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(loadgen::run_with_progress(
+            spec,
+            std::sync::Arc::clone(&refused),
+        ))
+        .expect("ran");
+    assert_eq!(report.failures.connect, 3);
+    assert_eq!(refused.failures(), report.failures);
+    assert!(refused.take_latencies().is_none());
+}
