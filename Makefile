@@ -18,8 +18,8 @@ build: ## Build every service in release mode
 	$(CARGO) build --release --workspace
 
 .PHONY: test-deps
-test-deps: ## Install what the tests need: nginx, PostgreSQL server binaries (root on Debian), or say how
-	@scripts/ensure-packages.sh nginx:nginx-light python3:python3
+test-deps: ## Install what the tests need: nginx, PostgreSQL server binaries, Chromium and its WebDriver (root on Debian), or say how
+	@scripts/ensure-packages.sh nginx:nginx-light python3:python3 chromium:chromium chromedriver:chromium-driver
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 		|| scripts/ensure-packages.sh /usr/lib/postgresql/15/bin/initdb:postgresql-15
 
@@ -174,6 +174,15 @@ chaos: bench-deps ## Faults during loads (upstream/PostgreSQL restart, worker ki
 	$(CARGO) build --release --workspace
 	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab chaos --results results
 	$(RELEASE_DIR)/lab docs
+
+.PHONY: live
+live: bench-deps ## The live page on 127.0.0.1:$${LIVE_PORT:-8089}: pick a topology, start a load, watch it (docs/13-live.md)
+	$(CARGO) build --release --workspace
+	BENCH_LOCK=$(BENCH_LOCK) $(RELEASE_DIR)/lab live
+
+.PHONY: live-screenshot
+live-screenshot: test-deps ## The live page's browser test, its screenshot written to docs/images/live-async.png
+	LIVE_SCREENSHOT=$(CURDIR)/docs/images/live-async.png $(CARGO) test -p lab --test live_browser
 
 .PHONY: slowloris
 slowloris: bench-deps ## Slow clients trickling heads beside a normal load: results/slowloris.{md,json}

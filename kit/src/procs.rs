@@ -382,6 +382,16 @@ pub struct FileLock(std::fs::File);
 impl FileLock {
     /// Waits until the lock on `path` (created if missing) is this process's.
     pub fn acquire(path: &Path) -> anyhow::Result<FileLock> {
+        FileLock::lock(path, libc::LOCK_EX)?
+            .ok_or_else(|| anyhow::anyhow!("cannot lock {}", path.display()))
+    }
+
+    /// The lock on `path` if nobody holds it now; `None` if someone does.
+    pub fn try_acquire(path: &Path) -> anyhow::Result<Option<FileLock>> {
+        FileLock::lock(path, libc::LOCK_EX | libc::LOCK_NB)
+    }
+
+    fn lock(path: &Path, operation: i32) -> anyhow::Result<Option<FileLock>> {
         use std::os::fd::AsRawFd;
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -390,14 +400,14 @@ impl FileLock {
             .open(path)
             .map_err(|err| anyhow::anyhow!("cannot open {}: {err}", path.display()))?;
         // SAFETY: flock(2) on a descriptor this function owns.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            anyhow::bail!(
-                "cannot lock {}: {}",
-                path.display(),
-                std::io::Error::last_os_error()
-            );
+        if unsafe { libc::flock(file.as_raw_fd(), operation) } == 0 {
+            return Ok(Some(FileLock(file)));
         }
-        Ok(FileLock(file))
+        let err = std::io::Error::last_os_error();
+        if err.kind() == std::io::ErrorKind::WouldBlock {
+            return Ok(None);
+        }
+        anyhow::bail!("cannot lock {}: {err}", path.display())
     }
 }
 
@@ -414,6 +424,17 @@ impl Drop for FileLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_held_lock_is_not_taken_twice_and_is_free_again_on_drop() {
+        let dir = ScratchDir::new("file-lock").expect("scratch");
+        let path = dir.path().join("bench.lock");
+        let held = FileLock::acquire(&path).expect("locked");
+        // flock locks belong to the open file: a second open in this process conflicts.
+        assert!(FileLock::try_acquire(&path).expect("tried").is_none());
+        drop(held);
+        assert!(FileLock::try_acquire(&path).expect("tried").is_some());
+    }
 
     #[test]
     fn a_log_tail_is_its_last_non_empty_lines_on_one_line() {

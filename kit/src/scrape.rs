@@ -6,6 +6,7 @@
 //! services' own reader, `common::metrics::parse`, and keeps the handful of series the
 //! timeline draws.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use common::metrics::parse::{parse, Exposition};
@@ -58,6 +59,22 @@ pub fn scrape(port: u16) -> Option<Exposition> {
 pub struct Scraper {
     stop: std::sync::mpsc::Sender<()>,
     thread: std::thread::JoinHandle<Vec<ServerSample>>,
+    latest: Latest,
+}
+
+/// The last sample a [`Scraper`] took, shared with a live view.
+#[derive(Debug, Clone, Default)]
+pub struct Latest(Arc<Mutex<Option<ServerSample>>>);
+
+impl Latest {
+    /// The last sample so far (`None` before the first scrape).
+    pub fn get(&self) -> Option<ServerSample> {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn set(&self, sample: ServerSample) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(sample);
+    }
 }
 
 impl Scraper {
@@ -65,13 +82,18 @@ impl Scraper {
     /// start). A scrape that fails (the app restarting in a chaos run) is a gap.
     pub fn start(port: u16, interval: Duration, origin: Instant) -> Scraper {
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let latest = Latest::default();
+        let shown = latest.clone();
         let thread = std::thread::spawn(move || {
             let mut samples = Vec::new();
             let mut next = Instant::now();
             loop {
                 if let Some(scraped) = scrape(port) {
                     let t_s = origin.elapsed().as_secs_f64();
-                    samples.extend(ServerSample::from_page(t_s, &scraped));
+                    if let Some(sample) = ServerSample::from_page(t_s, &scraped) {
+                        shown.set(sample);
+                        samples.push(sample);
+                    }
                 }
                 // On schedule, not `interval` after each scrape: a slow scrape must not
                 // stretch the series.
@@ -92,7 +114,16 @@ impl Scraper {
                 }
             }
         });
-        Scraper { stop, thread }
+        Scraper {
+            stop,
+            thread,
+            latest,
+        }
+    }
+
+    /// A handle on the last sample, for a live view.
+    pub fn latest(&self) -> Latest {
+        self.latest.clone()
     }
 
     /// Takes one last sample and returns them all, oldest first.

@@ -25,6 +25,7 @@ pub mod cost;
 pub mod docs;
 pub mod experiment;
 pub mod faults;
+pub mod live;
 pub mod load;
 pub mod results;
 pub mod runner;

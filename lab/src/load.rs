@@ -47,6 +47,15 @@ pub enum Length {
     Lasting(Duration),
 }
 
+/// A load that lasts a while instead of a number of requests (`lab live`'s): how long,
+/// and over how long its clients start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timed {
+    pub duration: Duration,
+    /// Start the clients evenly over this long (`None`: all at once).
+    pub ramp_up: Option<Duration>,
+}
+
 /// What one load sends.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
@@ -157,7 +166,16 @@ impl Plan {
 
     /// Starts it on `runtime` in the background: the caller breaks something meanwhile.
     pub fn start(&self, runtime: &tokio::runtime::Runtime) -> Running {
-        let progress = Arc::new(Progress::default());
+        self.start_with(runtime, Arc::new(Progress::default()))
+    }
+
+    /// [`Plan::start`], counting into `progress` (one that keeps each interval's
+    /// latencies, for a live view).
+    pub fn start_with(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        progress: Arc<Progress>,
+    ) -> Running {
         let started = Instant::now();
         let task = runtime.spawn(loadgen::run_with_progress(
             self.spec(),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::experiment::Experiment;
-use crate::load::Plan;
+use crate::load::{Plan, Timed};
 use crate::results::{self, CpuCeiling, LatencyMs, Outcome, Results, Row};
 use crate::scenarios::Scenario;
 use kit::stack::{self, StartError};
@@ -132,10 +132,13 @@ pub fn fmt_duration(seconds: f64) -> String {
     }
 }
 
-/// Progress on stderr: a line per scenario, and a live counter on a terminal.
+/// Progress on stderr: a line per scenario, and a live counter on a terminal; and, for
+/// a live view (`lab live`), a [`Watch`] that glances at every load as it runs.
+#[derive(Clone)]
 pub struct Ui {
     tty: bool,
     started: Instant,
+    watch: Option<Arc<dyn Watch>>,
 }
 
 impl Default for Ui {
@@ -143,11 +146,44 @@ impl Default for Ui {
         Ui {
             tty: std::io::stderr().is_terminal(),
             started: Instant::now(),
+            watch: None,
         }
     }
 }
 
+/// One look at a load under way, every [`GLANCE_EVERY`]: what a live view draws.
+pub struct Glance<'a> {
+    /// Seconds since the load started.
+    pub t_s: f64,
+    /// The load generator's live counters.
+    pub progress: &'a Progress,
+    /// The app's `/metrics`, as last read (`None`: it has none, or none read yet).
+    pub server: Option<kit::scrape::ServerSample>,
+    /// The app's process tree now (CPU ticks since it started, RSS, threads).
+    pub app: procfs::Usage,
+    /// CPU ticks of everything the run started, the load generator included, since the
+    /// load started: what the CPU ceiling is worked out from.
+    pub all_cpu_ticks: u64,
+}
+
+/// Something that watches loads as they run (`lab live`'s stream).
+pub trait Watch: Send + Sync {
+    /// Called every [`GLANCE_EVERY`] during each load, from a thread of its own.
+    fn glance(&self, glance: &Glance<'_>);
+}
+
+/// How often a [`Watch`] glances at a load: ten times a second.
+pub const GLANCE_EVERY: Duration = Duration::from_millis(100);
+
 impl Ui {
+    /// A [`Ui`] whose loads `watch` glances at.
+    pub fn watched(watch: Arc<dyn Watch>) -> Ui {
+        Ui {
+            watch: Some(watch),
+            ..Ui::default()
+        }
+    }
+
     /// Prints a line (clearing a live counter first).
     pub fn line(&self, text: &str) {
         let mut err = std::io::stderr().lock();
@@ -225,15 +261,12 @@ pub fn run_all(scenarios: &[Scenario], options: &Options) -> anyhow::Result<Resu
             scenario.article_analogue,
             scenario.load.ab_flags()
         ));
-        let row = run_one(
-            &runtime,
-            scenario,
-            options,
-            &ui,
-            &label,
-            expected[index],
-            after,
-        );
+        let line = Line {
+            label: &label,
+            expected_s: expected[index],
+            after_s: after,
+        };
+        let row = run_one(&runtime, scenario, options, &ui, line);
         let left = after;
         ui.line(&format!(
             "{label}: {}   (about {} left)",
@@ -270,25 +303,31 @@ fn run_one(
     scenario: &Scenario,
     options: &Options,
     ui: &Ui,
-    label: &str,
-    expected: f64,
-    after: f64,
+    line: Line<'_>,
 ) -> Row {
     let started = stack::start(&scenario.topology(), &options.bin_dir);
-    load_and_measure(runtime, scenario, started, ui, label, expected, after)
+    load_and_measure(runtime, scenario, started, None, ui, line)
+}
+
+/// Where a row stands in its run, for the live counter: its label, its expected seconds
+/// and the rest of the run's.
+#[derive(Debug, Clone, Copy)]
+pub struct Line<'a> {
+    pub label: &'a str,
+    pub expected_s: f64,
+    pub after_s: f64,
 }
 
 /// Sends `scenario`'s load to a started topology (or records why it did not start),
-/// measures, stops it, and returns the row. `expected` is this row's expected seconds,
-/// `after` the rest of the run's, for the live counter.
-pub(crate) fn load_and_measure(
+/// measures, stops it, and returns the row: `-n` requests, or, when `timed` is given,
+/// the scenario's clients for that long (`lab live`).
+pub fn load_and_measure(
     runtime: &tokio::runtime::Runtime,
     scenario: &Scenario,
     started: Result<stack::Stack, StartError>,
+    timed: Option<Timed>,
     ui: &Ui,
-    label: &str,
-    expected: f64,
-    after: f64,
+    line: Line<'_>,
 ) -> Row {
     let mut row = Row::new(scenario);
     let stack = match started {
@@ -304,11 +343,19 @@ pub(crate) fn load_and_measure(
     };
 
     let load = scenario.load;
-    let plan = Plan::of(&load, stack.url(load.delay)).timeline(TIMELINE_INTERVAL);
+    let url = stack.url(load.delay);
+    let plan = match timed {
+        None => Plan::of(&load, url),
+        Some(timed) => Plan::lasting(timed.duration, load.concurrency, load.delay, url)
+            .keep_alive(load.keep_alive)
+            .ramp_up(timed.ramp_up),
+    }
+    .timeline(TIMELINE_INTERVAL);
     let status = {
-        let label = label.to_owned();
+        let label = line.label.to_owned();
+        let (expected, after) = (line.expected_s, line.after_s);
         let started = Instant::now();
-        let requests = load.requests;
+        let requests = plan.expected_requests();
         move |progress: &Progress| {
             let elapsed = started.elapsed().as_secs_f64();
             format!(
@@ -327,7 +374,7 @@ pub(crate) fn load_and_measure(
         peaks,
         drops,
         server,
-    } = measure(runtime, stack, &plan, ui, label, status);
+    } = measure(runtime, stack, &plan, ui, line.label, status);
     row.syn_retransmits = drops.map(|drops| drops.syn_retransmits);
 
     match outcome {
@@ -357,6 +404,10 @@ pub(crate) fn load_and_measure(
                     crate::timeline::build(&row.id, &title, client.interval_s, &intervals, &server);
                 row.timeline = Some(timeline.summary.clone());
                 row.timeline_data = Some(timeline);
+            }
+            if timed.is_some() {
+                // A timed load has no -n: the row says what it sent.
+                row.load.requests = report.complete + report.failed;
             }
             if let Some(reason) = report.aborted {
                 row.outcome = Outcome::Failed(format!("load aborted: {reason}"));
@@ -414,9 +465,25 @@ pub(crate) fn measure(
         .metrics_port
         .map(|port| kit::scrape::Scraper::start(port, TIMELINE_INTERVAL, origin));
     let outcome = {
-        let running = plan.start(runtime);
-        let progress = Arc::clone(&running.progress);
-        let _live = ui.live(move || status(&progress));
+        let progress = match ui.watch {
+            Some(_) => Progress::with_latencies(),
+            None => Progress::default(),
+        };
+        let running = plan.start_with(runtime, Arc::new(progress));
+        let shown = Arc::clone(&running.progress);
+        let _live = ui.live(move || status(&shown));
+        let _watching = ui.watch.clone().map(|watch| {
+            let latest = scraper.as_ref().map(kit::scrape::Scraper::latest);
+            let glancer = Glancer {
+                watch,
+                progress: Arc::clone(&running.progress),
+                latest,
+                app,
+                runner,
+                all_before,
+            };
+            glancer.start(running.started)
+        });
         running.finish(runtime)
     };
     let server = scraper
@@ -439,6 +506,77 @@ pub(crate) fn measure(
         peaks,
         drops,
         server,
+    }
+}
+
+/// What glances at one load for a [`Watch`], on a thread of its own.
+struct Glancer {
+    watch: Arc<dyn Watch>,
+    progress: Arc<Progress>,
+    latest: Option<kit::scrape::Latest>,
+    app: i32,
+    runner: i32,
+    all_before: u64,
+}
+
+impl Glancer {
+    /// Glances every [`GLANCE_EVERY`] from `origin` (the load's start) until the
+    /// returned guard drops, and once more then.
+    fn start(self, origin: Instant) -> GlanceGuard {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = Arc::clone(&stop);
+            // Named: its CPU is the live view's cost (docs/13-live.md).
+            std::thread::Builder::new()
+                .name("glance".into())
+                .spawn(move || {
+                    let mut next = origin + GLANCE_EVERY;
+                    loop {
+                        let stopping = stop.load(Ordering::Relaxed);
+                        if !stopping {
+                            std::thread::sleep(next.saturating_duration_since(Instant::now()));
+                            next += GLANCE_EVERY;
+                        }
+                        self.glance(origin);
+                        if stopping {
+                            return;
+                        }
+                    }
+                })
+        };
+        GlanceGuard {
+            stop,
+            // Without a thread (none could start) the view stays empty; the load runs.
+            thread: thread.ok(),
+        }
+    }
+
+    fn glance(&self, origin: Instant) {
+        let glance = Glance {
+            t_s: origin.elapsed().as_secs_f64(),
+            progress: &self.progress,
+            server: self.latest.as_ref().and_then(kit::scrape::Latest::get),
+            app: procfs::usage(self.app),
+            all_cpu_ticks: procfs::usage(self.runner)
+                .cpu_ticks
+                .saturating_sub(self.all_before),
+        };
+        self.watch.glance(&glance);
+    }
+}
+
+/// Stops a [`Glancer`] after one last glance.
+struct GlanceGuard {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for GlanceGuard {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

@@ -47,6 +47,8 @@ pub struct Progress {
     /// The latencies (microseconds) of the complete requests since the last
     /// [`Progress::take_latencies`]; kept only when asked for ([`Progress::with_latencies`]).
     latencies: Option<Mutex<Histogram<u64>>>,
+    /// Set by [`Progress::stop`].
+    stop: AtomicBool,
 }
 
 impl Progress {
@@ -109,6 +111,12 @@ impl Progress {
         let taken = latencies.clone();
         latencies.reset();
         Some(taken)
+    }
+
+    /// Ends the load early: each client finishes the request it has in flight and
+    /// sends no more (a live page's Stop button).
+    pub fn stop(&self) {
+        self.stop.store(true, Relaxed);
     }
 
     fn record_latency(&self, micros: u64) {
@@ -373,7 +381,7 @@ async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
     let timer = tokio::time::sleep_until(shared.start + plan.timeout);
     tokio::pin!(timer);
     loop {
-        if shared.stop.load(Relaxed) {
+        if shared.stop.load(Relaxed) || shared.progress.stop.load(Relaxed) {
             break;
         }
         let ticket = shared.next_ticket.fetch_add(1, Relaxed);

@@ -393,3 +393,47 @@ fn live_progress_shows_in_flight_latencies_and_failures_by_kind() {
     assert_eq!(refused.failures(), report.failures);
     assert!(refused.take_latencies().is_none());
 }
+
+/// Progress::stop ends a load before its count: the requests in flight finish, no more
+/// are sent.
+#[test]
+fn a_stopped_load_ends_early_and_counts_what_it_sent() {
+    let server = TestServer::start();
+    let progress = std::sync::Arc::new(loadgen::Progress::default());
+    let spec = LoadSpec {
+        requests: Some(1000),
+        concurrency: 4,
+        continue_on_socket_error: true,
+        ..LoadSpec::new(server.url("/sleep?ms=100"))
+    };
+    let stopper = {
+        let progress = std::sync::Arc::clone(&progress);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(350));
+            progress.stop();
+        })
+    };
+    let started = Instant::now();
+    let report = run_blocking_with(spec, std::sync::Arc::clone(&progress));
+    stopper.join().expect("stopper");
+    assert!(
+        report.complete >= 4 && report.complete < 1000,
+        "{}",
+        report.complete
+    );
+    assert_eq!(report.complete + report.failed, progress.done());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+fn run_blocking_with(spec: LoadSpec, progress: std::sync::Arc<loadgen::Progress>) -> Report {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(loadgen::run_with_progress(spec, progress))
+        .expect("ran")
+}

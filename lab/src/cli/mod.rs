@@ -11,6 +11,7 @@ mod bench;
 mod chaos;
 mod compare;
 mod house;
+mod live;
 mod shared;
 mod swarm;
 mod sweep;
@@ -46,6 +47,8 @@ enum Command {
     ProxyBench(house::ProxyBenchArgs),
     /// The topologies that scale out, on a Docker swarm (make swarm-up, bench-swarm, ...).
     Swarm(swarm::Args),
+    /// The live page: watch a topology meet its load in a browser, on 127.0.0.1:8089 (make live).
+    Live(live::Args),
     /// Rewrite the generated tables of README.md and docs/*.md from results/*.json.
     Docs(house::DocsArgs),
     /// Run a throwaway PostgreSQL on 127.0.0.1 until Ctrl-C (role and database `example`).
@@ -80,6 +83,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Callgrind(args) => house::callgrind(args),
         Command::ProxyBench(args) => house::proxy_bench(args),
         Command::Swarm(args) => swarm::run(args),
+        Command::Live(args) => live::run(args),
         Command::Docs(args) => house::docs(args),
         Command::Postgres(args) => house::postgres(args),
     }

@@ -679,15 +679,12 @@ pub fn run_all(
                     rust.load.ab_flags()
                 ));
                 let started = stack::start(&rust.topology(), &options.bin_dir);
-                let row = runner::load_and_measure(
-                    &runtime,
-                    rust,
-                    started,
-                    ui,
-                    &rust_label,
-                    expected[index].0,
-                    after(0),
-                );
+                let line = runner::Line {
+                    label: &rust_label,
+                    expected_s: expected[index].0,
+                    after_s: after(0),
+                };
+                let row = runner::load_and_measure(&runtime, rust, started, None, ui, line);
                 ui.line(&format!("{rust_label}: {}", runner::summary(&row)));
                 row
             }
@@ -707,15 +704,12 @@ pub fn run_all(
                     stop_signal: pair.python.stop_signal(),
                 };
                 let started = stack::start_with(&py.topology(), &options.bin_dir, Some(&app));
-                runner::load_and_measure(
-                    &runtime,
-                    py,
-                    started,
-                    ui,
-                    &py_label,
-                    expected[index].1,
-                    after(1),
-                )
+                let line = runner::Line {
+                    label: &py_label,
+                    expected_s: expected[index].1,
+                    after_s: after(1),
+                };
+                runner::load_and_measure(&runtime, py, started, None, ui, line)
             }
             None => {
                 let mut row = Row::new(py);

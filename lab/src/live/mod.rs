@@ -1,0 +1,298 @@
+//! `lab live` (`make live`): watch a topology meet its load, in a browser.
+//!
+//! A page on 127.0.0.1:8089 (`LIVE_PORT`) picks a row of the scenario table, sets the
+//! clients, the delay and the seconds, and starts a run: the same pipeline as `make
+//! bench` ([`crate::runner::load_and_measure`]), with a watch that streams one sample
+//! every 100 ms (requests in flight on both sides, answers per second, p50 and p99,
+//! errors by kind, the app's threads, memory and CPU, and the two ceilings) as
+//! Server-Sent Events, and the row `make bench` prints at the end.
+//!
+//! The HTTP API, which the page uses and scripts and tests can too:
+//!
+//! | request | answer |
+//! |---|---|
+//! | `GET /api/scenarios` | the rows, each with what its ceiling depends on |
+//! | `POST /api/runs` `{"scenario", "clients", "delay", "seconds", "ramp_seconds"?}` | 201 `{"id"}`; 400 `{"error"}` on bad input; 409 while another run holds the bench lock |
+//! | `GET /api/runs` | the runs, newest first |
+//! | `GET /api/runs/{id}` | one run: its request, state, and at the end its row and table |
+//! | `GET /api/runs/{id}/events` | `text/event-stream`: `event: start`, a `data:` sample per interval, `event: summary` with the row |
+//! | `DELETE /api/runs/{id}` | stops it (the requests in flight finish) |
+//!
+//! A run holds the bench lock (`/tmp/lab-bench.lock`) while it runs, so it never shares
+//! the cores with a benchmark; it ends by its duration whether or not a browser watches.
+
+mod run;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::http::header;
+use actix_web::web::{self, Bytes};
+use actix_web::{App, HttpResponse, HttpServer};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use run::Run;
+pub use run::{RunRequest, Sample, ScenarioInfo, State, MAX_CLIENTS, MAX_DELAY, MAX_SECONDS};
+
+use crate::runner::{self, Line, Ui};
+use crate::scenarios::SCENARIOS;
+use kit::procs::FileLock;
+
+/// The page: HTML, its style and its script in one file, drawn on canvas; nothing
+/// from a CDN.
+const PAGE: &str = include_str!("page.html");
+
+/// How many finished runs the server remembers.
+const KEEP_RUNS: usize = 20;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where it listens (127.0.0.1, or 0.0.0.0 in a container).
+    pub address: SocketAddr,
+    /// Where `slow_api`, the apps and the other binaries are.
+    pub bin_dir: PathBuf,
+    /// The bench lock a run holds (`BENCH_LOCK`).
+    pub bench_lock: PathBuf,
+}
+
+impl Options {
+    /// 127.0.0.1:`port`, the binaries next to this one, `/tmp/lab-bench.lock`.
+    pub fn local(port: u16) -> Options {
+        Options {
+            address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+            bin_dir: runner::Options::default_bin_dir(),
+            bench_lock: PathBuf::from("/tmp/lab-bench.lock"),
+        }
+    }
+}
+
+/// The server's state: the runs, the next id.
+struct Live {
+    options: Options,
+    runs: Mutex<BTreeMap<u64, Arc<Run>>>,
+    next_id: AtomicU64,
+}
+
+/// Serves the page and the API until Ctrl-C (the lab's interrupt handler stops every
+/// service a run started, then exits).
+pub fn serve(options: Options) -> anyhow::Result<()> {
+    let address = options.address;
+    let live = web::Data::new(Live {
+        options,
+        runs: Mutex::new(BTreeMap::new()),
+        next_id: AtomicU64::new(1),
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(live.clone())
+            .app_data(web::JsonConfig::default().error_handler(|err, _| {
+                let reason = format!("the body is not a run: {err}");
+                actix_web::error::InternalError::from_response(err, bad_request(&reason)).into()
+            }))
+            .route("/", web::get().to(page))
+            .route("/healthz", web::get().to(healthz))
+            .route("/api/scenarios", web::get().to(scenarios))
+            .route("/api/runs", web::post().to(start_run))
+            .route("/api/runs", web::get().to(list_runs))
+            .route("/api/runs/{id}", web::get().to(show_run))
+            .route("/api/runs/{id}", web::delete().to(stop_run))
+            .route("/api/runs/{id}/events", web::get().to(events))
+            .default_service(web::to(not_found))
+    })
+    // One thread serves the page: the loads run on their own.
+    .workers(1)
+    // Ctrl-C is the lab's: it stops the services a run started before exiting.
+    .disable_signals()
+    .bind(address)
+    .map_err(|err| anyhow::anyhow!("cannot listen on {address}: {err}"))?;
+    eprintln!("lab live: http://{address}/ (Ctrl-C stops it)");
+    actix_web::rt::System::new()
+        .block_on(server.run())
+        .map_err(|err| anyhow::anyhow!("the live server failed: {err}"))
+}
+
+async fn page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(PAGE)
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok\n")
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(serde_json::json!({ "error": "no such page" }))
+}
+
+fn bad_request(reason: &str) -> HttpResponse {
+    HttpResponse::BadRequest().json(serde_json::json!({ "error": reason }))
+}
+
+async fn scenarios() -> HttpResponse {
+    let rows: Vec<ScenarioInfo> = SCENARIOS.iter().map(ScenarioInfo::of).collect();
+    HttpResponse::Ok().json(rows)
+}
+
+async fn start_run(live: web::Data<Live>, request: web::Json<RunRequest>) -> HttpResponse {
+    let request = request.into_inner();
+    let scenario = match request.check() {
+        Ok(scenario) => scenario,
+        Err(reason) => return bad_request(&reason),
+    };
+    let lock = match FileLock::try_acquire(&live.options.bench_lock) {
+        Ok(Some(lock)) => lock,
+        Ok(None) => {
+            return HttpResponse::Conflict().json(serde_json::json!({
+                "error": format!(
+                    "another run holds the bench lock ({}): wait for it to end",
+                    live.options.bench_lock.display()
+                )
+            }))
+        }
+        Err(err) => {
+            return HttpResponse::InternalServerError()
+                .json(serde_json::json!({ "error": format!("{err:#}") }))
+        }
+    };
+    let id = live.next_id.fetch_add(1, Ordering::Relaxed);
+    let run = Arc::new(Run::new(id, request, scenario));
+    {
+        let mut runs = live.runs.lock().unwrap_or_else(PoisonError::into_inner);
+        runs.insert(id, Arc::clone(&run));
+        while runs.len() > KEEP_RUNS {
+            runs.pop_first();
+        }
+    }
+    let bin_dir = live.options.bin_dir.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("live-run-{id}"))
+        .spawn(move || conduct(&run, &bin_dir, lock));
+    match spawned {
+        Ok(_) => HttpResponse::Created()
+            .insert_header((header::LOCATION, format!("/api/runs/{id}")))
+            .json(serde_json::json!({ "id": id })),
+        Err(err) => HttpResponse::InternalServerError()
+            .json(serde_json::json!({ "error": format!("cannot start the run: {err}") })),
+    }
+}
+
+/// A run, on its own thread: start the topology, load it while the watch streams,
+/// stop it, and end the stream with the row. The bench lock is held until then.
+fn conduct(run: &Arc<Run>, bin_dir: &std::path::Path, _lock: FileLock) {
+    let row = match runner::runtime() {
+        Ok(runtime) => {
+            let ui = Ui::watched(run::watch(run));
+            let started = kit::stack::start(&run.scenario.topology(), bin_dir);
+            let line = Line {
+                label: run.scenario.id,
+                expected_s: run.request.seconds,
+                after_s: 0.0,
+            };
+            runner::load_and_measure(
+                &runtime,
+                &run.scenario,
+                started,
+                Some(run.request.timed()),
+                &ui,
+                line,
+            )
+        }
+        Err(err) => {
+            let mut row = crate::results::Row::new(&run.scenario);
+            row.outcome = crate::results::Outcome::Failed(format!("{err:#}"));
+            row
+        }
+    };
+    run.finish(row);
+}
+
+fn find(live: &Live, id: &str) -> Option<Arc<Run>> {
+    let id: u64 = id.parse().ok()?;
+    live.runs
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&id)
+        .cloned()
+}
+
+fn no_run(id: &str) -> HttpResponse {
+    HttpResponse::NotFound().json(serde_json::json!({ "error": format!("no run {id:?}") }))
+}
+
+/// A run as `GET /api/runs` and `GET /api/runs/{id}` show it.
+fn describe(run: &Run) -> serde_json::Value {
+    let row = run.row();
+    serde_json::json!({
+        "id": run.id,
+        "request": run.request,
+        "state": run.state(),
+        "table": row.as_ref().map(|row| crate::results::markdown_table(std::slice::from_ref(row))),
+        "row": row,
+    })
+}
+
+async fn list_runs(live: web::Data<Live>) -> HttpResponse {
+    let runs: Vec<serde_json::Value> = live
+        .runs
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .values()
+        .rev()
+        .map(|run| describe(run))
+        .collect();
+    HttpResponse::Ok().json(runs)
+}
+
+async fn show_run(live: web::Data<Live>, id: web::Path<String>) -> HttpResponse {
+    match find(&live, &id) {
+        Some(run) => HttpResponse::Ok().json(describe(&run)),
+        None => no_run(&id),
+    }
+}
+
+async fn stop_run(live: web::Data<Live>, id: web::Path<String>) -> HttpResponse {
+    match find(&live, &id) {
+        Some(run) => {
+            run.stop();
+            HttpResponse::Ok().json(describe(&run))
+        }
+        None => no_run(&id),
+    }
+}
+
+async fn events(live: web::Data<Live>, id: web::Path<String>) -> HttpResponse {
+    match find(&live, &id) {
+        Some(run) => HttpResponse::Ok()
+            .content_type("text/event-stream")
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .body(EventStream(run.listen())),
+        None => no_run(&id),
+    }
+}
+
+/// The body of `GET /api/runs/{id}/events`: the run's events as they come, ending with
+/// the summary.
+struct EventStream(UnboundedReceiver<Bytes>);
+
+impl MessageBody for EventStream {
+    type Error = std::convert::Infallible;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        self.0.poll_recv(cx).map(|event| event.map(Ok))
+    }
+}
