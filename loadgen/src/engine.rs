@@ -20,7 +20,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::report::{Report, RunFacts};
+use crate::report::{RampReport, RateStageReport, Report, RunFacts};
 use crate::spec::unix_seconds;
 use crate::spec::{LoadError, LoadSpec, Plan};
 use crate::stats::{Failures, Stats};
@@ -224,6 +224,7 @@ pub async fn run_with_progress(
     }
     stats.timeline.extend_to(end - start);
     let plan = &shared.plan;
+    let shards = plan.shard.map_or(1, |shard| shard.count) as f64;
     let aborted = shared
         .abort_reason
         .lock()
@@ -245,8 +246,24 @@ pub async fn run_with_progress(
         // A shard sends its share of the total rate.
         rate: plan
             .rate
-            .map(|rate| rate / plan.shard.map_or(1, |shard| shard.count) as f64),
+            .or(plan.schedule.as_ref().map(|s| s.mean_rate()))
+            .map(|rate| rate / shards),
         ramp_up: plan.ramp_up,
+        ramp: plan.ramp.map(|ramp| RampReport {
+            from: ramp.from,
+            to: plan.concurrency,
+            over_s: ramp.over.as_secs_f64(),
+        }),
+        rate_stages: plan.schedule.as_ref().map(|schedule| {
+            schedule
+                .stages()
+                .iter()
+                .map(|stage| RateStageReport {
+                    target_rps: stage.rate / shards,
+                    duration_s: stage.duration.as_secs_f64(),
+                })
+                .collect()
+        }),
         aborted,
         shard: plan.shard.map(|shard| shard.to_string()),
         started_at_unix_s: unix_seconds(started_at),
@@ -267,7 +284,8 @@ fn run_thread(shared: Arc<Shared>, shard: usize, workers: usize) {
         }
     };
     runtime.block_on(async {
-        // With --ramp-up, client k of c starts at k/c of it; the threads take turns
+        // With --ramp-up, client k of c starts at k/c of it (with --ramp, see
+        // ClientRamp::start_offset); the threads take turns
         // (client k runs on thread k mod threads), so each thread's start is as even.
         let threads = shared.shards.len();
         let handles: Vec<_> = (0..workers)
@@ -370,8 +388,13 @@ struct Exchange {
 async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
     let plan = &shared.plan;
     let mut conn: Option<Conn> = None;
-    if let Some(ramp_up) = plan.ramp_up {
-        let offset = ramp_up.mul_f64(client as f64 / plan.concurrency as f64);
+    let offset = match (plan.ramp, plan.ramp_up) {
+        (Some(ramp), _) => Some(ramp.start_offset(client, plan.concurrency)),
+        (None, Some(ramp_up)) => Some(ramp_up.mul_f64(client as f64 / plan.concurrency as f64)),
+        (None, None) => None,
+    };
+    // A ramp's first clients start at once, as without one.
+    if let Some(offset) = offset.filter(|offset| !offset.is_zero()) {
         let first = shared.start + offset;
         if shared.deadline.is_some_and(|deadline| first >= deadline) {
             return;
@@ -392,17 +415,27 @@ async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
         if shared.deadline.is_some_and(|deadline| now >= deadline) {
             break;
         }
-        // Closed loop: the request is due now. Open loop: it is due at start + i/rate,
-        // and its latency counts from then even if every connection was busy.
+        // Closed loop: the request is due now. Open loop: it is due at start + i/rate
+        // (or when the rate stages say), and its latency counts from then even if every
+        // connection was busy.
         let mut late = false;
-        let due = match plan.rate {
+        // A shard's requests are every K-th of the whole schedule.
+        let number = plan
+            .shard
+            .map_or(ticket, |shard| shard.global_ticket(ticket));
+        let offset = match (plan.rate, &plan.schedule) {
+            (Some(rate), _) => Some(Duration::from_secs_f64(number as f64 / rate)),
+            (None, Some(schedule)) => match schedule.due(number) {
+                Some(offset) => Some(offset),
+                // Past the last stage.
+                None => break,
+            },
+            (None, None) => None,
+        };
+        let due = match offset {
             None => now,
-            Some(rate) => {
-                // A shard's requests are every K-th of the whole schedule.
-                let number = plan
-                    .shard
-                    .map_or(ticket, |shard| shard.global_ticket(ticket));
-                let due = shared.start + Duration::from_secs_f64(number as f64 / rate);
+            Some(offset) => {
+                let due = shared.start + offset;
                 if due > now {
                     if shared.deadline.is_some_and(|deadline| due >= deadline) {
                         break;

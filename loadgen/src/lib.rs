@@ -33,6 +33,10 @@
 //! - `--rate` ([`LoadSpec::rate`]) is open-loop: request `i` is due at `start + i/rate`
 //!   and its latency counts from then (no coordinated omission, as wrk2); the raw
 //!   latency and the count of requests sent late are reported too.
+//! - Ramps: [`LoadSpec::ramp`] ([`ClientRamp`], `--ramp A:B:T`) starts A clients at
+//!   once and adds the others evenly until B run at T; [`LoadSpec::rate_stages`]
+//!   ([`RateStage`], `--rate-stages R:S,...`) is an open loop whose rate changes stage
+//!   by stage, with due times from [`RateSchedule`].
 //! - [`Report::littles_law`]: requests actually in flight (throughput x mean latency)
 //!   against `-c`, so a cap on concurrency anywhere shows.
 //! - `-t` does not cap `-n` at 50,000; requests still in flight when it expires are
@@ -47,6 +51,7 @@
 mod engine;
 mod merge;
 mod report;
+mod schedule;
 mod spec;
 mod stats;
 pub mod text;
@@ -55,7 +60,11 @@ mod timeline;
 pub use engine::{read_response, run, run_blocking, run_with_progress, Progress, ResponseOutcome};
 pub use merge::merge_reports;
 pub use report::{
-    ConnectionTimes, Latency, LittlesLaw, Percentile, Phase, PhaseHistograms, RateReport, Report,
+    ConnectionTimes, Latency, LittlesLaw, Percentile, Phase, PhaseHistograms, RampReport,
+    RateReport, RateStageReport, Report,
+};
+pub use schedule::{
+    parse_ramp, parse_rate_stages, parse_seconds, ClientRamp, RateSchedule, RateStage,
 };
 pub use spec::{parse_start_at, LoadError, LoadSpec, Shard, DEFAULT_TIMEOUT, START_AT_TOLERANCE};
 pub use stats::{decode_histogram, Failures};

@@ -3,7 +3,8 @@
 //! `loadgen -r -n 2000 -c 200 http://127.0.0.1:3000/?delay=1` reads like the article's
 //! `ab` runs and prints ab's summary with ab's labels, plus what ab lacks: HDR latency
 //! percentiles, a Little's-law self-check, length mismatches on their own line, and
-//! `--rate` open-loop mode. `--json` prints one JSON object instead.
+//! `--rate` open-loop mode, `--ramp` and `--rate-stages`. `--json` prints one JSON
+//! object instead.
 //!
 //! Exit status: 0 after a run (failures are counted, not fatal), 1 when the test was
 //! aborted by a socket error without `-r` or could not start, 2 for a bad flag or URL.
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use loadgen::{LoadError, LoadSpec, Progress, Report};
+use loadgen::{parse_seconds, ClientRamp, LoadError, LoadSpec, Progress, RateStage, Report};
 
 // The load generator must never be the bottleneck: glibc's malloc was a fifth of an
 // event loop's CPU at 10,000 connections, mimalloc a fraction of that.
@@ -35,10 +36,10 @@ struct Args {
     #[arg(short = 'n', value_name = "requests", value_parser = clap::value_parser!(u64).range(1..))]
     requests: Option<u64>,
 
-    /// Number of requests to make at a time (one connection each).
-    #[arg(short = 'c', value_name = "concurrency", default_value_t = 1,
-          value_parser = parse_concurrency)]
-    concurrency: usize,
+    /// Number of requests to make at a time, one connection each (default 1; --ramp
+    /// sets it).
+    #[arg(short = 'c', value_name = "concurrency", value_parser = parse_concurrency)]
+    concurrency: Option<usize>,
 
     /// Seconds to spend at most; requests in flight then are reported as unfinished.
     #[arg(short = 't', value_name = "timelimit", value_parser = parse_seconds)]
@@ -85,10 +86,24 @@ struct Args {
     #[arg(long, value_name = "per-second", value_parser = parse_rate)]
     rate: Option<f64>,
 
+    /// Open-loop mode in stages: R requests per second for S seconds, then the next
+    /// stage (e.g. 100:5,200:5,400:10). Latency counts from each due time, as --rate;
+    /// the load ends with the last stage unless -n or -t ends it earlier.
+    #[arg(long, value_name = "R:S,...", value_parser = loadgen::parse_rate_stages,
+          conflicts_with_all = ["rate", "ramp_up"])]
+    rate_stages: Option<::std::vec::Vec<RateStage>>,
+
     /// Start the clients evenly over this many seconds instead of all at once, so a
     /// closed loop reaches a steady stream instead of coming back in waves.
     #[arg(long, value_name = "seconds", value_parser = parse_seconds)]
     ramp_up: Option<Duration>,
+
+    /// Ramp the clients from A to B over T seconds (e.g. 10:1000:30): A start at once,
+    /// the others evenly until B run at T, then B keep going until -n or -t ends the
+    /// load. B is -c.
+    #[arg(long, value_name = "A:B:T", value_parser = loadgen::parse_ramp,
+          conflicts_with_all = ["ramp_up", "rate", "rate_stages"])]
+    ramp: Option<(ClientRamp, usize)>,
 
     /// Print one JSON object (the whole report) instead of ab's summary.
     #[arg(long)]
@@ -105,8 +120,8 @@ struct Args {
     timeline: Option<PathBuf>,
 
     /// Send shard I of K of the load (1 <= I <= K), to load from K hosts: this host
-    /// takes its share of -c, -n and --rate. Merge the K --json reports with
-    /// `loadgen merge`.
+    /// takes its share of -c, -n, --rate, --rate-stages and --ramp's A and B (over the
+    /// same T). Merge the K --json reports with `loadgen merge`.
     #[arg(long, value_name = "I/K")]
     shard: Option<loadgen::Shard>,
 
@@ -127,23 +142,6 @@ fn parse_concurrency(raw: &str) -> Result<usize, String> {
     match raw.parse::<usize>() {
         Ok(c) if c >= 1 => Ok(c),
         _ => Err(format!("{raw:?} is not a whole number of at least 1")),
-    }
-}
-
-/// Seconds, as a number (`0.5`) or with a unit: `ms` or `s` (`500ms`, `0.5s`).
-fn parse_seconds(raw: &str) -> Result<Duration, String> {
-    let (number, scale) = if let Some(ms) = raw.strip_suffix("ms") {
-        (ms, 1e-3)
-    } else if let Some(s) = raw.strip_suffix('s') {
-        (s, 1.0)
-    } else {
-        (raw, 1.0)
-    };
-    match number.trim().parse::<f64>().map(|n| n * scale) {
-        Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
-        _ => Err(format!(
-            "{raw:?} is not a positive number of seconds (e.g. 0.5, 0.5s or 500ms)"
-        )),
     }
 }
 
@@ -221,14 +219,28 @@ fn main() -> ExitCode {
         .method
         .clone()
         .unwrap_or_else(|| if body.is_some() { "POST" } else { "GET" }.to_string());
-    let requests = match (args.requests, args.time_limit) {
-        (Some(n), _) => Some(n),
-        (None, Some(_)) => None,
-        (None, None) => Some(1),
+    let requests = match (args.requests, args.time_limit, &args.rate_stages) {
+        (Some(n), _, _) => Some(n),
+        // The time limit, or the stages' end, ends the load.
+        (None, Some(_), _) | (None, None, Some(_)) => None,
+        (None, None, None) => Some(1),
+    };
+    // --ramp A:B:T sets -c to B; a different -c is a mistake, not a choice to make here.
+    let concurrency = match (args.ramp, args.concurrency) {
+        (Some((ramp, to)), Some(c)) if c != to => {
+            eprintln!(
+                "loadgen: --ramp {}:{to}:{} sets -c {to}, but -c {c} was given: drop -c",
+                ramp.from,
+                ramp.over.as_secs_f64()
+            );
+            return ExitCode::from(2);
+        }
+        (Some((_, to)), _) => to,
+        (None, c) => c.unwrap_or(1),
     };
     let spec = LoadSpec {
         requests,
-        concurrency: args.concurrency,
+        concurrency,
         time_limit: args.time_limit,
         keep_alive: args.keep_alive,
         timeout: args.timeout,
@@ -237,7 +249,9 @@ fn main() -> ExitCode {
         body,
         content_type: args.content_type.clone(),
         rate: args.rate,
+        rate_stages: args.rate_stages.clone().unwrap_or_default(),
         ramp_up: args.ramp_up,
+        ramp: args.ramp.map(|(ramp, _)| ramp),
         continue_on_socket_error: args.continue_on_socket_error,
         verbosity: args.verbosity,
         timeline_interval: args.interval,

@@ -6,7 +6,7 @@
 //! over the union of the time windows (earliest start to latest end); the timelines
 //! are aligned on their wall-clock starts and added interval by interval.
 
-use crate::report::{Report, RunFacts};
+use crate::report::{RampReport, RateStageReport, Report, RunFacts};
 use crate::spec::Shard;
 use crate::stats::{decode_histogram, Stats};
 use crate::timeline::{Bucket, Recorder, DEFAULT_INTERVAL};
@@ -72,6 +72,35 @@ pub fn merge_reports(inputs: &[(String, Report)]) -> Result<Report, String> {
         time_taken_s,
         rate,
         ramp_up: first.ramp_up_s.map(std::time::Duration::from_secs_f64),
+        // The shards' shares of A and B add up; all ramp over the same T.
+        ramp: first.ramp.map(|ramp| RampReport {
+            from: inputs
+                .iter()
+                .filter_map(|(_, r)| r.ramp)
+                .map(|r| r.from)
+                .sum(),
+            to: inputs
+                .iter()
+                .filter_map(|(_, r)| r.ramp)
+                .map(|r| r.to)
+                .sum(),
+            over_s: ramp.over_s,
+        }),
+        // Each stage's rate is the sum of the shards' shares.
+        rate_stages: first.rate_stages.as_ref().map(|stages| {
+            stages
+                .iter()
+                .enumerate()
+                .map(|(n, stage)| RateStageReport {
+                    target_rps: inputs
+                        .iter()
+                        .filter_map(|(_, r)| r.rate_stages.as_ref()?.get(n))
+                        .map(|s| s.target_rps)
+                        .sum(),
+                    duration_s: stage.duration_s,
+                })
+                .collect()
+        }),
         aborted: (!aborted.is_empty()).then(|| aborted.join("; ")),
         shard: Some(shards.join(",")),
         started_at_unix_s: started,
@@ -97,8 +126,9 @@ fn shards_of(name: &str, report: &Report) -> Result<Option<Vec<Shard>>, String> 
 
 /// Refuses reports that are not, together, every shard of one load exactly once: a
 /// whole load beside anything, one shard twice, a shard missing, shards of K and of
-/// another count, different URLs or methods, `-c`/`-n`/`--rate` shares that are not
-/// the shares of one `-c`/`-n`/`--rate`, different `-k` or `--ramp-up`.
+/// another count, different URLs or methods, `-c`/`-n`/`--rate` shares (and shares of
+/// a ramp's A or of each stage's rate) that are not the shares of one load, different
+/// `-k`, `--ramp-up`, ramp durations or stage durations.
 fn check_one_load(inputs: &[(String, Report)]) -> Result<(), String> {
     let Some((first_name, first)) = inputs.first() else {
         return Err("merge needs at least one report".into());
@@ -142,6 +172,22 @@ fn check_one_load(inputs: &[(String, Report)]) -> Result<(), String> {
         if report.ramp_up_s != first.ramp_up_s {
             let ramp = |r: &Report| r.ramp_up_s.map_or("off".into(), |s| format!("{s} s"));
             return not_one("--ramp-up is", ramp(report), ramp(first));
+        }
+        if report.ramp.map(|r| r.over_s) != first.ramp.map(|r| r.over_s) {
+            let ramp = |r: &Report| {
+                r.ramp
+                    .map_or("off".into(), |r| format!("over {} s", r.over_s))
+            };
+            return not_one("--ramp is", ramp(report), ramp(first));
+        }
+        if stage_durations(report) != stage_durations(first) {
+            let stages = |r: &Report| {
+                stage_durations(r).map_or("off".into(), |durations| {
+                    let seconds: Vec<String> = durations.iter().map(|d| format!("{d} s")).collect();
+                    format!("stages of {}", seconds.join(", "))
+                })
+            };
+            return not_one("--rate-stages has", stages(report), stages(first));
         }
     }
     for (name, report) in inputs {
@@ -189,6 +235,11 @@ fn check_one_load(inputs: &[(String, Report)]) -> Result<(), String> {
         .iter()
         .map(|(_, r, _)| r.rate.map(|rate| rate.target_rps))
         .sum();
+    let total_from: u64 = sets
+        .iter()
+        .filter_map(|(_, r, _)| r.ramp)
+        .map(|ramp| ramp.from as u64)
+        .sum();
     for (name, report, shards) in &sets {
         let share = |total: u64| shards.iter().map(|s| s.share(total)).sum::<u64>();
         let which = shards
@@ -209,7 +260,8 @@ fn check_one_load(inputs: &[(String, Report)]) -> Result<(), String> {
                 ));
             }
         }
-        if let (Some(rate), Some(total)) = (report.rate, total_rate) {
+        // With stages, each stage's share is checked below (their mean follows).
+        if let (Some(rate), Some(total), None) = (report.rate, total_rate, &report.rate_stages) {
             let expected = total * shards.len() as f64 / count as f64;
             if (rate.target_rps - expected).abs() > 1e-9 * expected.max(1.0) {
                 return Err(format!(
@@ -218,8 +270,41 @@ fn check_one_load(inputs: &[(String, Report)]) -> Result<(), String> {
                 ));
             }
         }
+        if let Some(ramp) = report.ramp {
+            if ramp.from as u64 != share(total_from) {
+                return Err(format!(
+                    "{name}: --ramp from {} clients is not shard {which}'s share of {total_from}: \
+                     not one load",
+                    ramp.from
+                ));
+            }
+        }
+        for (n, stage) in report.rate_stages.iter().flatten().enumerate() {
+            let total: f64 = sets
+                .iter()
+                .filter_map(|(_, r, _)| r.rate_stages.as_ref()?.get(n))
+                .map(|s| s.target_rps)
+                .sum();
+            let expected = total * shards.len() as f64 / count as f64;
+            if (stage.target_rps - expected).abs() > 1e-9 * expected.max(1.0) {
+                return Err(format!(
+                    "{name}: stage {} at {}/s is not shard {which}'s share of {total}/s: \
+                     not one load",
+                    n + 1,
+                    stage.target_rps
+                ));
+            }
+        }
     }
     Ok(())
+}
+
+/// The durations of a report's rate stages, seconds (None: no stages).
+fn stage_durations(report: &Report) -> Option<Vec<f64>> {
+    report
+        .rate_stages
+        .as_ref()
+        .map(|stages| stages.iter().map(|s| s.duration_s).collect())
 }
 
 fn on(yes: bool) -> &'static str {

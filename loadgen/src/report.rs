@@ -94,16 +94,37 @@ pub struct LittlesLaw {
     pub ratio: f64,
 }
 
-/// What `--rate` adds.
+/// What `--rate` (and `--rate-stages`) adds.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RateReport {
-    /// The rate asked for, requests per second.
+    /// The rate asked for, requests per second (a shard's: its share). With
+    /// `--rate-stages`, the stages' rates averaged over their durations.
     pub target_rps: f64,
     /// Requests sent more than 1 ms after their due time (all `c` connections were busy).
     pub sent_late: u64,
     /// Latency from the actual send (what a closed-loop tool reports); `latency_ms` in
     /// the report counts from the due time instead.
     pub raw_latency_ms: Latency,
+}
+
+/// What `--ramp A:B:T` adds: the clients ramped from `from` to `to` over `over_s`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RampReport {
+    /// A: clients started at once (a shard's: its share).
+    pub from: usize,
+    /// B: clients running from `over_s` on, `-c` (a shard's: its share).
+    pub to: usize,
+    /// T, seconds: when the last client started.
+    pub over_s: f64,
+}
+
+/// One stage of `--rate-stages`, as run.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RateStageReport {
+    /// Requests per second in the stage (a shard's: its share).
+    pub target_rps: f64,
+    /// How long the stage lasted, seconds.
+    pub duration_s: f64,
 }
 
 /// The outcome of a run. Every count is exact; latencies come from HDR histograms.
@@ -169,6 +190,13 @@ pub struct Report {
     pub rate: Option<RateReport>,
     /// `--ramp-up`, seconds: the clients started evenly over this long (null: at once).
     pub ramp_up_s: Option<f64>,
+    /// `--ramp A:B:T` (null: none).
+    #[serde(default)]
+    pub ramp: Option<RampReport>,
+    /// `--rate-stages`, in order (null: none); `rate` holds their mean rate, the late
+    /// requests and the raw latency.
+    #[serde(default)]
+    pub rate_stages: Option<Vec<RateStageReport>>,
     /// Why the test stopped early (a socket error without `-r`), if it did.
     pub aborted: Option<String>,
     /// `--shard I/K` as `"I/K"` (null: the whole load; `loadgen merge` lists the
@@ -226,6 +254,8 @@ pub(crate) struct RunFacts {
     pub time_taken_s: f64,
     pub rate: Option<f64>,
     pub ramp_up: Option<std::time::Duration>,
+    pub ramp: Option<RampReport>,
+    pub rate_stages: Option<Vec<RateStageReport>>,
     pub aborted: Option<String>,
     /// Shard `I/K`, or for a merge the list of shards merged.
     pub shard: Option<String>,
@@ -307,6 +337,8 @@ impl Report {
                 raw_latency_ms: raw,
             }),
             ramp_up_s: facts.ramp_up.map(|ramp| ramp.as_secs_f64()),
+            ramp: facts.ramp,
+            rate_stages: facts.rate_stages,
             aborted: facts.aborted,
             shard: facts.shard,
             started_at_unix_s: facts.started_at_unix_s,

@@ -7,6 +7,8 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Uri};
 
+use crate::schedule::{ClientRamp, RateSchedule, RateStage};
+
 /// ab's default per-request timeout (`-s`), seconds.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -26,7 +28,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct LoadSpec {
     /// Target, `http://host[:port]/path?query` (no https: this is a loopback lab tool).
     pub url: String,
-    /// `-n`: requests to perform. `None` = no count limit (then `time_limit` must be set).
+    /// `-n`: requests to perform. `None` = no count limit (then `time_limit` or
+    /// `rate_stages` must be set).
     pub requests: Option<u64>,
     /// `-c`: requests in flight at once; one connection each. All start at once.
     pub concurrency: usize,
@@ -49,12 +52,21 @@ pub struct LoadSpec {
     /// `--rate`: open-loop mode, requests per second. Request `i` is due at
     /// `start + i / rate`; latency counts from that due time (no coordinated omission).
     pub rate: Option<f64>,
+    /// `--rate-stages`: open-loop mode in stages, one rate after another (empty: none).
+    /// Request `i` is due when [`RateSchedule::due`] says, its latency counts from then
+    /// as with `rate`, and the load ends with the last stage (an implicit time limit of
+    /// their summed durations; `time_limit` and `requests` may end it earlier). Not
+    /// with `rate`.
+    pub rate_stages: Vec<RateStage>,
     /// `--ramp-up`: start the `c` clients evenly over this long instead of all at once
     /// (client `i` sends its first request at `start + i / c x ramp_up`). A closed loop
     /// keeps the rhythm its clients start with: started together they come back
     /// together, round after round; spread over one upstream delay, they arrive as a
     /// steady stream. `None`: all at once, as ab.
     pub ramp_up: Option<Duration>,
+    /// `--ramp A:B:T`: a client ramp from `from` (A) clients to `concurrency` (B) over
+    /// `over` (T); see [`ClientRamp`]. Not with `ramp_up`, `rate` or `rate_stages`.
+    pub ramp: Option<ClientRamp>,
     /// `-r`: keep going after socket errors. Without it, as ab, a receive error
     /// (reset, closed early) or more than 10 connect errors stops the test.
     pub continue_on_socket_error: bool,
@@ -64,10 +76,10 @@ pub struct LoadSpec {
     /// doubles as often as needed to keep at most 2,048 intervals).
     pub timeline_interval: Duration,
     /// `--shard I/K`: this spec is shard I of K of a load sent from K hosts. `requests`
-    /// and `concurrency` are this shard's shares already ([`Shard::split`] makes them);
-    /// `rate` stays the *total* rate, and this shard sends the requests of the total
-    /// schedule whose number is `I - 1` modulo K, so the K schedules interleave into
-    /// exactly the unsharded one.
+    /// and `concurrency` are this shard's shares already ([`Shard::split`] makes them),
+    /// and so is `ramp`'s `from`; `rate` and `rate_stages` stay the *total* rates, and
+    /// this shard sends the requests of the total schedule whose number is `I - 1`
+    /// modulo K, so the K schedules interleave into exactly the unsharded one.
     pub shard: Option<Shard>,
     /// `--start-at`: wall-clock time to start the load at (so that shards on several
     /// hosts start together). More than [`START_AT_TOLERANCE`] in the past is a usage
@@ -119,14 +131,16 @@ impl Shard {
     }
 
     /// The number, in the unsharded schedule, of this shard's `local`-th request
-    /// (`--rate`: it is due at `global / rate`).
+    /// (`--rate`: it is due at `global / rate`; `--rate-stages`: at
+    /// [`RateSchedule::due`]`(global)`).
     pub fn global_ticket(&self, local: u64) -> u64 {
         (self.index - 1).saturating_add(local.saturating_mul(self.count))
     }
 
-    /// `spec` (the whole load) cut to this shard: its share of `concurrency` and
-    /// `requests`, the total `rate` kept (see [`LoadSpec::shard`]). A share of no
-    /// clients or no requests is a usage error.
+    /// `spec` (the whole load) cut to this shard: its share of `concurrency`,
+    /// `requests` and a ramp's `from`, the total `rate` and `rate_stages` kept and the
+    /// ramp's `over` too (see [`LoadSpec::shard`]). A share of no clients or no
+    /// requests is a usage error.
     pub fn split(&self, spec: &LoadSpec) -> Result<LoadSpec, LoadError> {
         let concurrency = self.share(spec.concurrency as u64);
         if concurrency == 0 {
@@ -144,9 +158,14 @@ impl Shard {
             Some(n) => Some(self.share(n)),
             None => None,
         };
+        let ramp = spec.ramp.map(|ramp| ClientRamp {
+            from: usize::try_from(self.share(ramp.from as u64)).unwrap_or(usize::MAX),
+            ..ramp
+        });
         Ok(LoadSpec {
             concurrency: usize::try_from(concurrency).unwrap_or(usize::MAX),
             requests,
+            ramp,
             shard: Some(*self),
             ..spec.clone()
         })
@@ -198,7 +217,9 @@ impl LoadSpec {
             body: None,
             content_type: None,
             rate: None,
+            rate_stages: Vec::new(),
             ramp_up: None,
+            ramp: None,
             continue_on_socket_error: false,
             verbosity: 0,
             timeline_interval: crate::timeline::DEFAULT_INTERVAL,
@@ -264,7 +285,10 @@ pub(crate) struct Plan {
     pub keep_alive: bool,
     pub timeout: Duration,
     pub rate: Option<f64>,
+    /// `rate_stages`, with their due times.
+    pub schedule: Option<RateSchedule>,
     pub ramp_up: Option<Duration>,
+    pub ramp: Option<ClientRamp>,
     pub continue_on_socket_error: bool,
     pub verbosity: u8,
     pub timeline_interval: Duration,
@@ -338,10 +362,17 @@ impl LoadSpec {
                 ));
             }
         }
+        let schedule = if self.rate_stages.is_empty() {
+            None
+        } else {
+            Some(RateSchedule::new(&self.rate_stages)?)
+        };
         match self.time_limit {
             Some(t) if t.is_zero() => return spec_err("time limit (-t) must be positive".into()),
-            None if self.requests.is_none() => {
-                return spec_err("give a number of requests (-n) or a time limit (-t)".into())
+            None if self.requests.is_none() && schedule.is_none() => {
+                return spec_err(
+                    "give a number of requests (-n), a time limit (-t) or --rate-stages".into(),
+                )
             }
             _ => {}
         }
@@ -358,6 +389,43 @@ impl LoadSpec {
                 "--ramp-up and --rate cannot be combined: --rate already spreads the requests"
                     .into(),
             );
+        }
+        if self.rate.is_some() && schedule.is_some() {
+            return spec_err("--rate and --rate-stages cannot be combined: give one".into());
+        }
+        if self.ramp_up.is_some() && schedule.is_some() {
+            return spec_err(
+                "--ramp-up and --rate-stages cannot be combined: the stages already spread \
+                 the requests"
+                    .into(),
+            );
+        }
+        if let Some(ramp) = self.ramp {
+            if self.ramp_up.is_some() {
+                return spec_err("--ramp and --ramp-up cannot be combined: give one".into());
+            }
+            if self.rate.is_some() || schedule.is_some() {
+                return spec_err(
+                    "--ramp cannot be combined with --rate or --rate-stages: a ramp adds \
+                     clients to a closed loop; an open loop sets its own pace"
+                        .into(),
+                );
+            }
+            if ramp.over.is_zero() {
+                return spec_err("--ramp A:B:T: T must be positive".into());
+            }
+            // A shard's share of A may be all of its clients (they start at once).
+            let room = if self.shard.is_some() {
+                ramp.from <= self.concurrency
+            } else {
+                ramp.from < self.concurrency
+            };
+            if !room {
+                return spec_err(format!(
+                    "--ramp from {} clients must start below -c {} (A < B)",
+                    ramp.from, self.concurrency
+                ));
+            }
         }
         if self.timeline_interval < crate::timeline::MIN_INTERVAL {
             return spec_err(format!(
@@ -447,11 +515,18 @@ impl LoadSpec {
             body,
             requests: self.requests,
             concurrency: self.concurrency,
-            time_limit: self.time_limit,
             keep_alive: self.keep_alive,
             timeout: self.timeout,
             rate: self.rate,
+            // The load ends with the last stage, or earlier with -t.
+            time_limit: match (self.time_limit, &schedule) {
+                (Some(limit), Some(schedule)) => Some(limit.min(schedule.duration())),
+                (None, Some(schedule)) => Some(schedule.duration()),
+                (limit, None) => limit,
+            },
+            schedule,
             ramp_up: self.ramp_up.filter(|ramp| !ramp.is_zero()),
+            ramp: self.ramp,
             continue_on_socket_error: self.continue_on_socket_error,
             verbosity: self.verbosity,
             timeline_interval: self.timeline_interval,
@@ -561,6 +636,51 @@ mod tests {
             err.is_usage() && err.to_string().contains("no client"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn split_shares_a_ramp_and_keeps_the_stages() {
+        let spec = LoadSpec {
+            requests: None,
+            time_limit: Some(Duration::from_secs(60)),
+            concurrency: 1000,
+            ramp: Some(ClientRamp {
+                from: 10,
+                over: Duration::from_secs(30),
+            }),
+            ..LoadSpec::new("http://127.0.0.1/")
+        };
+        let parts: Vec<LoadSpec> = (1..=3)
+            .map(|index| Shard { index, count: 3 }.split(&spec).expect("valid share"))
+            .collect();
+        let ramps: Vec<_> = parts
+            .iter()
+            .map(|p| (p.ramp.map(|r| (r.from, r.over)), p.concurrency))
+            .collect();
+        let over = Duration::from_secs(30);
+        assert_eq!(
+            ramps,
+            [
+                (Some((4, over)), 334),
+                (Some((3, over)), 333),
+                (Some((3, over)), 333)
+            ]
+        );
+        let stages = vec![RateStage {
+            rate: 100.0,
+            duration: Duration::from_secs(5),
+        }];
+        let spec = LoadSpec {
+            rate_stages: stages.clone(),
+            requests: None,
+            concurrency: 4,
+            ..LoadSpec::new("http://127.0.0.1/")
+        };
+        let part = Shard { index: 2, count: 2 }
+            .split(&spec)
+            .expect("valid share");
+        assert_eq!(part.rate_stages, stages, "the total rates, as --rate");
+        assert_eq!(part.concurrency, 2);
     }
 
     #[test]

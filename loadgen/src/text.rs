@@ -6,7 +6,8 @@ use crate::report::{Latency, Phase, Report};
 
 /// The summary ab prints after a run (from "Server Software:" to the percentage
 /// table), followed by loadgen's own lines: length mismatches, HDR percentiles,
-/// the Little's-law check and, with `--rate`, corrected and raw latency.
+/// the ramp or the rate stages, the Little's-law check and, with `--rate` (or
+/// `--rate-stages`), corrected and raw latency.
 pub fn ab_summary(report: &Report) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail.
@@ -121,11 +122,32 @@ fn write_summary(out: &mut String, r: &Report) -> std::fmt::Result {
     }
 
     // What ab does not print.
+    if let Some(ramp) = &r.ramp {
+        writeln!(
+            out,
+            "Ramp:                   {} -> {} clients over {} s",
+            ramp.from,
+            ramp.to,
+            number(ramp.over_s)
+        )?;
+    }
+    if let Some(stages) = &r.rate_stages {
+        let stages: Vec<String> = stages
+            .iter()
+            .map(|s| format!("{}/s for {} s", number(s.target_rps), number(s.duration_s)))
+            .collect();
+        writeln!(out, "Rate stages:            {}", stages.join(", "))?;
+    }
     match &r.rate {
         Some(rate) => {
+            let mean = if r.rate_stages.is_some() {
+                " (the stages' mean)"
+            } else {
+                ""
+            };
             writeln!(
                 out,
-                "Target rate:            {:.2} [#/sec], {} requests sent more than 1 ms late",
+                "Target rate:            {:.2} [#/sec]{mean}, {} requests sent more than 1 ms late",
                 rate.target_rps, rate.sent_late
             )?;
             latency_line(out, "Latency (corrected, from due time)", &r.latency_ms)?;
@@ -147,9 +169,12 @@ fn write_summary(out: &mut String, r: &Report) -> std::fmt::Result {
         ll.ratio * 100.0
     )?;
     if r.rate.is_none() && r.complete > 0 && ll.ratio < 0.9 {
-        let ramp = match r.ramp_up_s {
-            Some(seconds) => format!(", or the {seconds} s --ramp-up"),
-            None => String::new(),
+        let ramp = match (r.ramp_up_s, &r.ramp) {
+            (Some(seconds), _) => format!(", or the {seconds} s --ramp-up"),
+            (None, Some(ramp)) => {
+                format!(", or the ramp from {} to {} clients", ramp.from, ramp.to)
+            }
+            (None, None) => String::new(),
         };
         writeln!(
             out,
@@ -162,6 +187,13 @@ fn write_summary(out: &mut String, r: &Report) -> std::fmt::Result {
         writeln!(out, "Aborted:                {reason}")?;
     }
     Ok(())
+}
+
+/// A figure with at most 3 decimals and no trailing zeros: 100, 0.5, 33.333.
+fn number(value: f64) -> String {
+    let text = format!("{value:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    text.to_string()
 }
 
 fn phase_row(out: &mut String, label: &str, p: &Phase) -> std::fmt::Result {
