@@ -182,6 +182,7 @@ live: bench-deps ## The live page on 127.0.0.1:$${LIVE_PORT:-8089}: pick a topol
 
 .PHONY: live-screenshot
 live-screenshot: test-deps ## The live page's browser test, its screenshot written to docs/images/live-async.png
+	$(CARGO) build --workspace
 	LIVE_SCREENSHOT=$(CURDIR)/docs/images/live-async.png $(CARGO) test -p lab --test live_browser
 
 .PHONY: slowloris

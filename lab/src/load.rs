@@ -30,7 +30,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use loadgen::{LoadSpec, Progress, Report};
+use loadgen::{ClientRamp, LoadSpec, Progress, Report};
 
 use crate::scenarios::Load;
 
@@ -48,12 +48,12 @@ pub enum Length {
 }
 
 /// A load that lasts a while instead of a number of requests (`lab live`'s): how long,
-/// and over how long its clients start.
+/// and how its clients start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timed {
     pub duration: Duration,
-    /// Start the clients evenly over this long (`None`: all at once).
-    pub ramp_up: Option<Duration>,
+    /// From `from` clients to all of them over `over` (`None`: all at once).
+    pub ramp: Option<ClientRamp>,
 }
 
 /// What one load sends.
@@ -71,6 +71,8 @@ pub struct Plan {
     pub keep_alive: bool,
     /// Start the clients evenly over this long instead of all at once.
     pub ramp_up: Option<Duration>,
+    /// Or: some clients at once, the others added until all run (loadgen's `--ramp`).
+    pub ramp: Option<ClientRamp>,
     /// The width of the report's timeline intervals.
     pub timeline_interval: Duration,
 }
@@ -85,6 +87,7 @@ impl Plan {
             delay_s: load.delay,
             keep_alive: load.keep_alive,
             ramp_up: None,
+            ramp: None,
             timeline_interval: loadgen::DEFAULT_INTERVAL,
         }
     }
@@ -98,6 +101,7 @@ impl Plan {
             delay_s,
             keep_alive: false,
             ramp_up: None,
+            ramp: None,
             timeline_interval: loadgen::DEFAULT_INTERVAL,
         }
     }
@@ -110,6 +114,12 @@ impl Plan {
     /// With the clients started over `ramp_up` (`None`: all at once).
     pub fn ramp_up(self, ramp_up: Option<Duration>) -> Plan {
         Plan { ramp_up, ..self }
+    }
+
+    /// With the clients ramped from `ramp.from` to all of them over `ramp.over`
+    /// (`None`: all at once).
+    pub fn ramp(self, ramp: Option<ClientRamp>) -> Plan {
+        Plan { ramp, ..self }
     }
 
     /// With the report's timeline in intervals of `interval`.
@@ -152,6 +162,7 @@ impl Plan {
             concurrency: self.concurrency as usize,
             keep_alive: self.keep_alive,
             ramp_up: self.ramp_up,
+            ramp: self.ramp,
             continue_on_socket_error: true,
             timeout: REQUEST_TIMEOUT,
             timeline_interval: self.timeline_interval,
@@ -253,6 +264,23 @@ mod tests {
         assert_eq!(kept.connections(), 20);
         let timed = Plan::lasting(Duration::from_millis(1500), 4, 0.5, url);
         assert_eq!(timed.expected_requests(), 12);
+    }
+
+    #[test]
+    fn a_client_ramp_reaches_the_spec() {
+        let ramp = ClientRamp {
+            from: 10,
+            over: Duration::from_secs(3),
+        };
+        let plan = Plan::lasting(
+            Duration::from_secs(5),
+            100,
+            1.0,
+            "http://127.0.0.1:1/".into(),
+        )
+        .ramp(Some(ramp));
+        assert_eq!(plan.spec().ramp, Some(ramp));
+        assert_eq!(plan.spec().ramp_up, None);
     }
 
     #[test]

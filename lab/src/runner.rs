@@ -348,7 +348,7 @@ pub fn load_and_measure(
         None => Plan::of(&load, url),
         Some(timed) => Plan::lasting(timed.duration, load.concurrency, load.delay, url)
             .keep_alive(load.keep_alive)
-            .ramp_up(timed.ramp_up),
+            .ramp(timed.ramp),
     }
     .timeline(TIMELINE_INTERVAL);
     let status = {

@@ -17,6 +17,7 @@ use crate::load::Timed;
 use crate::results::{self, Row};
 use crate::runner::{Glance, Watch};
 use crate::scenarios::{self, Bound, Load, Scenario};
+use loadgen::ClientRamp;
 
 /// The most clients a run may have: a proxy holds two descriptors per client, and the
 /// hard open-files limit of this machine kind is 20,000.
@@ -38,10 +39,14 @@ pub struct RunRequest {
     pub delay: f64,
     /// How long the load lasts, seconds (1 to 600).
     pub seconds: f64,
-    /// Start the clients evenly over this many seconds instead of all at once (0 to
-    /// `seconds`; absent: all at once).
+    /// Ramp the clients up over this many seconds instead of starting them all at once
+    /// (0 to `seconds`; absent or 0: all at once): loadgen's `--ramp`.
     #[serde(default)]
     pub ramp_seconds: Option<f64>,
+    /// With `ramp_seconds`: the clients that start at once (0 to `clients - 1`; absent:
+    /// 0); the others are added evenly until all run.
+    #[serde(default)]
+    pub ramp_from: Option<u32>,
 }
 
 impl RunRequest {
@@ -81,6 +86,14 @@ impl RunRequest {
                 ));
             }
         }
+        if let Some(from) = self.ramp_from {
+            if from >= self.clients {
+                return Err(format!(
+                    "ramp_from must be fewer than the clients ({}), not {from}",
+                    self.clients
+                ));
+            }
+        }
         let expected = f64::from(self.clients) / self.delay * self.seconds;
         Ok(Scenario {
             load: Load {
@@ -97,10 +110,13 @@ impl RunRequest {
     pub fn timed(&self) -> Timed {
         Timed {
             duration: Duration::from_secs_f64(self.seconds),
-            ramp_up: self
+            ramp: self
                 .ramp_seconds
                 .filter(|ramp| *ramp > 0.0)
-                .map(Duration::from_secs_f64),
+                .map(|ramp| ClientRamp {
+                    from: self.ramp_from.unwrap_or(0) as usize,
+                    over: Duration::from_secs_f64(ramp),
+                }),
         }
     }
 }
@@ -441,6 +457,7 @@ mod tests {
             delay,
             seconds,
             ramp_seconds: None,
+            ramp_from: None,
         }
     }
 
@@ -474,11 +491,36 @@ mod tests {
                 },
                 "ramp_seconds",
             ),
+            (
+                RunRequest {
+                    ramp_seconds: Some(2.0),
+                    ramp_from: Some(10),
+                    ..request("async", 10, 1.0, 5.0)
+                },
+                "ramp_from",
+            ),
         ] {
             let reason = bad.check().expect_err("refused");
             assert!(reason.contains(says), "{reason}");
             assert!(!reason.contains('\n'), "{reason}");
         }
+    }
+
+    #[test]
+    fn a_ramp_is_loadgens_client_ramp() {
+        let ramped = RunRequest {
+            ramp_seconds: Some(4.0),
+            ramp_from: Some(10),
+            ..request("sync-workers", 1000, 1.0, 10.0)
+        };
+        assert_eq!(
+            ramped.timed().ramp,
+            Some(ClientRamp {
+                from: 10,
+                over: Duration::from_secs(4)
+            })
+        );
+        assert_eq!(request("async", 10, 1.0, 5.0).timed().ramp, None);
     }
 
     #[test]
