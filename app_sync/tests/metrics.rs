@@ -72,6 +72,21 @@ fn prefork_workers_add_up_whichever_process_answers() {
         Some(9.0)
     );
     assert_eq!(page.get("http_requests_in_flight", &[]), Some(0.0));
+
+    // process_*: the master and its two workers, whichever process answers: each worker
+    // runs its 2 request threads, so the tree has more than 4 threads.
+    for page in [scrape(&master), scrape(&app.url("/metrics"))] {
+        let threads = page.get("process_threads", &[]).expect("process_threads");
+        assert!(threads > 4.0, "{threads} threads");
+        let resident = page
+            .get("process_resident_memory_bytes", &[])
+            .expect("process_resident_memory_bytes");
+        assert!(resident > 1_000_000.0, "{resident} bytes");
+        let cpu = page
+            .get("process_cpu_seconds_total", &[])
+            .expect("process_cpu_seconds_total");
+        assert!(cpu >= 0.0);
+    }
     stop(app);
 }
 

@@ -9,6 +9,8 @@
 //!   failures to 502/504.
 //! - [`metrics`]: `GET /metrics`, the counters behind it (shared memory across prefork
 //!   workers) and the `METRICS_PORT` listener.
+//! - [`procfs`]: what a process tree costs, from `/proc` (the services' `process_*`
+//!   metrics; the lab's measurements).
 //! - [`uwsgi`]: reading the uwsgi wire protocol (nginx's `uwsgi_pass`).
 //! - [`server`] (feature `actix`): binding the listener, SIGTERM and SIGINT as one
 //!   shutdown signal, and stopping a server gracefully when a signal fires.
@@ -18,6 +20,7 @@ pub mod delay;
 pub mod limits;
 pub mod logging;
 pub mod metrics;
+pub mod procfs;
 #[cfg(feature = "actix")]
 pub mod server;
 pub mod upstream;

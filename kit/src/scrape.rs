@@ -6,6 +6,7 @@
 //! services' own reader, `common::metrics::parse`, and keeps the handful of series the
 //! timeline draws.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,11 @@ pub struct ServerSample {
     /// `db_pool_in_use` and `db_pool_waiters` (app_pg).
     pub pool_in_use: Option<f64>,
     pub pool_waiters: Option<f64>,
+    /// `process_cpu_seconds_total`, `process_resident_memory_bytes` and
+    /// `process_threads`: the service's processes, as it reads them from its `/proc`.
+    pub cpu_seconds: Option<f64>,
+    pub resident_bytes: Option<f64>,
+    pub threads: Option<f64>,
 }
 
 impl ServerSample {
@@ -42,6 +48,9 @@ impl ServerSample {
             duration_sum_s: one("http_request_duration_seconds_sum").unwrap_or(0.0),
             pool_in_use: one("db_pool_in_use"),
             pool_waiters: one("db_pool_waiters"),
+            cpu_seconds: one("process_cpu_seconds_total"),
+            resident_bytes: one("process_resident_memory_bytes"),
+            threads: one("process_threads"),
         })
     }
 }
@@ -49,8 +58,13 @@ impl ServerSample {
 /// `GET /metrics` on 127.0.0.1:port, parsed; `None` when nothing answered 200 in the
 /// text format.
 pub fn scrape(port: u16) -> Option<Exposition> {
-    let request = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    let (status, response) = crate::stack::raw_exchange(port, request.as_bytes())?;
+    scrape_at(([127, 0, 0, 1], port).into())
+}
+
+/// [`scrape`] of a service at `address`.
+pub fn scrape_at(address: SocketAddr) -> Option<Exposition> {
+    let request = "GET /metrics HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n";
+    let (status, response) = crate::stack::raw_exchange_at(address, request.as_bytes())?;
     let body = response.split_once("\r\n\r\n")?.1;
     (status == 200).then(|| parse(body).ok()).flatten()
 }
@@ -81,6 +95,11 @@ impl Scraper {
     /// Starts scraping 127.0.0.1:port; times are measured from `origin` (the load's
     /// start). A scrape that fails (the app restarting in a chaos run) is a gap.
     pub fn start(port: u16, interval: Duration, origin: Instant) -> Scraper {
+        Scraper::start_at(([127, 0, 0, 1], port).into(), interval, origin)
+    }
+
+    /// [`Scraper::start`] for a service at `address`.
+    pub fn start_at(address: SocketAddr, interval: Duration, origin: Instant) -> Scraper {
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let latest = Latest::default();
         let shown = latest.clone();
@@ -88,7 +107,7 @@ impl Scraper {
             let mut samples = Vec::new();
             let mut next = Instant::now();
             loop {
-                if let Some(scraped) = scrape(port) {
+                if let Some(scraped) = scrape_at(address) {
                     let t_s = origin.elapsed().as_secs_f64();
                     if let Some(sample) = ServerSample::from_page(t_s, &scraped) {
                         shown.set(sample);
@@ -104,7 +123,7 @@ impl Scraper {
                     // One last scrape after the load: the requests that ended since the
                     // previous one are in the counters.
                     Ok(()) => {
-                        if let Some(scraped) = scrape(port) {
+                        if let Some(scraped) = scrape_at(address) {
                             let t_s = origin.elapsed().as_secs_f64();
                             samples.extend(ServerSample::from_page(t_s, &scraped));
                         }

@@ -427,8 +427,13 @@ pub fn get_status(port: u16, path: &str) -> Option<u16> {
 /// well-behaved client refuses to send: a 100 KB URI, a malformed line) and returns the
 /// status and the whole raw response, or `None` if nothing answered.
 pub fn raw_exchange(port: u16, request: &[u8]) -> Option<(u16, String)> {
-    let mut stream =
-        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)).ok()?;
+    raw_exchange_at(([127, 0, 0, 1], port).into(), request)
+}
+
+/// [`raw_exchange`] with a server at `address` (another container's, in `lab live`'s
+/// compose overlay).
+pub fn raw_exchange_at(address: std::net::SocketAddr, request: &[u8]) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(1)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     // The server may answer and close before reading everything; keep what it said.
     let _ = stream.write_all(request);

@@ -32,6 +32,7 @@ pub mod runner;
 pub mod scenarios;
 pub mod swarm;
 pub mod sweep;
+pub mod target;
 pub mod timeline;
 
 /// Prints a line to stdout; a closed pipe (`| head`) is not an error worth a panic.

@@ -16,6 +16,7 @@ use crate::experiment::Experiment;
 use crate::load::{Plan, Timed};
 use crate::results::{self, CpuCeiling, LatencyMs, Outcome, Results, Row};
 use crate::scenarios::Scenario;
+use crate::target::{Probe, Target};
 use kit::stack::{self, StartError};
 use kit::{kernel, procfs};
 use loadgen::Progress;
@@ -305,7 +306,7 @@ fn run_one(
     ui: &Ui,
     line: Line<'_>,
 ) -> Row {
-    let started = stack::start(&scenario.topology(), &options.bin_dir);
+    let started = stack::start(&scenario.topology(), &options.bin_dir).map(Target::from);
     load_and_measure(runtime, scenario, started, None, ui, line)
 }
 
@@ -324,14 +325,14 @@ pub struct Line<'a> {
 pub fn load_and_measure(
     runtime: &tokio::runtime::Runtime,
     scenario: &Scenario,
-    started: Result<stack::Stack, StartError>,
+    started: Result<Target, StartError>,
     timed: Option<Timed>,
     ui: &Ui,
     line: Line<'_>,
 ) -> Row {
     let mut row = Row::new(scenario);
-    let stack = match started {
-        Ok(stack) => stack,
+    let target = match started {
+        Ok(target) => target,
         Err(StartError::Skipped(reason)) => {
             row.outcome = Outcome::Skipped(reason);
             return row;
@@ -343,7 +344,7 @@ pub fn load_and_measure(
     };
 
     let load = scenario.load;
-    let url = stack.url(load.delay);
+    let url = target.url(load.delay);
     let plan = match timed {
         None => Plan::of(&load, url),
         Some(timed) => Plan::lasting(timed.duration, load.concurrency, load.delay, url)
@@ -374,7 +375,7 @@ pub fn load_and_measure(
         peaks,
         drops,
         server,
-    } = measure(runtime, stack, &plan, ui, line.label, status);
+    } = measure(runtime, target, &plan, ui, line.label, status);
     row.syn_retransmits = drops.map(|drops| drops.syn_retransmits);
 
     match outcome {
@@ -438,14 +439,14 @@ pub(crate) struct Measured {
 /// The width of a row's timeline, and how often the app's `/metrics` is read.
 pub const TIMELINE_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Runs `plan` against `stack` with `status` on the live line, sampling the app's
-/// process tree (CPU, peak RSS and threads) and its `/metrics` meanwhile; then stops
-/// the topology. The kernel's connection-tracking table gets room for the plan's
-/// connections first; if the kernel dropped connection attempts anyway, a note under
-/// `label` says so.
+/// Runs `plan` against `target` with `status` on the live line, sampling the app's
+/// processes (CPU, peak RSS and threads) and its `/metrics` meanwhile; then stops what
+/// this process started. The kernel's connection-tracking table gets room for the
+/// plan's connections first; if the kernel dropped connection attempts anyway, a note
+/// under `label` says so.
 pub(crate) fn measure(
     runtime: &tokio::runtime::Runtime,
-    stack: stack::Stack,
+    target: Target,
     plan: &Plan,
     ui: &Ui,
     label: &str,
@@ -454,16 +455,18 @@ pub(crate) fn measure(
     if let Some(line) = kernel::make_room(plan.connections()) {
         ui.line(&line);
     }
-    let app = stack.app_pid();
-    let sampler = procfs::Sampler::start(app, Duration::from_millis(100));
-    let cpu_before = procfs::usage(app).cpu_ticks;
+    let probe = target.probe();
+    let sampler = probe
+        .pid()
+        .map(|pid| procfs::Sampler::start(pid, Duration::from_millis(100)));
+    let cpu_before = probe.usage().cpu_ticks;
     let runner = i32::try_from(std::process::id()).unwrap_or(i32::MAX);
     let all_before = procfs::usage(runner).cpu_ticks;
     let drops_before = kernel::Drops::now();
     let origin = Instant::now();
-    let scraper = stack
-        .metrics_port
-        .map(|port| kit::scrape::Scraper::start(port, TIMELINE_INTERVAL, origin));
+    let scraper = target
+        .metrics()
+        .map(|address| kit::scrape::Scraper::start_at(address, TIMELINE_INTERVAL, origin));
     let outcome = {
         let progress = match ui.watch {
             Some(_) => Progress::with_latencies(),
@@ -478,7 +481,7 @@ pub(crate) fn measure(
                 watch,
                 progress: Arc::clone(&running.progress),
                 latest,
-                app,
+                probe,
                 runner,
                 all_before,
             };
@@ -495,10 +498,17 @@ pub(crate) fn measure(
     if let Some(note) = drops_note(drops) {
         ui.line(&format!("{label}: {note}"));
     }
-    let cpu_ticks = procfs::usage(app).cpu_ticks.saturating_sub(cpu_before);
-    let all_cpu_ticks = procfs::usage(runner).cpu_ticks.saturating_sub(all_before);
-    let peaks = sampler.finish();
-    stack.stop();
+    let cpu_ticks = probe.usage().cpu_ticks.saturating_sub(cpu_before);
+    let mut all_cpu_ticks = procfs::usage(runner).cpu_ticks.saturating_sub(all_before);
+    let peaks = match sampler {
+        Some(sampler) => sampler.finish(),
+        None => {
+            // A remote app is not this process's child: its CPU is counted apart.
+            all_cpu_ticks += cpu_ticks;
+            crate::target::peaks_from(&server)
+        }
+    };
+    target.stop();
     Measured {
         outcome,
         cpu_ticks,
@@ -514,7 +524,7 @@ struct Glancer {
     watch: Arc<dyn Watch>,
     progress: Arc<Progress>,
     latest: Option<kit::scrape::Latest>,
-    app: i32,
+    probe: Probe,
     runner: i32,
     all_before: u64,
 }
@@ -552,14 +562,20 @@ impl Glancer {
     }
 
     fn glance(&self, origin: Instant) {
+        let server = self.latest.as_ref().and_then(kit::scrape::Latest::get);
+        let app = self.probe.glance(server.as_ref());
+        let mut all_cpu_ticks = procfs::own_usage(self.runner)
+            .cpu_ticks
+            .saturating_sub(self.all_before);
+        if self.probe.pid().is_none() {
+            all_cpu_ticks += app.cpu_ticks;
+        }
         let glance = Glance {
             t_s: origin.elapsed().as_secs_f64(),
             progress: &self.progress,
-            server: self.latest.as_ref().and_then(kit::scrape::Latest::get),
-            app: procfs::usage(self.app),
-            all_cpu_ticks: procfs::usage(self.runner)
-                .cpu_ticks
-                .saturating_sub(self.all_before),
+            server,
+            app,
+            all_cpu_ticks,
         };
         self.watch.glance(&glance);
     }

@@ -633,6 +633,9 @@ mod tests {
                     duration_sum_s: 10.0 * t_s,
                     pool_in_use: None,
                     pool_waiters: None,
+                    cpu_seconds: None,
+                    resident_bytes: None,
+                    threads: None,
                 }
             })
             .collect();

@@ -23,6 +23,28 @@ pub struct Snapshot {
     /// Seconds, all requests together.
     pub sum: f64,
     pub gauges: Vec<Gauge>,
+    /// The service's processes (`None` where `/proc` has no such process).
+    pub process: Option<ProcessSnapshot>,
+}
+
+/// What the service's processes cost, at one scrape.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProcessSnapshot {
+    pub cpu_seconds: f64,
+    pub resident_bytes: u64,
+    pub threads: u64,
+}
+
+impl ProcessSnapshot {
+    /// `root` and its children, from `/proc`.
+    pub fn of(root: i32) -> Option<ProcessSnapshot> {
+        let usage = crate::procfs::own_usage(root);
+        (usage.processes > 0).then(|| ProcessSnapshot {
+            cpu_seconds: crate::procfs::ticks_to_ms(usage.cpu_ticks) / 1000.0,
+            resident_bytes: usage.rss_bytes,
+            threads: usage.threads,
+        })
+    }
 }
 
 /// The calls to one [`Dependency`] in a [`Snapshot`].
@@ -101,6 +123,29 @@ impl Collector for Snapshot {
         }
         for extra in &self.gauges {
             gauge(&mut encoder, extra.name, extra.help, extra.value)?;
+        }
+        if let Some(process) = &self.process {
+            let cpu = ConstCounter::new(process.cpu_seconds);
+            let metric = encoder.encode_descriptor(
+                "process_cpu_seconds",
+                "User and system CPU time of the service's processes, in seconds.",
+                None,
+                cpu.metric_type(),
+            )?;
+            cpu.encode(metric)?;
+            let as_gauge = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+            gauge(
+                &mut encoder,
+                "process_resident_memory_bytes",
+                "Resident memory of the service's processes, in bytes.",
+                as_gauge(process.resident_bytes),
+            )?;
+            gauge(
+                &mut encoder,
+                "process_threads",
+                "Threads of the service's processes.",
+                as_gauge(process.threads),
+            )?;
         }
         Ok(())
     }

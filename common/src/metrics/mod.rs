@@ -12,8 +12,16 @@
 //! | `db_queries_in_flight` | gauge | app_pg: database queries in flight |
 //! | `db_query_duration_seconds` | histogram | app_pg: time of each database query |
 //!
-//! (the last four for the [`Dependency`]s a service has), plus whatever gauges a service
-//! adds at scrape time ([`Metrics::with_gauges`]: app_pg's pool).
+//! | `process_cpu_seconds_total` | counter | user and system CPU time of the service's processes |
+//! | `process_resident_memory_bytes` | gauge | their resident memory |
+//! | `process_threads` | gauge | their threads |
+//!
+//! (the four `upstream_`/`db_` ones for the [`Dependency`]s a service has), plus whatever
+//! gauges a service adds at scrape time ([`Metrics::with_gauges`]: app_pg's pool). The
+//! `process_*` three, Prometheus's usual names, describe the service's process and its
+//! children (app_sync's master and workers), read from `/proc` at each scrape
+//! ([`crate::procfs::own_usage`]): what a live view in a container reads instead of the
+//! host's `/proc`.
 //!
 //! # One set of counters, in memory any process can map
 //!
@@ -54,7 +62,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use collector::{CallsSnapshot, Snapshot};
+pub use collector::{CallsSnapshot, ProcessSnapshot, Snapshot};
 pub use listener::{listen, serve, MetricsServer, ACCEPT_TICK};
 #[cfg(feature = "actix")]
 pub use middleware::{handler, track};
@@ -140,6 +148,9 @@ pub struct Metrics {
     /// The dependencies exposed (their gauges and histograms).
     dependencies: &'static [Dependency],
     gauges: Option<GaugeSource>,
+    /// The process whose tree the `process_*` metrics describe: the service's own, or,
+    /// in a prefork worker, its master's.
+    root: i32,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -160,6 +171,7 @@ impl Metrics {
             slot: 0,
             dependencies,
             gauges: None,
+            root: own_pid(),
         })
     }
 
@@ -184,12 +196,14 @@ impl Metrics {
             slot: 0,
             dependencies,
             gauges: None,
+            root: own_pid(),
         };
         Ok((metrics, fd))
     }
 
     /// Maps the counters a master created ([`Metrics::shared`]) from the inherited `fd`,
-    /// counting this process's requests in flight in `slot` (its worker index).
+    /// counting this process's requests in flight in `slot` (its worker index). Its
+    /// `process_*` metrics are its master's tree: call it in a worker its master forked.
     pub fn attach(
         dependencies: &'static [Dependency],
         fd: RawFd,
@@ -208,11 +222,14 @@ impl Metrics {
                 stat.st_size
             )));
         }
+        // SAFETY: getppid has no preconditions.
+        let master = unsafe { libc::getppid() };
         Ok(Metrics {
             region: Arc::new(Region::map(Some(fd))?),
             slot: slot % MAX_SLOTS,
             dependencies,
             gauges: None,
+            root: master,
         })
     }
 
@@ -308,6 +325,7 @@ impl Metrics {
                 .as_ref()
                 .map(|source| source())
                 .unwrap_or_default(),
+            process: ProcessSnapshot::of(self.root),
         }
     }
 
@@ -315,6 +333,10 @@ impl Metrics {
     pub fn render(&self) -> String {
         self.snapshot().render()
     }
+}
+
+fn own_pid() -> i32 {
+    i32::try_from(std::process::id()).unwrap_or(i32::MAX)
 }
 
 /// A request being served ([`Metrics::request`]). [`Tracked::finish`] records its status

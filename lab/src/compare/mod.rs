@@ -29,6 +29,7 @@ use crate::experiment::Experiment;
 use crate::results::{self, Row};
 use crate::runner::{self, Options, Ui};
 use crate::scenarios::{self, Article, Bound, Load, Scenario, GIANT, HUGE, SLOW_API};
+use crate::target::Target;
 use kit::python::{self, Venv};
 use kit::stack::{self, AppCommand, AppPorts};
 
@@ -678,7 +679,7 @@ pub fn run_all(
                     rust.topology,
                     rust.load.ab_flags()
                 ));
-                let started = stack::start(&rust.topology(), &options.bin_dir);
+                let started = stack::start(&rust.topology(), &options.bin_dir).map(Target::from);
                 let line = runner::Line {
                     label: &rust_label,
                     expected_s: expected[index].0,
@@ -703,7 +704,8 @@ pub fn run_all(
                     command: &command,
                     stop_signal: pair.python.stop_signal(),
                 };
-                let started = stack::start_with(&py.topology(), &options.bin_dir, Some(&app));
+                let started = stack::start_with(&py.topology(), &options.bin_dir, Some(&app))
+                    .map(Target::from);
                 let line = runner::Line {
                     label: &py_label,
                     expected_s: expected[index].1,

@@ -190,7 +190,8 @@ fn conduct(run: &Arc<Run>, bin_dir: &std::path::Path, _lock: FileLock) {
     let row = match runner::runtime() {
         Ok(runtime) => {
             let ui = Ui::watched(run::watch(run));
-            let started = kit::stack::start(&run.scenario.topology(), bin_dir);
+            let started = kit::stack::start(&run.scenario.topology(), bin_dir)
+                .map(crate::target::Target::from);
             let line = Line {
                 label: run.scenario.id,
                 expected_s: run.request.seconds,

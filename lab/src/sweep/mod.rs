@@ -30,6 +30,7 @@ use crate::load::Plan;
 use crate::results::{CpuCeiling, LatencyMs};
 use crate::runner::{fmt_duration, measure, Measured, Options, Ui};
 use crate::scenarios::{by_id, Load, Scenario};
+use crate::target::Target;
 use kit::procfs;
 use kit::stack::{self, StartError};
 use loadgen::Progress;
@@ -360,7 +361,7 @@ fn run_point(
         peaks,
         drops,
         ..
-    } = measure(runtime, stack, &plan, ui, label, status);
+    } = measure(runtime, Target::from(stack), &plan, ui, label, status);
 
     let report = outcome.map_err(|err| StartError::Failed(format!("{err:#}")))?;
     // When each interval ended, seconds from the run's start, and the 2xx by then.
