@@ -44,19 +44,20 @@ def scenario_table():
     table = {}
     for row in json.loads(listing.stdout):
         if row.get("compose"):
-            table[row["id"]] = (row["compose"]["file"], row["compose"]["port"], "app_" + row["app"]["binary"], row["app_env"], VIA[row["front"]])
+            table[row["id"]] = (row["compose"]["file"], row["compose"]["port"], "app_" + row["app"]["binary"], row["app_env"], VIA[row["front"]], row["compose"]["service"], row["compose"]["app"])
     return table
 
 
-# scenario: (file, published port, binary, settings the service must run with, via nginx)
+# scenario: (file, published port, binary, settings the service must run with, via nginx,
+# the service that publishes the port, the app's service)
 SCENARIOS = scenario_table()
 # The services' defaults (docs/reference.md): a variable left unset means this.
 DEFAULTS = {"WORKERS": "1", "THREADS": "1", "PROTOCOL": "http", "CLIENT": "async", "DRIVER": "async", "HOST": "127.0.0.1"}
-# Published ports that are not a scenario: PostgreSQL for the bonus, Prometheus.
-OTHER_PORTS = {("bonus-postgres.yml", 5432), ("prometheus.yml", 9090)}
+# Published ports that are not a scenario: PostgreSQL for the bonus, Prometheus, the live page.
+OTHER_PORTS = {("bonus-postgres.yml", 5432), ("prometheus.yml", 9090), ("live.yml", 8089)}
 # Overlays added to a topology's file (`-f async-gevent.yml -f prometheus.yml`), not a
 # topology of the article: held to the house rules, but no article section to name.
-OVERLAYS = {"prometheus.yml"}
+OVERLAYS = {"prometheus.yml", "live.yml"}
 
 errors = []
 
@@ -161,7 +162,8 @@ for path in sorted(COMPOSE.glob("*.yml")):
                 fail(at, f"port {host_port} is no scenario's port")
         check_hardened(at, service)
         env = env_of(service)
-        if binary_of(service) and binary_of(service) != "slow_api":
+        # The apps call the slow API; slow_api is it, and `lab` (live.yml) calls the apps.
+        if binary_of(service) and binary_of(service) not in ("slow_api", "lab"):
             if env.get("API_URL") != "http://slow_api:4000/":
                 fail(at, "API_URL must be http://slow_api:4000/")
             if env.get("HOST") != "0.0.0.0":
@@ -172,7 +174,7 @@ def service_on_port(doc, port):
     return [(name, s) for name, s in (doc.get("services") or {}).items() if any(p[1] == port for p in published(s))]
 
 
-for scenario, (file, port, binary, settings, via) in SCENARIOS.items():
+for scenario, (file, port, binary, settings, via, publisher, app) in SCENARIOS.items():
     where = f"scenario {scenario} (compose/{file}:{port})"
     doc = files.get(file)
     if doc is None:
@@ -183,6 +185,8 @@ for scenario, (file, port, binary, settings, via) in SCENARIOS.items():
         fail(where, f"{len(owners)} services publish port {port}, expected 1")
         continue
     name, service = owners[0]
+    if name != publisher:
+        fail(where, f"{name} publishes port {port}, the scenario table says {publisher}")
     if via:
         # nginx publishes the port; the app is the upstream its config names.
         mounts = [str(v) for v in service.get("volumes") or []]
@@ -210,6 +214,10 @@ for scenario, (file, port, binary, settings, via) in SCENARIOS.items():
         name = app_name
     elif env_of(service).get("PORT_APP") != str(port):
         fail(where, f"{name} publishes {port} but PORT_APP is {env_of(service).get('PORT_APP')}")
+    if name != app:
+        fail(where, f"the app is {name}, the scenario table says {app}")
+    if env_of(service).get("METRICS_PORT") != "9100":
+        fail(where, f"{name} must serve /metrics on METRICS_PORT 9100 (lab live reads it)")
     if binary_of(service) != binary:
         fail(where, f"{name} builds {binary_of(service)}, expected {binary}")
     env = env_of(service)

@@ -39,10 +39,11 @@ done
 
 if [ "$LAB_BUILD" = prebuilt ]; then
     say "host release build, staged in target/docker-bin/"
-    # Only what the images run (as compose/Dockerfile builds): not the lab's binaries.
-    cargo build --release --locked -p slow_api -p app_sync -p app_async -p app_pg -p healthcheck
+    # What the images run (as compose/Dockerfile builds): the services, the probe, and
+    # the lab for the live page's overlay (compose/live.yml).
+    cargo build --release --locked -p slow_api -p app_sync -p app_async -p app_pg -p healthcheck -p lab
     mkdir -p target/docker-bin
-    for bin in slow_api app_sync app_async app_pg healthcheck; do
+    for bin in slow_api app_sync app_async app_pg healthcheck lab; do
         if [ -x "target/release/$bin" ]; then cp -f "target/release/$bin" target/docker-bin/; else rm -f "target/docker-bin/$bin"; fi
     done
 fi

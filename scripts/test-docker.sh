@@ -3,7 +3,8 @@
 # start it, wait until every container is healthy, check the body on every published
 # port, put a short load through it, stop a dependency and see the 502/503 the app owes
 # its users, then take it down with its volumes. Then the overlays: compose/prometheus.yml
-# on a topology, until Prometheus' API shows the requests sent to the app.
+# on a topology, until Prometheus' API shows the requests sent to the app; and
+# compose/live.yml, whose page runs a load from its container and streams it.
 #
 #   LAB_BUILD=prebuilt (default here)  images copy host-built release binaries
 #                                      (compose/Dockerfile.prebuilt, CI speed)
@@ -11,7 +12,7 @@
 #                                      as users get them
 #   LOADGEN=path                       ab-compatible load generator (default
 #                                      the workspace's target/release/loadgen; ab works too)
-#   FILES="a.yml b.yml"                only these compose files (prometheus.yml: the overlay case)
+#   FILES="a.yml b.yml"                only these compose files (prometheus.yml, live.yml: the overlays)
 #   COMPOSE="docker compose"           the compose client (default: v2 if present, else v1)
 #
 # A compose file whose service is not in this workspace yet is skipped with a loud
@@ -186,6 +187,76 @@ run_overlay() { # one OVERLAYS line
     results+=("$file+$overlay|ok|$((SECONDS - start)) s")
 }
 
+# The live page's overlay: on async-gevent.yml, a run of `async` (100 clients, delay
+# 0.2 s, 3 s) from the page's container must stream samples whose server side comes from
+# the app's /metrics over the network, and end with the row.
+LIVE_FILE=async-gevent.yml
+LIVE_RUN='{"scenario": "async", "clients": 100, "delay": 0.2, "seconds": 3}'
+
+run_live() {
+    local project=lab-${LIVE_FILE%.yml}-live start id bin p lock
+    for bin in slow_api app_async lab; do
+        if ! have_service "$bin"; then
+            loud "SKIPPED compose/$LIVE_FILE + compose/live.yml: $bin is not built"
+            results+=("$LIVE_FILE+live.yml|SKIPPED (no $bin)|-")
+            return 0
+        fi
+    done
+    for p in 3000 3001 8089; do
+        if port_busy "$p"; then echo "error: 127.0.0.1:$p is already in use; compose/$LIVE_FILE + live.yml publish it" >&2; return 1; fi
+    done
+    start=$SECONDS
+    say "compose/$LIVE_FILE + compose/live.yml ($COMPOSE, LAB_BUILD=$LAB_BUILD)"
+    LIVE_COMPOSE_FILE=$LIVE_FILE $COMPOSE -p "$project" -f "compose/$LIVE_FILE" -f compose/live.yml up -d --build >"$tmp/up.log" 2>&1 || { tail -n 30 "$tmp/up.log" >&2; return 1; }
+    wait_healthy "$project" "$LIVE_FILE" live.yml || return 1
+    echo "   all containers healthy after $((SECONDS - start)) s"
+    curl -sS -m 10 http://127.0.0.1:8089/api/scenarios >"$tmp/scenarios.json"
+    python3 - "$tmp/scenarios.json" "$LIVE_FILE" <<'PY' || return 1
+import json, sys
+ids = [row["id"] for row in json.load(open(sys.argv[1]))]
+if "async" not in ids or "sync-workers" in ids:
+    sys.exit(f"the page in the overlay of {sys.argv[2]} offers {ids}: expected its own topologies only")
+print(f"   the page offers {', '.join(ids)}")
+PY
+    # The host's bench lock for the whole run: the load runs in the container.
+    exec {lock}>/tmp/lab-bench.lock
+    flock "$lock"
+    id=$(curl -sS -m 10 -X POST -H 'Content-Type: application/json' -d "$LIVE_RUN" http://127.0.0.1:8089/api/runs | jq -r '.id // empty')
+    [ -n "$id" ] && curl -sS -N -m 60 "http://127.0.0.1:8089/api/runs/$id/events" >"$tmp/events" || true
+    exec {lock}>&-
+    [ -n "$id" ] || { echo "POST /api/runs did not start a run" >&2; return 1; }
+    python3 - "$tmp/events" <<'PY' || return 1
+import json, sys
+samples, summary, event = [], None, None
+for line in open(sys.argv[1]):
+    line = line.rstrip("\n")
+    if line.startswith("event: "):
+        event = line[7:]
+    elif line.startswith("data: "):
+        data = json.loads(line[6:])
+        if event is None:
+            samples.append(data)
+        elif event == "summary":
+            summary = data
+        event = None
+if summary is None:
+    sys.exit(f"the stream ended without its summary after {len(samples)} samples")
+most = lambda key: max((s[key] or 0) for s in samples) if samples else 0
+problems = []
+if len(samples) < 10: problems.append(f"{len(samples)} samples")
+if most("clients_in_flight") != 100: problems.append(f"at most {most('clients_in_flight')} in flight on the clients' side")
+if most("server_in_flight") < 50: problems.append(f"at most {most('server_in_flight')} in flight in the app's /metrics")
+if most("threads") < 1: problems.append("no threads from the app's process_threads")
+if summary.get("error") or summary["complete"] == 0: problems.append(f"row: {summary.get('error')}, {summary['complete']} complete")
+if problems:
+    sys.exit("the live run: " + "; ".join(problems))
+print(f"   live run of async: {len(samples)} samples, in flight {most('clients_in_flight')} (clients) / "
+      f"{most('server_in_flight'):.0f} (app's /metrics), app threads {most('threads')}, "
+      f"{summary['complete']} complete at {summary['requests_per_second']:.1f} requests/s")
+PY
+    results+=("$LIVE_FILE+live.yml|ok|$((SECONDS - start)) s")
+}
+
 tmp=$(mktemp -d)
 current=() # the compose arguments (-p project -f file...) of what is up now
 cleanup() {
@@ -223,6 +294,18 @@ for line in "${OVERLAYS[@]}"; do
     $COMPOSE "${current[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
     current=()
 done
+
+if [ -z "${FILES:-}" ] || [[ " $FILES " == *" live.yml "* ]]; then
+    current=(-p "lab-${LIVE_FILE%.yml}-live" -f "compose/$LIVE_FILE" -f compose/live.yml)
+    if ! run_live; then
+        failures=$((failures + 1))
+        results+=("$LIVE_FILE+live.yml|FAILED|-")
+        echo "-- logs of live and app_async (compose/$LIVE_FILE + compose/live.yml):" >&2
+        $COMPOSE "${current[@]}" logs --no-color --tail 15 live app_async >&2 || true
+    fi
+    $COMPOSE "${current[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+    current=()
+fi
 
 say "summary ($((SECONDS - total)) s)"
 printf '   %-31s %-22s %s\n' file result time

@@ -75,6 +75,11 @@ pub struct Compose {
     pub file: &'static str,
     /// The port it publishes the topology on (the one to load).
     pub port: u16,
+    /// The service that publishes it (nginx, or the app): the host to load from another
+    /// container of the file's network, on the same port.
+    pub service: &'static str,
+    /// The app's service: where its `/metrics` answers, on `METRICS_PORT` 9100.
+    pub app: &'static str,
 }
 
 /// One row of the table.
@@ -231,8 +236,18 @@ const fn article(rps: Option<f64>, text: &'static str) -> Article {
     Article { rps, text }
 }
 
-const fn compose(file: &'static str, port: u16) -> Option<Compose> {
-    Some(Compose { file, port })
+const fn compose(
+    file: &'static str,
+    port: u16,
+    service: &'static str,
+    app: &'static str,
+) -> Option<Compose> {
+    Some(Compose {
+        file,
+        port,
+        service,
+        app,
+    })
 }
 
 /// A keep-alive `c=5000` twin of a row (`-k -n 25000 -c 5000`).
@@ -280,7 +295,7 @@ const ASYNC_1: App = App::Async {
 /// The Flask dev server: one request at a time.
 pub const DEVSERVER: Scenario = Scenario {
     id: "devserver",
-    compose: compose("sync-devserver.yml", 3000),
+    compose: compose("sync-devserver.yml", 3000, "app_sync", "app_sync"),
     article_analogue: "flask run --without-threads",
     topology: "app_sync 1 worker x 1 thread",
     app: App::Sync {
@@ -298,7 +313,7 @@ pub const DEVSERVER: Scenario = Scenario {
 /// uWSGI's and Gunicorn's prefork workers x threads.
 pub const SYNC_WORKERS: Scenario = Scenario {
     id: "sync-workers",
-    compose: compose("sync-workers.yml", 3000),
+    compose: compose("sync-workers.yml", 3000, "app_sync", "app_sync"),
     article_analogue: "uWSGI 4x50; Gunicorn 4x50",
     topology: "app_sync 4 workers x 50 threads",
     app: SYNC_4X50,
@@ -312,7 +327,7 @@ pub const SYNC_WORKERS: Scenario = Scenario {
 /// One event loop (gevent).
 pub const ASYNC: Scenario = Scenario {
     id: "async",
-    compose: compose("async-gevent.yml", 3000),
+    compose: compose("async-gevent.yml", 3000, "app_async", "app_async"),
     article_analogue: "gevent.pywsgi; Gunicorn+gevent (1 worker)",
     topology: "app_async 1 worker",
     app: ASYNC_1,
@@ -326,7 +341,7 @@ pub const ASYNC: Scenario = Scenario {
 
 const ASYNC_WORKERS: Scenario = Scenario {
     id: "async-workers",
-    compose: compose("async-workers.yml", 3000),
+    compose: compose("async-workers.yml", 3000, "app_async", "app_async"),
     article_analogue: "uWSGI+gevent 2 workers",
     topology: "app_async 2 workers",
     app: App::Async {
@@ -343,7 +358,12 @@ const ASYNC_WORKERS: Scenario = Scenario {
 
 const DEVSERVER_THREADED: Scenario = Scenario {
     id: "devserver-threaded",
-    compose: compose("sync-devserver.yml", 3001),
+    compose: compose(
+        "sync-devserver.yml",
+        3001,
+        "app_sync_threaded",
+        "app_sync_threaded",
+    ),
     article_analogue: "flask run --with-threads",
     topology: "app_sync thread per connection",
     app: App::Sync {
@@ -361,7 +381,7 @@ const DEVSERVER_THREADED: Scenario = Scenario {
 /// Beyond the article: nginx in front of a 4 x 50 thread pool.
 const NGINX_SYNC: Scenario = Scenario {
     id: "nginx-sync",
-    compose: compose("nginx-sync.yml", 8080),
+    compose: compose("nginx-sync.yml", 8080, "nginx", "app_sync"),
     article_analogue: "beyond the article: nginx -> a 4x50 thread pool",
     topology: "nginx -> app_sync 4x50",
     app: SYNC_4X50,
@@ -377,7 +397,7 @@ const NGINX_SYNC: Scenario = Scenario {
 /// adds the keep-alive pool (HTTP/1.1) an event loop can afford.
 const NGINX_ASYNC: Scenario = Scenario {
     id: "nginx-async",
-    compose: compose("nginx-async.yml", 8080),
+    compose: compose("nginx-async.yml", 8080, "nginx", "app_async"),
     article_analogue: "nginx -> Gunicorn+gevent, plus upstream keep-alive (the lab's)",
     topology: "nginx -> app_async (upstream keep-alive)",
     app: ASYNC_1,
@@ -391,7 +411,7 @@ const NGINX_ASYNC: Scenario = Scenario {
 /// The article's nginx-uwsgi.yml: nginx `uwsgi_pass` -> uWSGI `--gevent 2000`, one worker.
 const NGINX_UWSGI: Scenario = Scenario {
     id: "nginx-uwsgi",
-    compose: compose("nginx-uwsgi.yml", 8080),
+    compose: compose("nginx-uwsgi.yml", 8080, "nginx", "app_async"),
     article_analogue: "nginx -> uWSGI+gevent (uwsgi protocol)",
     topology: "nginx uwsgi_pass -> app_async 1 worker with PROTOCOL=uwsgi",
     app: App::Async {
@@ -409,7 +429,7 @@ const NGINX_UWSGI: Scenario = Scenario {
 /// Beyond the article: nginx `uwsgi_pass` -> uWSGI without gevent, 4 x 50 threads.
 const NGINX_UWSGI_SYNC: Scenario = Scenario {
     id: "nginx-uwsgi-sync",
-    compose: compose("nginx-uwsgi-sync.yml", 8080),
+    compose: compose("nginx-uwsgi-sync.yml", 8080, "nginx", "app_sync"),
     article_analogue: "beyond the article: nginx -> uWSGI 4x50 (uwsgi protocol)",
     topology: "nginx uwsgi_pass -> app_sync 4x50 with PROTOCOL=uwsgi",
     app: App::Sync {
@@ -462,7 +482,12 @@ pub const SCENARIOS: &[Scenario] = &[
     ASYNC,
     Scenario {
         id: "async-blocking",
-        compose: compose("async-gevent.yml", 3001),
+        compose: compose(
+            "async-gevent.yml",
+            3001,
+            "app_async_blocking",
+            "app_async_blocking",
+        ),
         article_analogue: "gevent without monkey patching",
         topology: "app_async 1 worker, blocking client",
         app: App::Async {
@@ -483,7 +508,12 @@ pub const SCENARIOS: &[Scenario] = &[
     NGINX_UWSGI_SYNC,
     Scenario {
         id: "pg-blocking",
-        compose: compose("bonus-postgres.yml", 3000),
+        compose: compose(
+            "bonus-postgres.yml",
+            3000,
+            "app_pg_blocking",
+            "app_pg_blocking",
+        ),
         article_analogue: "psycopg2 under gevent",
         topology: "app_pg 1 worker, blocking driver",
         app: App::Pg {
@@ -500,7 +530,7 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         id: "pg-async",
-        compose: compose("bonus-postgres.yml", 3001),
+        compose: compose("bonus-postgres.yml", 3001, "app_pg_async", "app_pg_async"),
         article_analogue: "psycogreen",
         topology: "app_pg 1 worker, async driver",
         app: App::Pg {
@@ -525,7 +555,7 @@ pub const SCENARIOS: &[Scenario] = &[
     // the pool's 32 requests/s the rest wait, and a wait past POOL_WAIT_TIMEOUT is a 503.
     Scenario {
         id: "pg-async-c1000",
-        compose: compose("bonus-postgres.yml", 3001),
+        compose: compose("bonus-postgres.yml", 3001, "app_pg_async", "app_pg_async"),
         article_analogue: "beyond the article: psycogreen's pool at 1,000 clients",
         topology: "app_pg 1 worker, async driver, a pool of 16",
         app: App::Pg {

@@ -21,6 +21,11 @@ pub struct Args {
     /// Directory holding the service binaries [default: this program's own directory].
     #[arg(long)]
     bin_dir: Option<PathBuf>,
+    /// In a container beside a compose file's services (compose/live.yml): load the
+    /// topologies of this file (e.g. async-gevent.yml) over its network instead of
+    /// starting them.
+    #[arg(long, env = "LIVE_COMPOSE_FILE")]
+    compose_file: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -28,6 +33,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         address: (args.host, args.port).into(),
         bin_dir: bin_dir(args.bin_dir),
         bench_lock: args.bench_lock,
+        compose_file: args.compose_file,
     })?;
     Ok(ExitCode::SUCCESS)
 }

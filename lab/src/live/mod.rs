@@ -20,11 +20,16 @@
 //!
 //! A run holds the bench lock (`/tmp/lab-bench.lock`) while it runs, so it never shares
 //! the cores with a benchmark; it ends by its duration whether or not a browser watches.
+//!
+//! Natively a run starts its topology on loopback ports and reads its processes from
+//! `/proc`. In a container beside a compose file's services (`compose/live.yml`,
+//! `--compose-file`), it loads the service that publishes the row's port over the
+//! file's network and reads the app's processes from its `/metrics`.
 
 mod run;
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,7 +46,8 @@ use run::Run;
 pub use run::{RunRequest, Sample, ScenarioInfo, State, MAX_CLIENTS, MAX_DELAY, MAX_SECONDS};
 
 use crate::runner::{self, Line, Ui};
-use crate::scenarios::SCENARIOS;
+use crate::scenarios::{Scenario, SCENARIOS};
+use crate::target::{Remote, Target};
 use kit::procs::FileLock;
 
 /// The page: HTML, its style and its script in one file, drawn on canvas; nothing
@@ -60,6 +66,9 @@ pub struct Options {
     pub bin_dir: PathBuf,
     /// The bench lock a run holds (`BENCH_LOCK`).
     pub bench_lock: PathBuf,
+    /// In a container beside a compose file's services (`compose/live.yml`): the file
+    /// whose topologies the page loads, over its network, instead of starting them.
+    pub compose_file: Option<String>,
 }
 
 impl Options {
@@ -69,6 +78,7 @@ impl Options {
             address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
             bin_dir: runner::Options::default_bin_dir(),
             bench_lock: PathBuf::from("/tmp/lab-bench.lock"),
+            compose_file: None,
         }
     }
 }
@@ -83,6 +93,18 @@ struct Live {
 /// Serves the page and the API until Ctrl-C (the lab's interrupt handler stops every
 /// service a run started, then exits).
 pub fn serve(options: Options) -> anyhow::Result<()> {
+    if let Some(file) = &options.compose_file {
+        let files: std::collections::BTreeSet<&str> = SCENARIOS
+            .iter()
+            .filter_map(|scenario| scenario.compose.map(|compose| compose.file))
+            .collect();
+        if !files.contains(&file.as_str()) {
+            anyhow::bail!(
+                "no topology of the table runs in {file:?}; the compose files: {}",
+                files.into_iter().collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
     let address = options.address;
     let live = web::Data::new(Live {
         options,
@@ -136,9 +158,24 @@ fn bad_request(reason: &str) -> HttpResponse {
     HttpResponse::BadRequest().json(serde_json::json!({ "error": reason }))
 }
 
-async fn scenarios() -> HttpResponse {
-    let rows: Vec<ScenarioInfo> = SCENARIOS.iter().map(ScenarioInfo::of).collect();
+async fn scenarios(live: web::Data<Live>) -> HttpResponse {
+    let rows: Vec<ScenarioInfo> = SCENARIOS
+        .iter()
+        .filter(|scenario| live.serves(scenario))
+        .map(ScenarioInfo::of)
+        .collect();
     HttpResponse::Ok().json(rows)
+}
+
+impl Live {
+    /// Whether the page offers `scenario`: every row natively; beside a compose file,
+    /// the rows that file runs.
+    fn serves(&self, scenario: &Scenario) -> bool {
+        match &self.options.compose_file {
+            None => true,
+            Some(file) => scenario.compose.is_some_and(|compose| compose.file == file),
+        }
+    }
 }
 
 async fn start_run(live: web::Data<Live>, request: web::Json<RunRequest>) -> HttpResponse {
@@ -147,6 +184,13 @@ async fn start_run(live: web::Data<Live>, request: web::Json<RunRequest>) -> Htt
         Ok(scenario) => scenario,
         Err(reason) => return bad_request(&reason),
     };
+    if !live.serves(&scenario) {
+        let file = live.options.compose_file.as_deref().unwrap_or_default();
+        return bad_request(&format!(
+            "scenario {:?} does not run in {file}; this page loads only its topologies",
+            scenario.id
+        ));
+    }
     let lock = match FileLock::try_acquire(&live.options.bench_lock) {
         Ok(Some(lock)) => lock,
         Ok(None) => {
@@ -171,10 +215,13 @@ async fn start_run(live: web::Data<Live>, request: web::Json<RunRequest>) -> Htt
             runs.pop_first();
         }
     }
-    let bin_dir = live.options.bin_dir.clone();
+    let place = match live.options.compose_file {
+        Some(_) => Place::Compose,
+        None => Place::Native(live.options.bin_dir.clone()),
+    };
     let spawned = std::thread::Builder::new()
         .name(format!("live-run-{id}"))
-        .spawn(move || conduct(&run, &bin_dir, lock));
+        .spawn(move || conduct(&run, &place, lock));
     match spawned {
         Ok(_) => HttpResponse::Created()
             .insert_header((header::LOCATION, format!("/api/runs/{id}")))
@@ -184,14 +231,27 @@ async fn start_run(live: web::Data<Live>, request: web::Json<RunRequest>) -> Htt
     }
 }
 
-/// A run, on its own thread: start the topology, load it while the watch streams,
-/// stop it, and end the stream with the row. The bench lock is held until then.
-fn conduct(run: &Arc<Run>, bin_dir: &std::path::Path, _lock: FileLock) {
+/// Where a run's topology is.
+enum Place {
+    /// Started by the run from the binaries in this directory, on loopback ports.
+    Native(PathBuf),
+    /// Running beside this container: the compose file's services.
+    Compose,
+}
+
+/// A run, on its own thread: start the topology (or find it beside us), load it while
+/// the watch streams, stop what was started, and end the stream with the row. The
+/// bench lock is held until then.
+fn conduct(run: &Arc<Run>, place: &Place, _lock: FileLock) {
     let row = match runner::runtime() {
         Ok(runtime) => {
             let ui = Ui::watched(run::watch(run));
-            let started = kit::stack::start(&run.scenario.topology(), bin_dir)
-                .map(crate::target::Target::from);
+            let target = match place {
+                Place::Native(bin_dir) => {
+                    kit::stack::start(&run.scenario.topology(), bin_dir).map(Target::from)
+                }
+                Place::Compose => Ok(Target::Remote(beside(&run.scenario))),
+            };
             let line = Line {
                 label: run.scenario.id,
                 expected_s: run.request.seconds,
@@ -200,7 +260,7 @@ fn conduct(run: &Arc<Run>, bin_dir: &std::path::Path, _lock: FileLock) {
             runner::load_and_measure(
                 &runtime,
                 &run.scenario,
-                started,
+                target,
                 Some(run.request.timed()),
                 &ui,
                 line,
@@ -214,6 +274,29 @@ fn conduct(run: &Arc<Run>, bin_dir: &std::path::Path, _lock: FileLock) {
     };
     run.finish(row);
 }
+
+/// A row's topology as its compose file runs it, seen from another container of the
+/// file's network: the service that publishes its port, and its app's `/metrics` on
+/// `METRICS_PORT` 9100.
+fn beside(scenario: &Scenario) -> Remote {
+    match scenario.compose {
+        Some(compose) => Remote {
+            url: format!("http://{}:{}/", compose.service, compose.port),
+            metrics: (compose.app, METRICS_PORT)
+                .to_socket_addrs()
+                .ok()
+                .and_then(|mut addresses| addresses.next()),
+        },
+        // Refused by `serves` before a run starts.
+        None => Remote {
+            url: String::new(),
+            metrics: None,
+        },
+    }
+}
+
+/// The port of every app's `/metrics` in the compose files.
+const METRICS_PORT: u16 = 9100;
 
 fn find(live: &Live, id: &str) -> Option<Arc<Run>> {
     let id: u64 = id.parse().ok()?;
