@@ -231,6 +231,29 @@ impl Running {
     }
 }
 
+/// The 2xx answers per second of a timed load after `warmup_s`, over the rest of its
+/// time. A closed loop's first answers come back one delay after the start, and a time
+/// limit cuts off the round in flight at its end: counted over the whole time, a 5 s
+/// load at a 1 s delay would show four rounds in five seconds, 80% of a rate it kept
+/// all along. (The sweep counts its time-window points the same way.)
+pub fn ok_rate_after(report: &Report, warmup_s: f64) -> f64 {
+    let totals: Vec<loadgen::Totals> = report
+        .timeline
+        .iter()
+        .flat_map(loadgen::Timeline::running_totals)
+        .collect();
+    let ok_by = |at: f64| {
+        totals
+            .iter()
+            .take_while(|totals| totals.end_s <= at + 1e-9)
+            .last()
+            .map_or(0, |totals| totals.ok)
+    };
+    let ok = report.complete.saturating_sub(report.non_2xx);
+    let window = (report.time_taken_s - warmup_s).max(1e-3);
+    ok.saturating_sub(ok_by(warmup_s)) as f64 / window
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -387,6 +387,12 @@ pub fn load_and_measure(
             row.time_taken_s = report.time_taken_s;
             let ok = report.complete.saturating_sub(report.non_2xx) as f64;
             row.efficiency = ok / report.time_taken_s.max(1e-9) / row.ceiling_rps;
+            if timed.is_some() {
+                // A timed load (lab live): its rate after the clients' first round.
+                let warmup = load.delay.min(report.time_taken_s / 2.0);
+                row.requests_per_second = crate::load::ok_rate_after(&report, warmup);
+                row.efficiency = row.requests_per_second / row.ceiling_rps;
+            }
             row.latency_ms = LatencyMs::from(&report.latency_ms);
             row.cpu_ms_per_request = procfs::ms_per_request(cpu_ticks, report.complete);
             let all_ms = procfs::ms_per_request(all_cpu_ticks, report.complete);

@@ -376,13 +376,7 @@ fn run_point(
         after_warmup(&samples, mode.warmup_responses, ok, report.time_taken_s)
     } else {
         // The 2xx that came back after the warm-up, over the rest of the window.
-        let at_warmup = samples
-            .iter()
-            .take_while(|(t, _)| *t <= options.warmup + 1e-9)
-            .last()
-            .map_or(0, |(_, ok)| *ok);
-        let window = (report.time_taken_s - options.warmup).max(1e-3);
-        ok.saturating_sub(at_warmup) as f64 / window
+        crate::load::ok_rate_after(&report, options.warmup)
     };
     let offered = f64::from(concurrency) / options.delay;
     // Little's law at this c (a thread cap caps it), then the CPU's ceiling beside it.
