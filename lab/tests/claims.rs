@@ -810,9 +810,9 @@ const CLAIMS: &[Claim] = &[
             at("direct-keepalive"),
             at("nginx-proxy-keepalive"),
         );
-        c.within("async-keepalive: server holds 5,000 at s", app, 0.59, 0.61);
+        c.within("async-keepalive: server holds 5,000 at s", app, 0.49, 0.51);
         c.within("direct-keepalive: at s", direct, 0.19, 0.21);
-        c.within("nginx-proxy-keepalive: at s", nginx, 0.49, 0.51);
+        c.within("nginx-proxy-keepalive: at s", nginx, 0.39, 0.41);
         c.that(
             app > nginx && app > direct,
             "app_async's first round is the slowest",

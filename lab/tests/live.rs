@@ -314,3 +314,58 @@ fn a_topology_that_cannot_start_says_why_and_frees_the_lock() {
         json!({"scenario": "async", "clients": 10, "delay": 0.1, "seconds": 1}),
     );
 }
+
+#[test]
+fn a_run_ends_by_its_duration_with_nobody_watching() {
+    let dir = support::scratch("live-unwatched");
+    let live = live(&dir.join("bench.lock"), &services_bin_dir());
+    let id = start(
+        &live,
+        json!({"scenario": "devserver", "clients": 2, "delay": 0.1, "seconds": 1}),
+    );
+    let url = live.url(&format!("/api/runs/{id}"));
+    assert!(support::wait_for(Duration::from_secs(60), || {
+        call("GET", &url, None).1["state"] == "finished"
+    }));
+    let (_, run) = call("GET", &url, None);
+    assert!(
+        run["row"]["complete"].as_u64().expect("complete") > 0,
+        "{run}"
+    );
+    // Its events are all still there for a late listener.
+    assert!(summary(&events(&live, id))["error"].is_null());
+}
+
+/// Two topologies side by side under one load: the event loop holds what the thread
+/// cap cannot, and the summary holds both rows.
+#[test]
+fn side_by_side_the_thread_cap_shows_beside_the_event_loop() {
+    let dir = support::scratch("live-beside");
+    let live = live(&dir.join("bench.lock"), &services_bin_dir());
+    let id = start(
+        &live,
+        json!({"scenario": "async", "beside": "sync-workers", "clients": 300, "delay": 0.2, "seconds": 2}),
+    );
+    let events = events(&live, id);
+    let most = |scenario: &str, field: &str| {
+        samples(&events)
+            .iter()
+            .filter(|sample| sample["scenario"] == scenario)
+            .filter_map(|sample| sample[field].as_f64())
+            .fold(0.0, f64::max)
+    };
+    for scenario in ["async", "sync-workers"] {
+        let count = samples(&events)
+            .iter()
+            .filter(|sample| sample["scenario"] == scenario)
+            .count();
+        assert!(count >= 10, "{scenario}: {count} samples");
+        assert_eq!(most(scenario, "clients_in_flight"), 300.0, "{scenario}");
+    }
+    assert!(most("sync-workers", "server_in_flight") <= 200.0);
+    assert!(most("async", "server_in_flight") > 200.0);
+    let rows = summary(&events).as_array().expect("two rows");
+    let ids: Vec<&str> = rows.iter().filter_map(|row| row["id"].as_str()).collect();
+    assert_eq!(ids, ["async", "sync-workers"]);
+    assert!(rows.iter().all(|row| row["error"].is_null()), "{rows:?}");
+}

@@ -12,10 +12,10 @@
 //! | request | answer |
 //! |---|---|
 //! | `GET /api/scenarios` | the rows, each with what its ceiling depends on |
-//! | `POST /api/runs` `{"scenario", "clients", "delay", "seconds", "ramp_seconds"?}` | 201 `{"id"}`; 400 `{"error"}` on bad input; 409 while another run holds the bench lock |
+//! | `POST /api/runs` `{"scenario", "clients", "delay", "seconds", "ramp_seconds"?, "ramp_from"?, "beside"?}` | 201 `{"id"}`; 400 `{"error"}` on bad input; 409 while another run holds the bench lock |
 //! | `GET /api/runs` | the runs, newest first |
 //! | `GET /api/runs/{id}` | one run: its request, state, and at the end its row and table |
-//! | `GET /api/runs/{id}/events` | `text/event-stream`: `event: start`, a `data:` sample per interval, `event: summary` with the row |
+//! | `GET /api/runs/{id}/events` | `text/event-stream`: `event: start`, a `data:` sample per interval (each names its scenario), `event: summary` with the row (side by side: the two rows) |
 //! | `DELETE /api/runs/{id}` | stops it (the requests in flight finish) |
 //!
 //! A run holds the bench lock (`/tmp/lab-bench.lock`) while it runs, so it never shares
@@ -42,9 +42,10 @@ use actix_web::web::{self, Bytes};
 use actix_web::{App, HttpResponse, HttpServer};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use run::Run;
+use run::{Lane, Run};
 pub use run::{RunRequest, Sample, ScenarioInfo, State, MAX_CLIENTS, MAX_DELAY, MAX_SECONDS};
 
+use crate::results::{Outcome, Row};
 use crate::runner::{self, Line, Ui};
 use crate::scenarios::{Scenario, SCENARIOS};
 use crate::target::{Remote, Target};
@@ -180,11 +181,11 @@ impl Live {
 
 async fn start_run(live: web::Data<Live>, request: web::Json<RunRequest>) -> HttpResponse {
     let request = request.into_inner();
-    let scenario = match request.check() {
-        Ok(scenario) => scenario,
+    let lanes = match request.check() {
+        Ok(lanes) => lanes,
         Err(reason) => return bad_request(&reason),
     };
-    if !live.serves(&scenario) {
+    if let Some(scenario) = lanes.iter().find(|scenario| !live.serves(scenario)) {
         let file = live.options.compose_file.as_deref().unwrap_or_default();
         return bad_request(&format!(
             "scenario {:?} does not run in {file}; this page loads only its topologies",
@@ -207,7 +208,7 @@ async fn start_run(live: web::Data<Live>, request: web::Json<RunRequest>) -> Htt
         }
     };
     let id = live.next_id.fetch_add(1, Ordering::Relaxed);
-    let run = Arc::new(Run::new(id, request, scenario));
+    let run = Arc::new(Run::new(id, request, lanes));
     {
         let mut runs = live.runs.lock().unwrap_or_else(PoisonError::into_inner);
         runs.insert(id, Arc::clone(&run));
@@ -239,40 +240,54 @@ enum Place {
     Compose,
 }
 
-/// A run, on its own thread: start the topology (or find it beside us), load it while
-/// the watch streams, stop what was started, and end the stream with the row. The
-/// bench lock is held until then.
+/// A run, on its own thread: each lane's topology started (or found beside us) and
+/// loaded at the same time, on a thread of its own, while the watch streams; what was
+/// started stopped; the stream ended with the rows. The bench lock is held until then.
 fn conduct(run: &Arc<Run>, place: &Place, _lock: FileLock) {
-    let row = match runner::runtime() {
-        Ok(runtime) => {
-            let ui = Ui::watched(run::watch(run));
-            let target = match place {
-                Place::Native(bin_dir) => {
-                    kit::stack::start(&run.scenario.topology(), bin_dir).map(Target::from)
-                }
-                Place::Compose => Ok(Target::Remote(beside(&run.scenario))),
-            };
-            let line = Line {
-                label: run.scenario.id,
-                expected_s: run.request.seconds,
-                after_s: 0.0,
-            };
-            runner::load_and_measure(
-                &runtime,
-                &run.scenario,
-                target,
-                Some(run.request.timed()),
-                &ui,
-                line,
-            )
+    std::thread::scope(|scope| {
+        for (index, scenario) in run.scenarios.iter().enumerate() {
+            let run = Arc::clone(run);
+            scope.spawn(move || {
+                let row = lane(&run, index, scenario, place);
+                run.finish(index, row);
+            });
         }
+    });
+}
+
+/// One lane of a run: its row.
+fn lane(run: &Arc<Run>, index: usize, scenario: &Scenario, place: &Place) -> Row {
+    let runtime = match runner::runtime() {
+        Ok(runtime) => runtime,
         Err(err) => {
-            let mut row = crate::results::Row::new(&run.scenario);
-            row.outcome = crate::results::Outcome::Failed(format!("{err:#}"));
-            row
+            let mut row = Row::new(scenario);
+            row.outcome = Outcome::Failed(format!("{err:#}"));
+            return row;
         }
     };
-    run.finish(row);
+    let ui = Ui::watched(Arc::new(Lane {
+        run: Arc::clone(run),
+        index,
+    }));
+    let target = match place {
+        Place::Native(bin_dir) => {
+            kit::stack::start(&scenario.topology(), bin_dir).map(Target::from)
+        }
+        Place::Compose => Ok(Target::Remote(beside(scenario))),
+    };
+    let line = Line {
+        label: scenario.id,
+        expected_s: run.request.seconds,
+        after_s: 0.0,
+    };
+    runner::load_and_measure(
+        &runtime,
+        scenario,
+        target,
+        Some(run.request.timed()),
+        &ui,
+        line,
+    )
 }
 
 /// A row's topology as its compose file runs it, seen from another container of the
@@ -313,13 +328,14 @@ fn no_run(id: &str) -> HttpResponse {
 
 /// A run as `GET /api/runs` and `GET /api/runs/{id}` show it.
 fn describe(run: &Run) -> serde_json::Value {
-    let row = run.row();
+    let rows = run.rows();
     serde_json::json!({
         "id": run.id,
         "request": run.request,
         "state": run.state(),
-        "table": row.as_ref().map(|row| crate::results::markdown_table(std::slice::from_ref(row))),
-        "row": row,
+        "table": rows.as_deref().map(crate::results::markdown_table),
+        "row": rows.as_ref().and_then(|rows| rows.first()),
+        "rows": rows,
     })
 }
 

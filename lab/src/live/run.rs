@@ -47,19 +47,30 @@ pub struct RunRequest {
     /// 0); the others are added evenly until all run.
     #[serde(default)]
     pub ramp_from: Option<u32>,
+    /// Another scenario id, loaded side by side with the same load at the same time
+    /// (the two share the machine's cores).
+    #[serde(default)]
+    pub beside: Option<String>,
 }
 
 impl RunRequest {
-    /// The row this request loads: the scenario's topology with these clients and this
-    /// delay, or why it cannot run (one line).
-    pub fn check(&self) -> Result<Scenario, String> {
-        let base = scenarios::by_id(&self.scenario).ok_or_else(|| {
-            format!(
-                "unknown scenario {:?}; known: {}",
-                self.scenario,
-                scenarios::ids()
-            )
-        })?;
+    /// The rows this request loads, one or two side by side: each scenario's topology
+    /// with these clients and this delay; or why it cannot run (one line).
+    pub fn check(&self) -> Result<Vec<Scenario>, String> {
+        let find = |id: &str| {
+            scenarios::by_id(id)
+                .ok_or_else(|| format!("unknown scenario {id:?}; known: {}", scenarios::ids()))
+        };
+        let mut bases = vec![find(&self.scenario)?];
+        if let Some(beside) = &self.beside {
+            if *beside == self.scenario {
+                return Err(format!(
+                    "beside must be another scenario than {:?}",
+                    self.scenario
+                ));
+            }
+            bases.push(find(beside)?);
+        }
         if !(1..=MAX_CLIENTS).contains(&self.clients) {
             return Err(format!(
                 "clients must be from 1 to {MAX_CLIENTS}, not {}",
@@ -95,15 +106,18 @@ impl RunRequest {
             }
         }
         let expected = f64::from(self.clients) / self.delay * self.seconds;
-        Ok(Scenario {
-            load: Load {
-                requests: expected.ceil() as u64,
-                concurrency: self.clients,
-                delay: self.delay,
-                keep_alive: base.load.keep_alive,
-            },
-            ..*base
-        })
+        Ok(bases
+            .into_iter()
+            .map(|base| Scenario {
+                load: Load {
+                    requests: expected.ceil() as u64,
+                    concurrency: self.clients,
+                    delay: self.delay,
+                    keep_alive: base.load.keep_alive,
+                },
+                ..*base
+            })
+            .collect())
     }
 
     /// How long the load lasts and how its clients start.
@@ -181,6 +195,8 @@ impl ScenarioInfo {
 /// stream.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Sample {
+    /// The scenario it is of (a run has one, or two side by side).
+    pub scenario: &'static str,
     /// Seconds since the load started.
     pub t_s: f64,
     /// Requests the clients have sent and not yet got back.
@@ -250,39 +266,47 @@ struct Stream {
     closed: bool,
 }
 
-/// A run.
+/// A run: one lane per scenario, loaded at the same time.
 pub struct Run {
     pub id: u64,
     pub request: RunRequest,
-    pub scenario: Scenario,
+    /// The lanes' rows of the table, shaped to the request's load.
+    pub scenarios: Vec<Scenario>,
     stream: Mutex<Stream>,
-    previous: Mutex<Previous>,
+    /// Per lane.
+    previous: Vec<Mutex<Previous>>,
     stop: AtomicBool,
-    row: Mutex<Option<Row>>,
+    /// Per lane, once it is over.
+    rows: Mutex<Vec<Option<Row>>>,
 }
 
 impl Run {
-    pub fn new(id: u64, request: RunRequest, scenario: Scenario) -> Run {
+    pub fn new(id: u64, request: RunRequest, scenarios: Vec<Scenario>) -> Run {
+        let lanes = scenarios.len();
         let run = Run {
             id,
             request,
-            scenario,
+            scenarios,
             stream: Mutex::new(Stream::default()),
-            previous: Mutex::new(Previous::default()),
+            previous: (0..lanes).map(|_| Mutex::default()).collect(),
             stop: AtomicBool::new(false),
-            row: Mutex::new(None),
+            rows: Mutex::new(vec![None; lanes]),
         };
+        let infos: Vec<ScenarioInfo> = run.scenarios.iter().map(ScenarioInfo::of).collect();
+        let ceilings: Vec<f64> = run.scenarios.iter().map(Scenario::ceiling_rps).collect();
         let start = serde_json::json!({
             "id": id,
             "request": run.request,
-            "scenario": ScenarioInfo::of(&run.scenario),
-            "ceiling": run.scenario.ceiling_rps(),
+            "scenario": infos.first(),
+            "ceiling": ceilings.first(),
+            "scenarios": infos,
+            "ceilings": ceilings,
         });
         run.send(frame(Some("start"), &start));
         run
     }
 
-    /// Asks the load to end now (the requests in flight finish).
+    /// Asks the loads to end now (the requests in flight finish).
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
     }
@@ -295,12 +319,14 @@ impl Run {
         }
     }
 
-    /// The row, once the run is over.
-    pub fn row(&self) -> Option<Row> {
-        self.row
+    /// The lanes' rows, once the run is over.
+    pub fn rows(&self) -> Option<Vec<Row>> {
+        self.rows
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// Every event so far, then each new one until the summary: one listener.
@@ -317,10 +343,23 @@ impl Run {
         receiver
     }
 
-    /// Ends the stream with `event: summary`, whose data is the row.
-    pub fn finish(&self, row: Row) {
-        let summary = frame(Some("summary"), &row);
-        *self.row.lock().unwrap_or_else(PoisonError::into_inner) = Some(row);
+    /// Records lane `lane`'s row; after the last lane, ends the stream with `event:
+    /// summary`, whose data is the row (with two lanes, the two rows).
+    pub fn finish(&self, lane: usize, row: Row) {
+        let rows = {
+            let mut rows = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(slot) = rows.get_mut(lane) {
+                *slot = Some(row);
+            }
+            rows.iter().cloned().collect::<Option<Vec<Row>>>()
+        };
+        let Some(rows) = rows else {
+            return;
+        };
+        let summary = match rows.as_slice() {
+            [row] => frame(Some("summary"), row),
+            rows => frame(Some("summary"), &rows),
+        };
         self.send(summary);
         let mut stream = self.lock_stream();
         stream.closed = true;
@@ -342,8 +381,9 @@ impl Run {
         self.stream.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The sample a glance makes, against the previous glance.
-    fn sample(&self, glance: &Glance<'_>) -> Sample {
+    /// The sample a glance at lane `lane` makes, against its glances before.
+    fn sample(&self, lane: usize, glance: &Glance<'_>) -> Option<Sample> {
+        let scenario = self.scenarios.get(lane)?;
         let progress = glance.progress;
         let failures = progress.failures();
         let completed = progress.done().saturating_sub(progress.failed());
@@ -355,7 +395,11 @@ impl Run {
                 .map(|histogram| histogram.value_at_quantile(q) as f64 / 1000.0)
         };
         let [requests_per_second, ticks_per_second] = {
-            let mut previous = self.previous.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut previous = self
+                .previous
+                .get(lane)?
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             rates_over_window(
                 &mut previous.window,
                 glance.t_s,
@@ -364,13 +408,14 @@ impl Run {
         };
         // A tick is 10 ms: 100 ticks a second is one core.
         let cpu_percent = kit::procfs::ticks_to_ms(ticks_per_second.round() as u64) / 10.0;
-        let ceiling = self.scenario.ceiling_rps();
+        let ceiling = scenario.ceiling_rps();
         let answered = progress.done();
         let cpu_ceiling = (answered > 0 && glance.all_cpu_ticks > 0).then(|| {
             let per_request = kit::procfs::ms_per_request(glance.all_cpu_ticks, answered);
             results::CpuCeiling::new(per_request, ceiling).cpu_ceiling_rps
         });
-        Sample {
+        Some(Sample {
+            scenario: scenario.id,
             t_s: glance.t_s,
             clients_in_flight: progress.in_flight(),
             server_in_flight: glance.server.map(|server| server.in_flight),
@@ -391,17 +436,24 @@ impl Run {
             threads: glance.app.threads,
             rss_mb: glance.app.rss_bytes as f64 / 1024.0 / 1024.0,
             cpu_percent,
-        }
+        })
     }
 }
 
-impl Watch for Run {
+/// One lane of a run: what watches its load.
+pub struct Lane {
+    pub run: Arc<Run>,
+    pub index: usize,
+}
+
+impl Watch for Lane {
     fn glance(&self, glance: &Glance<'_>) {
-        if self.stop.load(Ordering::Relaxed) {
+        if self.run.stop.load(Ordering::Relaxed) {
             glance.progress.stop();
         }
-        let sample = self.sample(glance);
-        self.send(frame(None, &sample));
+        if let Some(sample) = self.run.sample(self.index, glance) {
+            self.run.send(frame(None, &sample));
+        }
     }
 }
 
@@ -441,11 +493,6 @@ fn frame(event: Option<&str>, data: &impl Serialize) -> Bytes {
     Bytes::from(text)
 }
 
-/// The run's clients as one `Arc<dyn Watch>`.
-pub fn watch(run: &Arc<Run>) -> Arc<dyn Watch> {
-    Arc::clone(run) as Arc<dyn Watch>
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -458,14 +505,18 @@ mod tests {
             seconds,
             ramp_seconds: None,
             ramp_from: None,
+            beside: None,
         }
     }
 
     #[test]
     fn a_request_becomes_its_rows_topology_at_its_load() {
-        let row = request("sync-workers", 1000, 0.5, 10.0)
+        let lanes = request("sync-workers", 1000, 0.5, 10.0)
             .check()
             .expect("valid");
+        let [row] = lanes.as_slice() else {
+            panic!("one lane: {lanes:?}")
+        };
         assert_eq!(row.topology, "app_sync 4 workers x 50 threads");
         assert_eq!(row.load.concurrency, 1000);
         // The thread cap: 200 in flight, half a second each.
@@ -499,11 +550,40 @@ mod tests {
                 },
                 "ramp_from",
             ),
+            (
+                RunRequest {
+                    beside: Some("nope".into()),
+                    ..request("async", 10, 1.0, 5.0)
+                },
+                "unknown scenario",
+            ),
+            (
+                RunRequest {
+                    beside: Some("async".into()),
+                    ..request("async", 10, 1.0, 5.0)
+                },
+                "beside",
+            ),
         ] {
             let reason = bad.check().expect_err("refused");
             assert!(reason.contains(says), "{reason}");
             assert!(!reason.contains('\n'), "{reason}");
         }
+    }
+
+    #[test]
+    fn two_lanes_side_by_side_share_the_load() {
+        let lanes = RunRequest {
+            beside: Some("sync-workers".into()),
+            ..request("async", 1000, 1.0, 5.0)
+        }
+        .check()
+        .expect("valid");
+        let ids: Vec<&str> = lanes.iter().map(|lane| lane.id).collect();
+        assert_eq!(ids, ["async", "sync-workers"]);
+        assert!(lanes.iter().all(|lane| lane.load.concurrency == 1000));
+        let ceilings: Vec<f64> = lanes.iter().map(Scenario::ceiling_rps).collect();
+        assert_eq!(ceilings, [1000.0, 200.0]);
     }
 
     #[test]
@@ -525,11 +605,11 @@ mod tests {
 
     #[test]
     fn a_late_listener_gets_every_event_and_the_stream_ends_with_the_summary() {
-        let scenario = request("async", 10, 1.0, 5.0).check().expect("valid");
-        let run = Run::new(7, request("async", 10, 1.0, 5.0), scenario);
+        let lanes = request("async", 10, 1.0, 5.0).check().expect("valid");
+        let run = Run::new(7, request("async", 10, 1.0, 5.0), lanes.clone());
         let mut early = run.listen();
         run.send(frame(None, &serde_json::json!({ "t_s": 0.1 })));
-        run.finish(Row::new(&scenario));
+        run.finish(0, Row::new(&lanes[0]));
         let mut late = run.listen();
         for listener in [&mut early, &mut late] {
             let mut events = Vec::new();
@@ -543,7 +623,32 @@ mod tests {
             assert!(listener.try_recv().is_err(), "closed after the summary");
         }
         assert_eq!(run.state(), State::Finished);
-        assert!(run.row().is_some());
+        assert_eq!(run.rows().map(|rows| rows.len()), Some(1));
+    }
+
+    #[test]
+    fn side_by_side_the_summary_waits_for_both_lanes_and_holds_both_rows() {
+        let two = RunRequest {
+            beside: Some("sync-workers".into()),
+            ..request("async", 10, 1.0, 5.0)
+        };
+        let lanes = two.check().expect("valid");
+        let run = Run::new(8, two, lanes.clone());
+        run.finish(1, Row::new(&lanes[1]));
+        assert_eq!(run.state(), State::Running, "one lane is still loading");
+        assert!(run.rows().is_none());
+        run.finish(0, Row::new(&lanes[0]));
+        assert_eq!(run.state(), State::Finished);
+        let mut listener = run.listen();
+        let mut last = String::new();
+        while let Ok(event) = listener.try_recv() {
+            last = String::from_utf8_lossy(&event).into_owned();
+        }
+        assert!(
+            last.starts_with("event: summary\ndata: [{\"id\":\"async\""),
+            "{last}"
+        );
+        assert!(last.contains("\"id\":\"sync-workers\""), "{last}");
     }
 
     #[test]
