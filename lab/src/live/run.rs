@@ -208,7 +208,7 @@ pub struct Sample {
     /// Failed requests and non-2xx answers so far.
     pub errors: u64,
     pub errors_by_kind: ErrorsByKind,
-    /// Answers per second over the last interval.
+    /// Answers per second over the last second.
     pub requests_per_second: f64,
     /// Latency percentiles of the answers of the last interval, milliseconds (`null`:
     /// none came back).
