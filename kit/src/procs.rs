@@ -33,6 +33,19 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
+/// After an interrupt, leaves the exit to the handler ([`install_interrupt_handler`]):
+/// it stops every service first, then exits with 128 + the signal's number. A main
+/// thread that returned on its own meanwhile (a load cut short, a file not written)
+/// would exit first, with its own status, and leave the services behind. Returns at
+/// once when there was no interrupt.
+pub fn await_interrupt_exit() {
+    if interrupted() {
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
 /// Stops the runner's children on SIGINT (Ctrl-C) and SIGTERM, then exits with
 /// 128 + the signal's number. Call once, early, from the main thread.
 pub fn install_interrupt_handler() -> anyhow::Result<()> {

@@ -57,7 +57,10 @@ enum Command {
 
 /// Parses the command line and runs the subcommand; errors are one line, exit status 1.
 pub fn main() -> ExitCode {
-    match run(Lab::parse().command) {
+    let outcome = run(Lab::parse().command);
+    // Ctrl-C: the handler stops the services and exits 130, whatever the run returned.
+    kit::procs::await_interrupt_exit();
+    match outcome {
         Ok(code) => code,
         Err(err) => {
             eprintln!("lab: error: {err:#}");
