@@ -361,7 +361,7 @@ fn callgrind_once(
 /// `make callgrind`: instructions per proxied request of app_async and nginx-proxy.
 pub fn callgrind(bin_dir: &Path, label: &str, say: impl Fn(&str)) -> anyhow::Result<CallgrindRun> {
     let started_at = results::now_utc();
-    let runtime = crate::runner::runtime()?;
+    let runtime = crate::load::runtime()?;
     let scratch = ScratchDir::new("callgrind-api")?;
     let (_slow_api, api_port) = stack::start_slow_api(bin_dir, scratch.path())?;
     let mut rows = Vec::new();
@@ -661,7 +661,7 @@ pub fn bench(
     say: impl Fn(&str),
 ) -> anyhow::Result<BenchResults> {
     let started = results::Started::now();
-    let runtime = crate::runner::runtime()?;
+    let runtime = crate::load::runtime()?;
     let mut targets: Vec<(Target, String, &Path)> =
         [Target::Direct, Target::NginxProxy, Target::AppAsync]
             .into_iter()

@@ -38,6 +38,14 @@ use crate::scenarios::Load;
 /// 200 threads) waits 5 s.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The multi-threaded runtime every experiment's loads run on.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| anyhow::anyhow!("cannot start the runtime: {err}"))
+}
+
 /// When a load ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Length {
@@ -202,7 +210,7 @@ impl Plan {
 
 /// A load under way.
 pub struct Running {
-    /// When it was started: what its samples ([`crate::faults::samples_of`]) count from.
+    /// When it was started: what its samples (the faults' `samples_of`) count from.
     pub started: Instant,
     /// Its live counters.
     pub progress: Arc<Progress>,
@@ -319,7 +327,7 @@ mod tests {
 
     #[test]
     fn a_refused_target_is_an_error_not_a_panic() {
-        let runtime = crate::runner::runtime().expect("runtime");
+        let runtime = runtime().expect("runtime");
         // Port 1 on loopback: nothing listens there.
         let plan = Plan::of(
             &Load {

@@ -231,19 +231,11 @@ impl Drop for LiveGuard {
     }
 }
 
-/// The multi-threaded runtime every experiment's loads run on.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| anyhow::anyhow!("cannot start the runtime: {err}"))
-}
-
 /// Runs `scenarios` one after another and returns every row, in order.
 pub fn run_all(scenarios: &[Scenario], options: &Options) -> anyhow::Result<Results> {
     let started = results::Started::now();
     let ui = Ui::default();
-    let runtime = runtime()?;
+    let runtime = crate::load::runtime()?;
     let shaped: Vec<Scenario> = scenarios.iter().map(|s| options.shape(s)).collect();
     let total = shaped.len();
     let expected: Vec<f64> = shaped.iter().map(expected_s).collect();

@@ -16,7 +16,7 @@ fn run(id: &str) -> ChaosRow {
         ..Options::full(services_bin_dir())
     };
     let case = chaos::case_by_id(id).expect("a chaos row");
-    let runtime = lab::runner::runtime().expect("runtime");
+    let runtime = lab::load::runtime().expect("runtime");
     let row = chaos::run_case(&runtime, case, &options);
     eprintln!("{id}: {}", chaos::summary(&row));
     if let Some(reason) = row.outcome.skipped() {

@@ -14,7 +14,7 @@ fn run(id: &str) -> SlowlorisRow {
         duration: 8.0,
         ..Options::full(services_bin_dir())
     };
-    let runtime = lab::runner::runtime().expect("runtime");
+    let runtime = lab::load::runtime().expect("runtime");
     let row = slowloris::run_row(&runtime, id, &options);
     eprintln!("{id}: {}", slowloris::summary(&row));
     if let Some(reason) = row.outcome.why().map(|(_, reason)| reason) {

@@ -55,7 +55,7 @@ impl Fixture {
             stack,
             created_swarm,
             state_before,
-            runtime: lab::runner::runtime().expect("a runtime"),
+            runtime: lab::load::runtime().expect("a runtime"),
             _lock: lock,
         };
         let took = fixture

@@ -614,7 +614,7 @@ pub fn run_all(
     ui: &Ui,
 ) -> anyhow::Result<CompareResults> {
     let started = results::Started::now();
-    let runtime = crate::runner::runtime()?;
+    let runtime = crate::load::runtime()?;
     let shaped: Vec<(Scenario, Scenario)> = pairs
         .iter()
         .map(|pair| {

@@ -306,7 +306,7 @@ impl Experiment for ChaosExperiment {
 pub fn run_all(cases: &[Case], options: &Options) -> anyhow::Result<ChaosResults> {
     let started = results::Started::now();
     let ui = Ui::default();
-    let runtime = crate::runner::runtime()?;
+    let runtime = crate::load::runtime()?;
     let per_row = options.duration + 2.0;
     ui.line(&format!(
         "chaos: {} fault(s), about {}",

@@ -241,7 +241,7 @@ impl Experiment for SlowlorisExperiment {
 pub fn run_all(targets: &[&str], options: &Options) -> anyhow::Result<SlowlorisResults> {
     let started = results::Started::now();
     let ui = Ui::default();
-    let runtime = crate::runner::runtime()?;
+    let runtime = crate::load::runtime()?;
     ui.line(&format!(
         "slowloris: {} target(s), about {}",
         targets.len(),

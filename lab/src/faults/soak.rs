@@ -279,7 +279,7 @@ impl Experiment for SoakExperiment {
 pub fn run(options: &Options) -> anyhow::Result<SoakResults> {
     let started = results::Started::now();
     let ui = Ui::default();
-    let runtime = crate::runner::runtime()?;
+    let runtime = crate::load::runtime()?;
     let scenario = scenarios::by_id(&options.scenario)
         .ok_or_else(|| anyhow::anyhow!("no scenario `{}`", options.scenario))?;
     let stack = stack::start(&scenario.topology(), &options.bin_dir)?;

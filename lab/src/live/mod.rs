@@ -257,7 +257,7 @@ fn conduct(run: &Arc<Run>, place: &Place, _lock: FileLock) {
 
 /// One lane of a run: its row.
 fn lane(run: &Arc<Run>, index: usize, scenario: &Scenario, place: &Place) -> Row {
-    let runtime = match runner::runtime() {
+    let runtime = match crate::load::runtime() {
         Ok(runtime) => runtime,
         Err(err) => {
             let mut row = Row::new(scenario);

@@ -154,7 +154,7 @@ pub fn scale_load(topology: Topology, replicas: u32, seconds: u32) -> (u64, u32)
 pub fn run(options: &Options, say: &dyn Fn(&str)) -> anyhow::Result<SwarmResults> {
     let started = results::Started::now();
     let docker = super::engine_version()?;
-    let runtime = crate::runner::runtime()?;
+    let runtime = crate::load::runtime()?;
     let port = match options.port {
         Some(port) => port,
         None => super::free_port()?,

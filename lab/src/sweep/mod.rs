@@ -180,7 +180,7 @@ impl Experiment for SweepExperiment {
 pub fn run_sweep(options: &SweepOptions) -> anyhow::Result<SweepResults> {
     let started = crate::results::Started::now();
     let ui = Ui::default();
-    let runtime = crate::runner::runtime()?;
+    let runtime = crate::load::runtime()?;
     let scenarios: Vec<&Scenario> = options
         .ids
         .iter()
