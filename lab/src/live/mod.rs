@@ -242,17 +242,38 @@ enum Place {
 
 /// A run, on its own thread: each lane's topology started (or found beside us) and
 /// loaded at the same time, on a thread of its own, while the watch streams; what was
-/// started stopped; the stream ended with the rows. The bench lock is held until then.
-fn conduct(run: &Arc<Run>, place: &Place, _lock: FileLock) {
-    std::thread::scope(|scope| {
-        for (index, scenario) in run.scenarios.iter().enumerate() {
-            let run = Arc::clone(run);
-            scope.spawn(move || {
-                let row = lane(&run, index, scenario, place);
-                run.finish(index, row);
-            });
-        }
+/// started stopped; then the bench lock freed and the stream ended with the rows, in
+/// that order, so that a client which starts the next run on hearing the summary gets
+/// the lock.
+fn conduct(run: &Arc<Run>, place: &Place, lock: FileLock) {
+    let rows: Vec<Row> = std::thread::scope(|scope| {
+        let lanes: Vec<_> = run
+            .scenarios
+            .iter()
+            .enumerate()
+            .map(|(index, scenario)| {
+                let run = Arc::clone(run);
+                (
+                    scenario,
+                    scope.spawn(move || lane(&run, index, scenario, place)),
+                )
+            })
+            .collect();
+        lanes
+            .into_iter()
+            .map(|(scenario, lane)| {
+                lane.join().unwrap_or_else(|_| {
+                    let mut row = Row::new(scenario);
+                    row.outcome = Outcome::Failed("the lane's thread panicked".into());
+                    row
+                })
+            })
+            .collect()
     });
+    drop(lock);
+    for (index, row) in rows.into_iter().enumerate() {
+        run.finish(index, row);
+    }
 }
 
 /// One lane of a run: its row.
