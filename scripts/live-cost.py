@@ -11,7 +11,7 @@ too and are not counted.
     scripts/live-cost.py [SCENARIO [CLIENTS [DELAY [SECONDS]]]]   (async 1000 1 20)
 
 Prints one line per thread kind and the total, and exits 1 if the total is 2% of one
-core or more (docs/13-live.md).
+core or more (the live page's budget).
 """
 
 import json

@@ -11,6 +11,8 @@
 //! - [`procfs`] and [`kernel`]: what a process group spent, and what the kernel dropped.
 //! - [`machine`]: the CPUs, memory, OS and tool versions the figures come from.
 //! - [`scrape`]: a service's `GET /metrics`, read with `common`'s parser.
+//! - [`repeat`]: something done on a schedule on a thread of its own (sampling,
+//!   scraping) while a load runs.
 //! - [`testing`]: free ports, real services started for a test, in-process servers.
 
 pub mod kernel;
@@ -20,6 +22,7 @@ pub mod postgres;
 pub mod procfs;
 pub mod procs;
 pub mod python;
+pub mod repeat;
 pub mod scrape;
 pub mod stack;
 pub mod testing;

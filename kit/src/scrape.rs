@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use common::metrics::parse::{parse, Exposition};
 
+use crate::repeat::Repeat;
+
 /// What one scrape of an app said, at `t_s` seconds after the load began.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct ServerSample {
@@ -55,13 +57,8 @@ impl ServerSample {
     }
 }
 
-/// `GET /metrics` on 127.0.0.1:port, parsed; `None` when nothing answered 200 in the
-/// text format.
-pub fn scrape(port: u16) -> Option<Exposition> {
-    scrape_at(([127, 0, 0, 1], port).into())
-}
-
-/// [`scrape`] of a service at `address`.
+/// `GET /metrics` of a service at `address`, parsed; `None` when nothing answered 200
+/// in the text format.
 pub fn scrape_at(address: SocketAddr) -> Option<Exposition> {
     let request = "GET /metrics HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n";
     let (status, response) = crate::stack::raw_exchange_at(address, request.as_bytes())?;
@@ -71,9 +68,9 @@ pub fn scrape_at(address: SocketAddr) -> Option<Exposition> {
 
 /// Scrapes an app's `/metrics` every `interval` on a thread until [`Scraper::finish`].
 pub struct Scraper {
-    stop: std::sync::mpsc::Sender<()>,
-    thread: std::thread::JoinHandle<Vec<ServerSample>>,
+    samples: Arc<Mutex<Vec<ServerSample>>>,
     latest: Latest,
+    repeat: Repeat,
 }
 
 /// The last sample a [`Scraper`] took, shared with a live view.
@@ -92,51 +89,32 @@ impl Latest {
 }
 
 impl Scraper {
-    /// Starts scraping 127.0.0.1:port; times are measured from `origin` (the load's
-    /// start). A scrape that fails (the app restarting in a chaos run) is a gap.
-    pub fn start(port: u16, interval: Duration, origin: Instant) -> Scraper {
-        Scraper::start_at(([127, 0, 0, 1], port).into(), interval, origin)
-    }
-
-    /// [`Scraper::start`] for a service at `address`.
+    /// Starts scraping the service at `address`; times are measured from `origin` (the
+    /// load's start). A scrape that fails (the app restarting in a chaos run) is a gap;
+    /// the last one, after the load, has the requests that ended since the one before.
     pub fn start_at(address: SocketAddr, interval: Duration, origin: Instant) -> Scraper {
-        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let samples = Arc::new(Mutex::new(Vec::new()));
         let latest = Latest::default();
-        let shown = latest.clone();
-        let thread = std::thread::spawn(move || {
-            let mut samples = Vec::new();
-            let mut next = Instant::now();
-            loop {
-                if let Some(scraped) = scrape_at(address) {
-                    let t_s = origin.elapsed().as_secs_f64();
-                    if let Some(sample) = ServerSample::from_page(t_s, &scraped) {
-                        shown.set(sample);
-                        samples.push(sample);
-                    }
+        let repeat = {
+            let (samples, latest) = (Arc::clone(&samples), latest.clone());
+            Repeat::start("scraper", interval, move |_| {
+                let Some(scraped) = scrape_at(address) else {
+                    return;
+                };
+                let t_s = origin.elapsed().as_secs_f64();
+                if let Some(sample) = ServerSample::from_page(t_s, &scraped) {
+                    latest.set(sample);
+                    samples
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(sample);
                 }
-                // On schedule, not `interval` after each scrape: a slow scrape must not
-                // stretch the series.
-                next += interval;
-                let wait = next.saturating_duration_since(Instant::now());
-                match stopped.recv_timeout(wait) {
-                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                    // One last scrape after the load: the requests that ended since the
-                    // previous one are in the counters.
-                    Ok(()) => {
-                        if let Some(scraped) = scrape_at(address) {
-                            let t_s = origin.elapsed().as_secs_f64();
-                            samples.extend(ServerSample::from_page(t_s, &scraped));
-                        }
-                        return samples;
-                    }
-                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return samples,
-                }
-            }
-        });
+            })
+        };
         Scraper {
-            stop,
-            thread,
+            samples,
             latest,
+            repeat,
         }
     }
 
@@ -147,8 +125,8 @@ impl Scraper {
 
     /// Takes one last sample and returns them all, oldest first.
     pub fn finish(self) -> Vec<ServerSample> {
-        let _ = self.stop.send(());
-        self.thread.join().unwrap_or_default()
+        self.repeat.stop();
+        std::mem::take(&mut *self.samples.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 

@@ -8,7 +8,6 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,6 +16,7 @@ use crate::load::{Plan, Timed};
 use crate::results::{self, CpuCeiling, LatencyMs, Outcome, Results, Row};
 use crate::scenarios::Scenario;
 use crate::target::{Probe, Target};
+use kit::repeat::Repeat;
 use kit::stack::{self, StartError};
 use kit::{kernel, procfs};
 use loadgen::Progress;
@@ -199,35 +199,19 @@ impl Ui {
         self.started.elapsed().as_secs_f64()
     }
 
-    /// On a terminal, redraws `status()` four times a second until the guard drops.
-    pub fn live(&self, status: impl Fn() -> String + Send + 'static) -> LiveGuard {
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = self.tty.then(|| {
-            let stop = Arc::clone(&stop);
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let _ = write!(std::io::stderr().lock(), "\r\x1b[2K{}", status());
-                    std::thread::sleep(Duration::from_millis(250));
-                }
+    /// On a terminal, redraws `status()` four times a second until the returned guard
+    /// drops, and then clears the line.
+    pub fn live(&self, status: impl Fn() -> String + Send + 'static) -> Option<Repeat> {
+        self.tty.then(|| {
+            Repeat::start("live", Duration::from_millis(250), move |last| {
+                let mut err = std::io::stderr().lock();
+                let _ = if last {
+                    write!(err, "\r\x1b[2K")
+                } else {
+                    write!(err, "\r\x1b[2K{}", status())
+                };
             })
-        });
-        LiveGuard { stop, thread }
-    }
-}
-
-/// Stops a live counter.
-pub struct LiveGuard {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for LiveGuard {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-            let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
-        }
+        })
     }
 }
 
@@ -475,15 +459,8 @@ pub(crate) fn measure(
         let _live = ui.live(move || status(&shown));
         let _watching = ui.watch.clone().map(|watch| {
             let latest = scraper.as_ref().map(kit::scrape::Scraper::latest);
-            let glancer = Glancer {
-                watch,
-                progress: Arc::clone(&running.progress),
-                latest,
-                probe,
-                runner,
-                all_before,
-            };
-            glancer.start(running.started)
+            Glancer::new(watch, Arc::clone(&running.progress), latest, probe, runner)
+                .start(running.started)
         });
         running.finish(runtime)
     };
@@ -524,49 +501,52 @@ struct Glancer {
     latest: Option<kit::scrape::Latest>,
     probe: Probe,
     runner: i32,
-    all_before: u64,
+    /// CPU ticks of this process's tree and of a remote app when the load started, read
+    /// as the glances read them.
+    runner_before: u64,
+    remote_app_before: u64,
 }
 
 impl Glancer {
-    /// Glances every [`GLANCE_EVERY`] from `origin` (the load's start) until the
-    /// returned guard drops, and once more then.
-    fn start(self, origin: Instant) -> GlanceGuard {
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let stop = Arc::clone(&stop);
-            // Named: its CPU is the live view's cost (docs/13-live.md).
-            std::thread::Builder::new()
-                .name("glance".into())
-                .spawn(move || {
-                    let mut next = origin + GLANCE_EVERY;
-                    loop {
-                        let stopping = stop.load(Ordering::Relaxed);
-                        if !stopping {
-                            std::thread::sleep(next.saturating_duration_since(Instant::now()));
-                            next += GLANCE_EVERY;
-                        }
-                        self.glance(origin);
-                        if stopping {
-                            return;
-                        }
-                    }
-                })
+    fn new(
+        watch: Arc<dyn Watch>,
+        progress: Arc<Progress>,
+        latest: Option<kit::scrape::Latest>,
+        probe: Probe,
+        runner: i32,
+    ) -> Glancer {
+        let runner_before = procfs::own_usage(runner, procfs::Forks::AnyThread).cpu_ticks;
+        let remote_app_before = match probe.pid() {
+            Some(_) => 0,
+            None => probe.usage().cpu_ticks,
         };
-        GlanceGuard {
-            stop,
-            // Without a thread (none could start) the view stays empty; the load runs.
-            thread: thread.ok(),
+        Glancer {
+            watch,
+            progress,
+            latest,
+            probe,
+            runner,
+            runner_before,
+            remote_app_before,
         }
+    }
+
+    /// Glances every [`GLANCE_EVERY`] from `origin` (the load's start) until the
+    /// returned guard drops, and once more then. The thread is named `glance`: its CPU
+    /// is the live view's cost (scripts/live-cost.py reads it).
+    fn start(self, origin: Instant) -> Repeat {
+        Repeat::start("glance", GLANCE_EVERY, move |_| self.glance(origin))
     }
 
     fn glance(&self, origin: Instant) {
         let server = self.latest.as_ref().and_then(kit::scrape::Latest::get);
         let app = self.probe.glance(server.as_ref());
-        let mut all_cpu_ticks = procfs::own_usage(self.runner)
+        let mut all_cpu_ticks = procfs::own_usage(self.runner, procfs::Forks::AnyThread)
             .cpu_ticks
-            .saturating_sub(self.all_before);
+            .saturating_sub(self.runner_before);
         if self.probe.pid().is_none() {
-            all_cpu_ticks += app.cpu_ticks;
+            // A remote app is not this process's child: its CPU since the load started.
+            all_cpu_ticks += app.cpu_ticks.saturating_sub(self.remote_app_before);
         }
         let glance = Glance {
             t_s: origin.elapsed().as_secs_f64(),
@@ -576,21 +556,6 @@ impl Glancer {
             all_cpu_ticks,
         };
         self.watch.glance(&glance);
-    }
-}
-
-/// Stops a [`Glancer`] after one last glance.
-struct GlanceGuard {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for GlanceGuard {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

@@ -99,12 +99,12 @@ impl Probe {
         }
     }
 
-    /// [`Probe::usage`] ten times a second, cheaply: a local tree through its
-    /// `children` files instead of a walk of all of `/proc`, a remote app from a scrape
-    /// already read (`latest`).
+    /// [`Probe::usage`] ten times a second, cheaply: a local tree through its main
+    /// threads' `children` files (the services fork from them) instead of a walk of all
+    /// of `/proc`, a remote app from a scrape already read (`latest`).
     pub fn glance(self, latest: Option<&ServerSample>) -> Usage {
         match self {
-            Probe::Pid(pid) => procfs::own_usage(pid),
+            Probe::Pid(pid) => procfs::own_usage(pid, procfs::Forks::MainThread),
             Probe::Metrics(_) => usage_from(latest),
         }
     }

@@ -264,7 +264,10 @@ fn stop_ends_a_run_early_and_ctrl_c_leaves_nothing_behind() {
     );
     let listener = std::thread::scope(|scope| {
         let listener = scope.spawn(|| events(&live, id));
-        std::thread::sleep(Duration::from_millis(1500));
+        // Stopped once its topology runs (the load starts as soon as it answers).
+        assert!(support::wait_for(Duration::from_secs(30), || {
+            watcher.saw_command("app_sync")
+        }));
         let (status, _) = call("DELETE", &live.url(&format!("/api/runs/{id}")), None);
         assert_eq!(status, 200);
         listener.join().expect("the listener")
@@ -281,7 +284,13 @@ fn stop_ends_a_run_early_and_ctrl_c_leaves_nothing_behind() {
         &live,
         json!({"scenario": "nginx-sync", "clients": 20, "delay": 0.2, "seconds": 120}),
     );
-    std::thread::sleep(Duration::from_secs(2));
+    // Its topology up (nginx in front of app_sync): then Ctrl-C has something to stop.
+    assert!(
+        support::wait_for(Duration::from_secs(30), || {
+            watcher.saw_command("nginx") && watcher.saw_command("app_sync")
+        }),
+        "nginx-sync never started"
+    );
     live.signal(libc::SIGINT);
     assert!(
         live.wait_exit(Duration::from_secs(30)).is_some(),

@@ -34,7 +34,7 @@ struct Fixture {
 
 impl Fixture {
     fn up(topology: Topology, test: &str, replicas: u32) -> Fixture {
-        let lock = FileLock::acquire(&swarm::bench_lock_path()).expect("the bench lock");
+        let lock = FileLock::acquire(&kit::procs::bench_lock_path()).expect("the bench lock");
         swarm::engine_version().expect("a Docker engine (make test-swarm needs one)");
         let state_before = swarm::swarm_state().expect("docker info");
         let created_swarm = swarm::ensure_swarm().expect("a swarm");

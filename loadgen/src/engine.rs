@@ -38,7 +38,6 @@ const CONNECT_FAILURES_BEFORE_ABORT: u64 = 10;
 pub struct Progress {
     started: AtomicU64,
     done: AtomicU64,
-    failed: AtomicU64,
     non_2xx: AtomicU64,
     connect: AtomicU64,
     receive: AtomicU64,
@@ -47,8 +46,10 @@ pub struct Progress {
     /// The latencies (microseconds) of the complete requests since the last
     /// [`Progress::take_latencies`]; kept only when asked for ([`Progress::with_latencies`]).
     latencies: Option<Mutex<Histogram<u64>>>,
-    /// Set by [`Progress::stop`].
+    /// Set by [`Progress::stop`] (or an abort)...
     stop: AtomicBool,
+    /// ... which wakes the clients waiting for their start or their due time.
+    stopping: tokio::sync::Notify,
 }
 
 impl Progress {
@@ -56,9 +57,7 @@ impl Progress {
     /// [`Progress::take_latencies`] (one more lock per request).
     pub fn with_latencies() -> Progress {
         Progress {
-            latencies: Histogram::new_with_bounds(1, 3_600_000_000, 3)
-                .ok()
-                .map(Mutex::new),
+            latencies: Some(Mutex::new(crate::stats::histogram())),
             ..Progress::default()
         }
     }
@@ -81,7 +80,7 @@ impl Progress {
 
     /// Requests failed so far.
     pub fn failed(&self) -> u64 {
-        self.failed.load(Relaxed)
+        self.failures().total()
     }
 
     /// Complete responses whose status was not 2xx, so far.
@@ -117,6 +116,7 @@ impl Progress {
     /// sends no more (a live page's Stop button).
     pub fn stop(&self) {
         self.stop.store(true, Relaxed);
+        self.stopping.notify_waiters();
     }
 
     fn record_latency(&self, micros: u64) {
@@ -347,6 +347,29 @@ impl Shared {
             *slot = Some(reason);
         }
         self.stop.store(true, Relaxed);
+        self.progress.stopping.notify_waiters();
+    }
+
+    /// Whether the load is to end: aborted, or stopped from outside.
+    fn stopped(&self) -> bool {
+        self.stop.load(Relaxed) || self.progress.stop.load(Relaxed)
+    }
+
+    /// Sleeps until `at`, or less if the load is stopped meanwhile (a client waiting for
+    /// its ramp's start or a request's due time would otherwise wait it out); false
+    /// when it was stopped.
+    async fn sleep_until(&self, at: Instant) -> bool {
+        let stopping = self.progress.stopping.notified();
+        tokio::pin!(stopping);
+        // Registered before the check: a stop between the two still wakes it.
+        stopping.as_mut().enable();
+        if self.stopped() {
+            return false;
+        }
+        tokio::select! {
+            () = tokio::time::sleep_until(at) => true,
+            () = stopping => false,
+        }
     }
 }
 
@@ -399,12 +422,14 @@ async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
         if shared.deadline.is_some_and(|deadline| first >= deadline) {
             return;
         }
-        tokio::time::sleep_until(first).await;
+        if !shared.sleep_until(first).await {
+            return;
+        }
     }
     let timer = tokio::time::sleep_until(shared.start + plan.timeout);
     tokio::pin!(timer);
     loop {
-        if shared.stop.load(Relaxed) || shared.progress.stop.load(Relaxed) {
+        if shared.stopped() {
             break;
         }
         let ticket = shared.next_ticket.fetch_add(1, Relaxed);
@@ -440,7 +465,9 @@ async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
                     if shared.deadline.is_some_and(|deadline| due >= deadline) {
                         break;
                     }
-                    tokio::time::sleep_until(due).await;
+                    if !shared.sleep_until(due).await {
+                        break;
+                    }
                     now = Instant::now();
                 } else {
                     late = now - due > LATE;
@@ -544,7 +571,6 @@ async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
                 };
                 drop(stats);
                 shared.progress.done.fetch_add(1, Relaxed);
-                shared.progress.failed.fetch_add(1, Relaxed);
                 if plan.verbosity >= 2 {
                     eprintln!("loadgen: request failed ({kind}): {message}");
                 }
@@ -580,7 +606,6 @@ async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
                     .completed(since_start(Instant::now()), Ending::Failed);
                 drop(stats);
                 shared.progress.done.fetch_add(1, Relaxed);
-                shared.progress.failed.fetch_add(1, Relaxed);
                 if plan.verbosity >= 2 {
                     eprintln!("loadgen: request timed out after {:?}", plan.timeout);
                 }

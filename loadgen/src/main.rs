@@ -89,8 +89,9 @@ struct Args {
     /// Open-loop mode in stages: R requests per second for S seconds, then the next
     /// stage (e.g. 100:5,200:5,400:10). Latency counts from each due time, as --rate;
     /// the load ends with the last stage unless -n or -t ends it earlier.
-    #[arg(long, value_name = "R:S,...", value_parser = loadgen::parse_rate_stages,
-          conflicts_with_all = ["rate", "ramp_up"])]
+    // Combinations are checked with the rest of the spec (LoadSpec::plan): one message
+    // each, exit 2.
+    #[arg(long, value_name = "R:S,...", value_parser = loadgen::parse_rate_stages)]
     rate_stages: Option<::std::vec::Vec<RateStage>>,
 
     /// Start the clients evenly over this many seconds instead of all at once, so a
@@ -101,8 +102,7 @@ struct Args {
     /// Ramp the clients from A to B over T seconds (e.g. 10:1000:30): A start at once,
     /// the others evenly until B run at T, then B keep going until -n or -t ends the
     /// load. B is -c.
-    #[arg(long, value_name = "A:B:T", value_parser = loadgen::parse_ramp,
-          conflicts_with_all = ["ramp_up", "rate", "rate_stages"])]
+    #[arg(long, value_name = "A:B:T", value_parser = loadgen::parse_ramp)]
     ramp: Option<(ClientRamp, usize)>,
 
     /// Print one JSON object (the whole report) instead of ab's summary.

@@ -262,8 +262,7 @@ fn check_one_load(inputs: &[(String, Report)]) -> Result<(), String> {
         }
         // With stages, each stage's share is checked below (their mean follows).
         if let (Some(rate), Some(total), None) = (report.rate, total_rate, &report.rate_stages) {
-            let expected = total * shards.len() as f64 / count as f64;
-            if (rate.target_rps - expected).abs() > 1e-9 * expected.max(1.0) {
+            if !is_rate_share(rate.target_rps, total, shards.len(), count) {
                 return Err(format!(
                     "{name}: --rate {} is not shard {which}'s share of --rate {total}: not one load",
                     rate.target_rps
@@ -285,8 +284,7 @@ fn check_one_load(inputs: &[(String, Report)]) -> Result<(), String> {
                 .filter_map(|(_, r, _)| r.rate_stages.as_ref()?.get(n))
                 .map(|s| s.target_rps)
                 .sum();
-            let expected = total * shards.len() as f64 / count as f64;
-            if (stage.target_rps - expected).abs() > 1e-9 * expected.max(1.0) {
+            if !is_rate_share(stage.target_rps, total, shards.len(), count) {
                 return Err(format!(
                     "{name}: stage {} at {}/s is not shard {which}'s share of {total}/s: \
                      not one load",
@@ -411,4 +409,11 @@ fn merge_timelines(timelines: Vec<(f64, Recorder)>, reports: usize) -> Result<Re
         }
     }
     Ok(merged)
+}
+
+/// Whether `rate` is what `held` shards of `count` send of a total `total` per second:
+/// each sends the total over K.
+fn is_rate_share(rate: f64, total: f64, held: usize, count: u64) -> bool {
+    let expected = total * held as f64 / count as f64;
+    (rate - expected).abs() <= 1e-9 * expected.max(1.0)
 }

@@ -2,16 +2,9 @@
 
 mod support;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-use support::TestServer;
-
-fn loadgen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_loadgen"))
-        .args(args)
-        .output()
-        .expect("run loadgen")
-}
+use support::{loadgen, TestServer};
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()

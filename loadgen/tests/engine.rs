@@ -6,11 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use loadgen::{run_blocking, LoadSpec, Report};
-use support::TestServer;
-
-fn run(spec: LoadSpec) -> Report {
-    run_blocking(spec).expect("the spec is valid")
-}
+use support::{run, TestServer};
 
 #[test]
 fn counts_add_up_and_non_2xx_are_complete() {
@@ -409,7 +405,11 @@ fn a_stopped_load_ends_early_and_counts_what_it_sent() {
     let stopper = {
         let progress = std::sync::Arc::clone(&progress);
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(350));
+            // Stop once the first round is back (each request takes 100 ms).
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while progress.done() < 4 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
             progress.stop();
         })
     };
@@ -436,4 +436,41 @@ fn run_blocking_with(spec: LoadSpec, progress: std::sync::Arc<loadgen::Progress>
         .expect("runtime")
         .block_on(loadgen::run_with_progress(spec, progress))
         .expect("ran")
+}
+
+/// A stop also ends the clients still waiting for their ramp's start: a 60 s ramp
+/// stopped at its first answers ends then, not after the ramp.
+#[test]
+fn a_stop_during_a_ramp_does_not_wait_for_it() {
+    let server = TestServer::start();
+    let progress = std::sync::Arc::new(loadgen::Progress::default());
+    let spec = LoadSpec {
+        requests: None,
+        time_limit: Some(Duration::from_secs(120)),
+        concurrency: 10,
+        ramp: Some(loadgen::ClientRamp {
+            from: 1,
+            over: Duration::from_secs(60),
+        }),
+        continue_on_socket_error: true,
+        ..LoadSpec::new(server.url("/sleep?ms=50"))
+    };
+    let stopper = {
+        let progress = std::sync::Arc::clone(&progress);
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while progress.done() < 2 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            progress.stop();
+        })
+    };
+    let report = run_blocking_with(spec, std::sync::Arc::clone(&progress));
+    stopper.join().expect("stopper");
+    assert!(report.complete >= 2, "{}", report.complete);
+    assert!(
+        report.time_taken_s < 30.0,
+        "stopped in the ramp's first seconds, ended after {} s",
+        report.time_taken_s
+    );
 }

@@ -4,37 +4,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use support::TestServer;
-
-fn loadgen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_loadgen"))
-        .args(args)
-        .output()
-        .expect("run loadgen")
-}
-
-fn json(output: &Output) -> serde_json::Value {
-    assert!(output.status.success(), "{output:?}");
-    serde_json::from_slice(&output.stdout).expect("stdout is one JSON object")
-}
-
-/// A fresh temporary directory for one test's reports.
-fn temp_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("loadgen-merge-{test}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-fn write(dir: &Path, name: &str, output: &Output) -> String {
-    assert!(output.status.success(), "{output:?}");
-    let path = dir.join(name);
-    std::fs::write(&path, &output.stdout).expect("write a report");
-    path.to_string_lossy().into_owned()
-}
+use support::{json, loadgen, write, TestServer};
 
 fn decode(text: &serde_json::Value) -> hdrhistogram::Histogram<u64> {
     loadgen::decode_histogram(text.as_str().expect("a histogram string")).expect("decodes")
@@ -42,7 +15,7 @@ fn decode(text: &serde_json::Value) -> hdrhistogram::Histogram<u64> {
 
 /// K shards of `-n 60 -c 6` against `/status`, merged, against one whole run.
 fn merged_equals_one_run(shards: u64, concurrently: bool) {
-    let dir = temp_dir(&format!("k{shards}-{concurrently}"));
+    let dir = support::temp_dir("merge", &format!("k{shards}-{concurrently}"));
     let whole_server = TestServer::start();
     let whole = json(&loadgen(&[
         "-n",
@@ -223,7 +196,7 @@ fn bad_shards_and_start_times_exit_2() {
 
 #[test]
 fn bad_merge_inputs_exit_2_naming_the_file() {
-    let dir = temp_dir("bad");
+    let dir = support::temp_dir("merge", "bad");
     let server = TestServer::start();
     let good = write(
         &dir,
@@ -269,7 +242,7 @@ fn bad_merge_inputs_exit_2_naming_the_file() {
 /// line and exit 2, never merged into a report of a load that did not happen.
 #[test]
 fn shards_of_no_one_load_are_refused() {
-    let dir = temp_dir("not-one-load");
+    let dir = support::temp_dir("merge", "not-one-load");
     let server = TestServer::start();
     let status = server.url("/status");
     let run = |file: &str, args: &[&str], url: &str| {

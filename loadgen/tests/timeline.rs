@@ -3,62 +3,10 @@
 
 mod support;
 
-use std::process::{Command, Output};
 use std::time::Duration;
 
-use loadgen::{run_blocking, LoadSpec, Report, Timeline, MAX_INTERVALS};
-use support::TestServer;
-
-fn run(spec: LoadSpec) -> Report {
-    run_blocking(spec).expect("the spec is valid")
-}
-
-fn loadgen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_loadgen"))
-        .args(args)
-        .output()
-        .expect("run loadgen")
-}
-
-/// The invariants every timeline keeps.
-fn check_sums(timeline: &Timeline, report: &Report) {
-    let started: u64 = timeline.intervals.iter().map(|i| i.started).sum();
-    let completed: u64 = timeline.intervals.iter().map(|i| i.completed).sum();
-    let ok: u64 = timeline.intervals.iter().map(|i| i.ok).sum();
-    let errors: u64 = timeline.intervals.iter().map(|i| i.errors).sum();
-    assert_eq!(
-        started,
-        report.complete + report.failed + report.unfinished,
-        "started"
-    );
-    assert_eq!(completed, report.complete + report.failed, "completed");
-    assert_eq!(ok + errors, completed, "ok + errors");
-    assert_eq!(errors, report.non_2xx + report.failed, "errors");
-    let (mut cum_started, mut cum_completed) = (0, 0);
-    for (n, i) in timeline.intervals.iter().enumerate() {
-        cum_started += i.started;
-        cum_completed += i.completed;
-        assert_eq!(i.in_flight, cum_started - cum_completed, "interval {n}");
-        let expected_start = n as f64 * timeline.interval_s;
-        assert!(
-            (i.start_s - expected_start).abs() < 1e-9,
-            "interval {n} start"
-        );
-        assert_eq!(
-            i.p50_ms.is_some(),
-            i.ok + i.errors > 0 && i.p99_ms.is_some()
-        );
-        if let (Some(p50), Some(p99)) = (i.p50_ms, i.p99_ms) {
-            assert!(p50 <= p99);
-        }
-    }
-    let last = timeline.intervals.last().expect("at least one interval");
-    assert_eq!(last.in_flight, report.unfinished);
-    // The intervals cover the run, and not more than one interval past it.
-    let covered = timeline.intervals.len() as f64 * timeline.interval_s;
-    assert!(covered >= report.time_taken_s - 1e-9);
-    assert!(covered < report.time_taken_s + timeline.interval_s + 1e-9);
-}
+use loadgen::{run_blocking, LoadSpec, MAX_INTERVALS};
+use support::{check_sums, loadgen, run, TestServer};
 
 #[test]
 fn intervals_sum_to_the_runs_counts() {

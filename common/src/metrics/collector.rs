@@ -38,7 +38,7 @@ pub struct ProcessSnapshot {
 impl ProcessSnapshot {
     /// `root` and its children, from `/proc`.
     pub fn of(root: i32) -> Option<ProcessSnapshot> {
-        let usage = crate::procfs::own_usage(root);
+        let usage = crate::procfs::own_usage(root, crate::procfs::Forks::MainThread);
         (usage.processes > 0).then(|| ProcessSnapshot {
             cpu_seconds: crate::procfs::ticks_to_ms(usage.cpu_ticks) / 1000.0,
             resident_bytes: usage.rss_bytes,

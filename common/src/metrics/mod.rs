@@ -11,7 +11,6 @@
 //! | `upstream_request_duration_seconds` | histogram | time of each call to the slow API |
 //! | `db_queries_in_flight` | gauge | app_pg: database queries in flight |
 //! | `db_query_duration_seconds` | histogram | app_pg: time of each database query |
-//!
 //! | `process_cpu_seconds_total` | counter | user and system CPU time of the service's processes |
 //! | `process_resident_memory_bytes` | gauge | their resident memory |
 //! | `process_threads` | gauge | their threads |

@@ -16,7 +16,7 @@ pub struct Args {
     #[arg(long, env = "LIVE_HOST", default_value = "127.0.0.1")]
     host: IpAddr,
     /// The lock a run holds, shared with the benchmarks.
-    #[arg(long, env = "BENCH_LOCK", default_value = "/tmp/lab-bench.lock")]
+    #[arg(long, env = "BENCH_LOCK", default_value = kit::procs::BENCH_LOCK)]
     bench_lock: PathBuf,
     /// Directory holding the service binaries [default: this program's own directory].
     #[arg(long)]

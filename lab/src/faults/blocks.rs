@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::{chaos, slowloris, soak};
+use crate::experiment::Experiment;
 use crate::results;
 
 /// The generated blocks this module fills, and the results file each needs.
@@ -47,43 +48,34 @@ impl Sources {
 
 /// The contents of one of [`BLOCKS`]; `None` when `name` is not one of them.
 pub fn render_block(name: &str, sources: &Sources) -> Option<anyhow::Result<String>> {
-    // A run not made yet says so, in the page, rather than failing every other block.
-    let missing = |file: &str, target: &str| -> anyhow::Result<String> {
-        Ok(format!(
-            "Not measured yet: `make {target}` writes results/{file}.\n"
-        ))
-    };
-    Some(match name {
-        "chaos-table" => sources
-            .chaos
-            .as_ref()
-            .map(|run| Ok(chaos::markdown_table(run)))
-            .unwrap_or_else(|| missing("chaos.json", "chaos")),
-        "chaos-run" => sources
-            .chaos
-            .as_ref()
-            .map(|run| Ok(run.provenance("make chaos")))
-            .unwrap_or_else(|| missing("chaos.json", "chaos")),
-        "slowloris-table" => sources
-            .slowloris
-            .as_ref()
-            .map(|run| Ok(slowloris::markdown_table(run)))
-            .unwrap_or_else(|| missing("slowloris.json", "slowloris")),
-        "slowloris-run" => sources
-            .slowloris
-            .as_ref()
-            .map(|run| Ok(run.provenance("make slowloris")))
-            .unwrap_or_else(|| missing("slowloris.json", "slowloris")),
-        "soak-table" => sources
-            .soak
-            .as_ref()
-            .map(|run| Ok(soak::markdown_table(run)))
-            .unwrap_or_else(|| missing("soak.json", "soak")),
-        "soak-run" => sources
-            .soak
-            .as_ref()
-            .map(|run| Ok(run.provenance("make soak")))
-            .unwrap_or_else(|| missing("soak.json", "soak")),
+    let (experiment, part) = name.rsplit_once('-')?;
+    Some(match experiment {
+        "chaos" => block::<chaos::ChaosExperiment>(sources.chaos.as_ref(), part)?,
+        "slowloris" => block::<slowloris::SlowlorisExperiment>(sources.slowloris.as_ref(), part)?,
+        "soak" => block::<soak::SoakExperiment>(sources.soak.as_ref(), part)?,
         _ => return None,
     })
+}
+
+/// Experiment `E`'s block `part`: `table` (its table) or `run` (the provenance line of
+/// its command); `None` for another part.
+fn block<E: Experiment>(
+    run: Option<&results::Envelope<E::Run>>,
+    part: &str,
+) -> Option<anyhow::Result<String>> {
+    if !matches!(part, "table" | "run") {
+        return None;
+    }
+    // A run not made yet says so, in the page, rather than failing every other block.
+    let Some(run) = run else {
+        return Some(Ok(format!(
+            "Not measured yet: `{}` writes results/{}.json.\n",
+            E::COMMAND,
+            E::NAME
+        )));
+    };
+    Some(Ok(match part {
+        "table" => E::table(run),
+        _ => run.provenance(E::COMMAND),
+    }))
 }

@@ -29,7 +29,7 @@
 mod run;
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -70,18 +70,6 @@ pub struct Options {
     /// In a container beside a compose file's services (`compose/live.yml`): the file
     /// whose topologies the page loads, over its network, instead of starting them.
     pub compose_file: Option<String>,
-}
-
-impl Options {
-    /// 127.0.0.1:`port`, the binaries next to this one, `/tmp/lab-bench.lock`.
-    pub fn local(port: u16) -> Options {
-        Options {
-            address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
-            bin_dir: runner::Options::default_bin_dir(),
-            bench_lock: PathBuf::from("/tmp/lab-bench.lock"),
-            compose_file: None,
-        }
-    }
 }
 
 /// The server's state: the runs, the next id.
@@ -271,9 +259,7 @@ fn conduct(run: &Arc<Run>, place: &Place, lock: FileLock) {
             .collect()
     });
     drop(lock);
-    for (index, row) in rows.into_iter().enumerate() {
-        run.finish(index, row);
-    }
+    run.finish(rows);
 }
 
 /// One lane of a run: its row.

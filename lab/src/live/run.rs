@@ -276,8 +276,8 @@ pub struct Run {
     /// Per lane.
     previous: Vec<Mutex<Previous>>,
     stop: AtomicBool,
-    /// Per lane, once it is over.
-    rows: Mutex<Vec<Option<Row>>>,
+    /// The lanes' rows, once the run is over.
+    rows: Mutex<Option<Vec<Row>>>,
 }
 
 impl Run {
@@ -290,7 +290,7 @@ impl Run {
             stream: Mutex::new(Stream::default()),
             previous: (0..lanes).map(|_| Mutex::default()).collect(),
             stop: AtomicBool::new(false),
-            rows: Mutex::new(vec![None; lanes]),
+            rows: Mutex::new(None),
         };
         let infos: Vec<ScenarioInfo> = run.scenarios.iter().map(ScenarioInfo::of).collect();
         let ceilings: Vec<f64> = run.scenarios.iter().map(Scenario::ceiling_rps).collect();
@@ -324,9 +324,7 @@ impl Run {
         self.rows
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .cloned()
-            .collect()
+            .clone()
     }
 
     /// Every event so far, then each new one until the summary: one listener.
@@ -343,23 +341,14 @@ impl Run {
         receiver
     }
 
-    /// Records lane `lane`'s row; after the last lane, ends the stream with `event:
-    /// summary`, whose data is the row (with two lanes, the two rows).
-    pub fn finish(&self, lane: usize, row: Row) {
-        let rows = {
-            let mut rows = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(slot) = rows.get_mut(lane) {
-                *slot = Some(row);
-            }
-            rows.iter().cloned().collect::<Option<Vec<Row>>>()
-        };
-        let Some(rows) = rows else {
-            return;
-        };
+    /// Ends the stream with `event: summary`, whose data is the row (side by side, the
+    /// lanes' rows, in order).
+    pub fn finish(&self, rows: Vec<Row>) {
         let summary = match rows.as_slice() {
             [row] => frame(Some("summary"), row),
             rows => frame(Some("summary"), &rows),
         };
+        *self.rows.lock().unwrap_or_else(PoisonError::into_inner) = Some(rows);
         self.send(summary);
         let mut stream = self.lock_stream();
         stream.closed = true;
@@ -609,7 +598,7 @@ mod tests {
         let run = Run::new(7, request("async", 10, 1.0, 5.0), lanes.clone());
         let mut early = run.listen();
         run.send(frame(None, &serde_json::json!({ "t_s": 0.1 })));
-        run.finish(0, Row::new(&lanes[0]));
+        run.finish(vec![Row::new(&lanes[0])]);
         let mut late = run.listen();
         for listener in [&mut early, &mut late] {
             let mut events = Vec::new();
@@ -627,17 +616,16 @@ mod tests {
     }
 
     #[test]
-    fn side_by_side_the_summary_waits_for_both_lanes_and_holds_both_rows() {
+    fn side_by_side_the_summary_holds_both_rows() {
         let two = RunRequest {
             beside: Some("sync-workers".into()),
             ..request("async", 10, 1.0, 5.0)
         };
         let lanes = two.check().expect("valid");
         let run = Run::new(8, two, lanes.clone());
-        run.finish(1, Row::new(&lanes[1]));
-        assert_eq!(run.state(), State::Running, "one lane is still loading");
+        assert_eq!(run.state(), State::Running);
         assert!(run.rows().is_none());
-        run.finish(0, Row::new(&lanes[0]));
+        run.finish(lanes.iter().map(Row::new).collect());
         assert_eq!(run.state(), State::Finished);
         let mut listener = run.listen();
         let mut last = String::new();

@@ -568,13 +568,6 @@ pub fn app_port() -> u16 {
     APP_PORT
 }
 
-/// The bench lock's path: `BENCH_LOCK`, else `/tmp/lab-bench.lock` (the Makefile's).
-pub fn bench_lock_path() -> PathBuf {
-    std::env::var_os("BENCH_LOCK")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/tmp/lab-bench.lock"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

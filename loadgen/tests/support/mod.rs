@@ -3,6 +3,10 @@
 //! request; `/vary` varies its body length; `/sleep?ms=N` answers after N ms;
 //! `/reset` resets the connection (RST) without answering; `/close` closes the
 //! connection after each answer; `/echo` answers the request body's length.
+//!
+//! And what the integration tests share besides it: running a spec or the binary,
+//! reading its JSON, report files in a temporary directory, and the invariants every
+//! timeline keeps ([`check_sums`]).
 
 #![allow(dead_code)]
 
@@ -180,4 +184,78 @@ fn reset(stream: &TcpStream) {
         );
     }
     // The RST goes out when the caller drops its handles (close with linger 0).
+}
+
+/// Runs `spec` in this process; panics if it is not valid.
+pub fn run(spec: loadgen::LoadSpec) -> loadgen::Report {
+    loadgen::run_blocking(spec).expect("the spec is valid")
+}
+
+/// Runs the `loadgen` binary with `args`.
+pub fn loadgen(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(args)
+        .output()
+        .expect("run loadgen")
+}
+
+/// The JSON report a successful run printed.
+pub fn json(output: &std::process::Output) -> serde_json::Value {
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice(&output.stdout).expect("stdout is one JSON object")
+}
+
+/// A fresh temporary directory for one test's reports (`suite`: the test file).
+pub fn temp_dir(suite: &str, test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("loadgen-{suite}-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Writes what a successful run printed to `dir/name`; returns the path.
+pub fn write(dir: &std::path::Path, name: &str, output: &std::process::Output) -> String {
+    assert!(output.status.success(), "{output:?}");
+    let path = dir.join(name);
+    std::fs::write(&path, &output.stdout).expect("write a report");
+    path.to_string_lossy().into_owned()
+}
+
+/// The invariants every timeline keeps.
+pub fn check_sums(timeline: &loadgen::Timeline, report: &loadgen::Report) {
+    let started: u64 = timeline.intervals.iter().map(|i| i.started).sum();
+    let completed: u64 = timeline.intervals.iter().map(|i| i.completed).sum();
+    let ok: u64 = timeline.intervals.iter().map(|i| i.ok).sum();
+    let errors: u64 = timeline.intervals.iter().map(|i| i.errors).sum();
+    assert_eq!(
+        started,
+        report.complete + report.failed + report.unfinished,
+        "started"
+    );
+    assert_eq!(completed, report.complete + report.failed, "completed");
+    assert_eq!(ok + errors, completed, "ok + errors");
+    assert_eq!(errors, report.non_2xx + report.failed, "errors");
+    let (mut cum_started, mut cum_completed) = (0, 0);
+    for (n, i) in timeline.intervals.iter().enumerate() {
+        cum_started += i.started;
+        cum_completed += i.completed;
+        assert_eq!(i.in_flight, cum_started - cum_completed, "interval {n}");
+        let expected_start = n as f64 * timeline.interval_s;
+        assert!(
+            (i.start_s - expected_start).abs() < 1e-9,
+            "interval {n} start"
+        );
+        assert_eq!(
+            i.p50_ms.is_some(),
+            i.ok + i.errors > 0 && i.p99_ms.is_some()
+        );
+        if let (Some(p50), Some(p99)) = (i.p50_ms, i.p99_ms) {
+            assert!(p50 <= p99);
+        }
+    }
+    let last = timeline.intervals.last().expect("at least one interval");
+    assert_eq!(last.in_flight, report.unfinished);
+    // The intervals cover the run, and not more than one interval past it.
+    let covered = timeline.intervals.len() as f64 * timeline.interval_s;
+    assert!(covered >= report.time_taken_s - 1e-9);
+    assert!(covered < report.time_taken_s + timeline.interval_s + 1e-9);
 }
