@@ -811,7 +811,7 @@ const CLAIMS: &[Claim] = &[
             at("nginx-proxy-keepalive"),
         );
         c.within("async-keepalive: server holds 5,000 at s", app, 0.49, 0.51);
-        c.within("direct-keepalive: at s", direct, 0.19, 0.21);
+        c.within("direct-keepalive: at s", direct, 0.29, 0.31);
         c.within("nginx-proxy-keepalive: at s", nginx, 0.39, 0.41);
         c.that(
             app > nginx && app > direct,
