@@ -84,6 +84,15 @@ pub fn parse_seconds(raw: &str) -> Result<Duration, String> {
         .map_err(|_| format!("{raw:?} must be a finite, non-negative number of seconds"))
 }
 
+/// Writes a duration as [`parse_seconds`] reads it: a number of seconds (`0.05`, `1`),
+/// for `#[serde(serialize_with = ...)]` where a JSON field says seconds.
+pub fn serialize_seconds<S: serde::Serializer>(
+    duration: &Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(duration.as_secs_f64())
+}
+
 /// An `http://host[:port][/path]` URL, normalised to end with `/` when it has no path.
 ///
 /// Only plain HTTP: the lab's upstream is a local service, and no TLS stack is built in.

@@ -63,9 +63,13 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// `http://127.0.0.1:PORT/?delay=S`
-    pub fn url(&self, delay: f64) -> String {
-        format!("http://127.0.0.1:{}/?delay={delay}", self.port)
+    /// `http://127.0.0.1:PORT/?delay=S`, the delay in seconds (`0.05`, `1`).
+    pub fn url(&self, delay: Duration) -> String {
+        format!(
+            "http://127.0.0.1:{}/?delay={}",
+            self.port,
+            delay.as_secs_f64()
+        )
     }
 
     /// The process id of what serves the load (its process group holds its workers):

@@ -49,7 +49,7 @@ pub struct Sources {
     pub sweep: SweepResults,
     pub bench_docker: BenchDocker,
     pub compare: crate::compare::CompareResults,
-    pub callgrind: crate::cost::CallgrindResults,
+    pub callgrind: crate::cost::callgrind::CallgrindFile,
     /// results/proxy-bench.json (`make proxy-bench`).
     pub proxy_bench: crate::cost::BenchResults,
     pub faults: crate::faults::blocks::Sources,
@@ -160,7 +160,7 @@ fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<Str
                 "block `{name}` needs runs=LABEL | LABEL | ... (labels of results/callgrind.json)"
             )
         })?;
-        return callgrind_summary(&sources.callgrind, labels.split('|').map(str::trim));
+        return callgrind_summary(&sources.callgrind.run, labels.split('|').map(str::trim));
     }
     let ids: Option<Vec<&str>> = match args.strip_prefix("ids=") {
         Some(list) => Some(list.split(',').map(str::trim).collect()),
@@ -195,7 +195,7 @@ fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<Str
         "compare-table" => crate::compare::render::markdown_table(&sources.compare),
         "compare-commands" => crate::compare::render::commands_table(&sources.compare),
         "compare-run" => crate::compare::render::run_line(&sources.compare),
-        "callgrind-table" => crate::cost::callgrind_table(&sources.callgrind),
+        "callgrind-table" => crate::cost::callgrind_table(&sources.callgrind.run),
         "proxy-bench-table" => crate::cost::bench_table(&sources.proxy_bench),
         // Linked from docs/ to the charts in results/.
         "timeline-table" => crate::results::timeline_table(&rows, "../results/"),

@@ -19,7 +19,7 @@
 //! assert_eq!((spec.requests, spec.concurrency), (Some(2000), 200));
 //! assert!(spec.continue_on_socket_error);
 //!
-//! let timed = Plan::lasting(Duration::from_secs(5), 100, 0.5, "http://127.0.0.1:3000/".into())
+//! let timed = Plan::lasting(Duration::from_secs(5), 100, Duration::from_millis(500), "http://127.0.0.1:3000/".into())
 //!     .keep_alive(true);
 //! let spec = timed.spec();
 //! assert_eq!((spec.requests, spec.time_limit), (None, Some(Duration::from_secs(5))));
@@ -72,9 +72,9 @@ pub struct Plan {
     pub length: Length,
     /// Clients, each with one request in flight at a time.
     pub concurrency: u32,
-    /// Seconds the slow API waits (the URL's `?delay=`): what the expected request
+    /// How long the slow API waits (the URL's `?delay=`): what the expected request
     /// count is worked out from.
-    pub delay_s: f64,
+    pub delay: Duration,
     /// Each client keeps its connection (else one per request, as ab without `-k`).
     pub keep_alive: bool,
     /// Start the clients evenly over this long instead of all at once.
@@ -92,7 +92,7 @@ impl Plan {
             url,
             length: Length::Requests(load.requests),
             concurrency: load.concurrency,
-            delay_s: load.delay,
+            delay: load.delay,
             keep_alive: load.keep_alive,
             ramp_up: None,
             ramp: None,
@@ -100,13 +100,13 @@ impl Plan {
         }
     }
 
-    /// `concurrency` clients for `duration` against `url`, whose `?delay=` is `delay_s`.
-    pub fn lasting(duration: Duration, concurrency: u32, delay_s: f64, url: String) -> Plan {
+    /// `concurrency` clients for `duration` against `url`, whose `?delay=` is `delay`.
+    pub fn lasting(duration: Duration, concurrency: u32, delay: Duration, url: String) -> Plan {
         Plan {
             url,
             length: Length::Lasting(duration),
             concurrency,
-            delay_s,
+            delay,
             keep_alive: false,
             ramp_up: None,
             ramp: None,
@@ -143,7 +143,8 @@ impl Plan {
     pub fn expected_requests(&self) -> u64 {
         match self.length {
             Length::Requests(requests) => requests,
-            Length::Lasting(duration) => (f64::from(self.concurrency) / self.delay_s.max(1e-3)
+            Length::Lasting(duration) => (f64::from(self.concurrency)
+                / self.delay.as_secs_f64().max(1e-3)
                 * duration.as_secs_f64())
             .ceil() as u64,
         }
@@ -287,13 +288,18 @@ mod tests {
         let load = Load {
             requests: 10,
             concurrency: 5,
-            delay: 1.0,
+            delay: Duration::from_secs(1),
             keep_alive: false,
         };
         assert_eq!(Plan::of(&load, url.clone()).connections(), 30);
         let kept = Plan::of(&load, url.clone()).keep_alive(true);
         assert_eq!(kept.connections(), 20);
-        let timed = Plan::lasting(Duration::from_millis(1500), 4, 0.5, url);
+        let timed = Plan::lasting(
+            Duration::from_millis(1500),
+            4,
+            Duration::from_millis(500),
+            url,
+        );
         assert_eq!(timed.expected_requests(), 12);
     }
 
@@ -306,7 +312,7 @@ mod tests {
         let plan = Plan::lasting(
             Duration::from_secs(5),
             100,
-            1.0,
+            Duration::from_secs(1),
             "http://127.0.0.1:1/".into(),
         )
         .ramp(Some(ramp));
@@ -316,9 +322,14 @@ mod tests {
 
     #[test]
     fn modifiers_reach_the_spec() {
-        let plan = Plan::lasting(Duration::from_secs(2), 3, 1.0, "http://127.0.0.1:1/".into())
-            .ramp_up(Some(Duration::from_secs(1)))
-            .timeline(Duration::from_millis(5));
+        let plan = Plan::lasting(
+            Duration::from_secs(2),
+            3,
+            Duration::from_secs(1),
+            "http://127.0.0.1:1/".into(),
+        )
+        .ramp_up(Some(Duration::from_secs(1)))
+        .timeline(Duration::from_millis(5));
         let spec = plan.spec();
         assert_eq!(spec.ramp_up, Some(Duration::from_secs(1)));
         assert_eq!(spec.timeline_interval, Duration::from_millis(5));
@@ -333,7 +344,7 @@ mod tests {
             &Load {
                 requests: 2,
                 concurrency: 1,
-                delay: 0.01,
+                delay: Duration::from_millis(10),
                 keep_alive: false,
             },
             "http://127.0.0.1:1/?delay=0.01".into(),

@@ -181,7 +181,7 @@ impl Row {
             load: LoadRun {
                 requests: scenario.load.requests,
                 concurrency: scenario.load.concurrency,
-                delay_s: scenario.load.delay,
+                delay_s: scenario.load.delay.as_secs_f64(),
                 keep_alive: scenario.load.keep_alive,
             },
             complete: 0,
@@ -286,6 +286,11 @@ impl Started {
             started_at: now_utc(),
             clock: std::time::Instant::now(),
         }
+    }
+
+    /// When it started, as the envelope will record it.
+    pub fn started_at(&self) -> &str {
+        &self.started_at
     }
 
     /// The envelope around `run`: this machine, and the time since [`Started::now`].

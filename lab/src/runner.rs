@@ -27,7 +27,7 @@ pub struct Options {
     /// Where `slow_api`, `app_sync`, `app_async` and `app_pg` are.
     pub bin_dir: PathBuf,
     /// Replaces every scenario's `?delay=` (shortened runs, tests).
-    pub delay: Option<f64>,
+    pub delay: Option<Duration>,
     /// Divides `-n` and `-c` of the loads with more than 10 connections (shortened
     /// runs, tests); 1 = as the table. The `-n 10 -c 5` loads stay as they are.
     pub scale: u32,
@@ -70,7 +70,7 @@ pub struct ShapeArgs {
 
     /// Replace every row's delay (seconds), for a quick run.
     #[arg(long, value_parser = parse_delay)]
-    pub delay: Option<f64>,
+    pub delay: Option<Duration>,
 
     /// Divide -n and -c of the large loads by this, for a quick run.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -89,24 +89,28 @@ impl ShapeArgs {
 }
 
 /// `--delay` of the runners: a positive number of seconds, at most a minute.
-pub fn parse_delay(raw: &str) -> Result<f64, String> {
-    seconds_within(raw, false, 60.0)
+pub fn parse_delay(raw: &str) -> Result<Duration, String> {
+    seconds_within(raw, false, Duration::from_secs(60))
 }
+
+/// The longest load or wait a flag of the lab's may ask for.
+pub const TEN_MINUTES: Duration = Duration::from_secs(600);
 
 /// The lab's one reading of a number of seconds on its command line: common's parser
 /// (the services' `UPSTREAM_TIMEOUT` and the like), then the flag's bounds: above zero
 /// (or zero, when `zero` allows it) and at most `max`.
-pub fn seconds_within(raw: &str, zero: bool, max: f64) -> Result<f64, String> {
-    let seconds = common::config::parse_seconds(raw)?.as_secs_f64();
-    if (seconds > 0.0 || zero) && seconds <= max {
+pub fn seconds_within(raw: &str, zero: bool, max: Duration) -> Result<Duration, String> {
+    let seconds = common::config::parse_seconds(raw)?;
+    let max_s = max.as_secs_f64();
+    if (!seconds.is_zero() || zero) && seconds <= max {
         Ok(seconds)
     } else if zero {
         Err(format!(
-            "{raw:?} is not a number of seconds from 0 to {max}"
+            "{raw:?} is not a number of seconds from 0 to {max_s}"
         ))
     } else {
         Err(format!(
-            "{raw:?} is not a number of seconds above 0, at most {max}"
+            "{raw:?} is not a number of seconds above 0, at most {max_s}"
         ))
     }
 }
@@ -365,7 +369,7 @@ pub fn load_and_measure(
             row.efficiency = ok / report.time_taken_s.max(1e-9) / row.ceiling_rps;
             if timed.is_some() {
                 // A timed load (lab live): its rate after the clients' first round.
-                let warmup = load.delay.min(report.time_taken_s / 2.0);
+                let warmup = load.delay.as_secs_f64().min(report.time_taken_s / 2.0);
                 row.requests_per_second = crate::load::ok_rate_after(&report, warmup);
                 row.efficiency = row.requests_per_second / row.ceiling_rps;
             }
@@ -380,7 +384,7 @@ pub fn load_and_measure(
                     "{}; ab {}, delay {} s",
                     scenario.topology,
                     load.ab_flags(),
-                    load.delay
+                    load.delay.as_secs_f64()
                 );
                 let intervals: Vec<_> = client.intervals.iter().map(Into::into).collect();
                 let timeline =
@@ -632,27 +636,28 @@ mod tests {
 
     #[test]
     fn seconds_are_read_once_then_bounded() {
-        assert_eq!(parse_delay("0.5"), Ok(0.5));
+        assert_eq!(parse_delay("0.5"), Ok(Duration::from_millis(500)));
         assert!(parse_delay("0").is_err());
         assert!(parse_delay("61").is_err());
         assert!(parse_delay("-1").is_err());
         assert!(parse_delay("abc").is_err());
         assert!(parse_delay("NaN").is_err());
-        assert_eq!(seconds_within("0", true, 600.0), Ok(0.0));
-        assert!(seconds_within("600.5", true, 600.0).is_err());
+        assert_eq!(seconds_within("0", true, TEN_MINUTES), Ok(Duration::ZERO));
+        assert!(seconds_within("0", false, TEN_MINUTES).is_err());
+        assert!(seconds_within("600.5", true, TEN_MINUTES).is_err());
     }
 
     #[test]
     fn shaping_keeps_n_at_least_c() {
         let options = Options {
             bin_dir: PathBuf::new(),
-            delay: Some(0.05),
+            delay: Some(Duration::from_millis(50)),
             scale: 10,
         };
         let devserver = options.shape(by_id("devserver").expect("row"));
         assert_eq!(devserver.load.concurrency, 5);
         assert_eq!(devserver.load.requests, 10);
-        assert_eq!(devserver.load.delay, 0.05);
+        assert_eq!(devserver.load.delay, Duration::from_millis(50));
         let large = options.shape(by_id("async-c1000").expect("row"));
         assert_eq!((large.load.requests, large.load.concurrency), (500, 100));
         assert!((large.ceiling_rps() - 2000.0).abs() < 1e-6);

@@ -20,6 +20,7 @@
 use common::config::{Client, Driver, Protocol};
 pub use kit::topology::{App, Front, Topology};
 use serde::Serialize;
+use std::time::Duration;
 
 /// What limits the requests in flight, for Little's law.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -39,8 +40,9 @@ pub enum Bound {
 pub struct Load {
     pub requests: u64,
     pub concurrency: u32,
-    /// Seconds the slow API waits (`?delay=`).
-    pub delay: f64,
+    /// How long the slow API waits (`?delay=`); in JSON, seconds.
+    #[serde(serialize_with = "common::config::serialize_seconds")]
+    pub delay: Duration,
     /// `-k`: each client keeps its connection for all its requests (else a new
     /// connection per request, as ab without `-k` and as the article ran it).
     pub keep_alive: bool,
@@ -54,7 +56,7 @@ impl Load {
             if self.keep_alive { "-k " } else { "" },
             self.requests,
             self.concurrency,
-            self.delay
+            self.delay.as_secs_f64()
         )
     }
 }
@@ -129,7 +131,7 @@ impl Scenario {
     /// `capacity` requests for `fraction x delay`, `capacity` per `fraction x delay` at
     /// most.
     pub fn ceiling_rps(&self) -> f64 {
-        let delay = self.load.delay;
+        let delay = self.load.delay.as_secs_f64();
         let by_load = self.in_flight() / delay;
         match self.bound {
             Bound::InFlight { .. } => by_load,
@@ -143,7 +145,7 @@ impl Scenario {
     /// requests, each `delay` long (for a stage: the first part outside it, then
     /// `capacity` requests' stage parts at a time, one batch after another).
     pub fn ideal_time_s(&self) -> f64 {
-        let delay = self.load.delay;
+        let delay = self.load.delay.as_secs_f64();
         let n = self.load.requests as f64;
         match self.bound {
             Bound::InFlight { .. } => delay * (n / self.in_flight()).ceil(),
@@ -161,7 +163,7 @@ impl Scenario {
     /// `delay x (1 + ceil((n - 1) / min(c, capacity)))`; 181.8 requests/s for
     /// `-n 2000 -c 200 ?delay=1`. The article's figures are measured against this.
     pub fn ab_ceiling_rps(&self) -> f64 {
-        let delay = self.load.delay;
+        let delay = self.load.delay.as_secs_f64();
         let n = self.load.requests as f64;
         let rounds = delay * (1.0 + ((n - 1.0) / self.in_flight()).ceil());
         let time = match self.bound {
@@ -186,7 +188,7 @@ impl Scenario {
 const SMALL: Load = Load {
     requests: 10,
     concurrency: 5,
-    delay: 1.0,
+    delay: Duration::from_secs(1),
     keep_alive: false,
 };
 
@@ -194,7 +196,7 @@ const SMALL: Load = Load {
 const LARGE: Load = Load {
     requests: 2000,
     concurrency: 200,
-    delay: 1.0,
+    delay: Duration::from_secs(1),
     keep_alive: false,
 };
 
@@ -202,7 +204,7 @@ const LARGE: Load = Load {
 pub const HUGE: Load = Load {
     requests: 5000,
     concurrency: 1000,
-    delay: 1.0,
+    delay: Duration::from_secs(1),
     keep_alive: false,
 };
 
@@ -211,7 +213,7 @@ pub const HUGE: Load = Load {
 pub const KEEPALIVE: Load = Load {
     requests: 25_000,
     concurrency: 5_000,
-    delay: 1.0,
+    delay: Duration::from_secs(1),
     keep_alive: true,
 };
 
@@ -220,7 +222,7 @@ pub const KEEPALIVE: Load = Load {
 pub const GIANT: Load = Load {
     requests: 15_000,
     concurrency: 3_000,
-    delay: 1.0,
+    delay: Duration::from_secs(1),
     keep_alive: false,
 };
 

@@ -5,6 +5,7 @@
 //! `process_threads`).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use kit::procfs::{self, Usage};
 use kit::scrape::ServerSample;
@@ -35,10 +36,10 @@ impl From<Stack> for Target {
 
 impl Target {
     /// The URL a load with `?delay=delay` asks for.
-    pub fn url(&self, delay: f64) -> String {
+    pub fn url(&self, delay: Duration) -> String {
         match self {
             Target::Local(stack) => stack.url(delay),
-            Target::Remote(remote) => format!("{}?delay={delay}", remote.url),
+            Target::Remote(remote) => format!("{}?delay={}", remote.url, delay.as_secs_f64()),
         }
     }
 
@@ -166,7 +167,10 @@ mod tests {
             url: "http://app_async:3000/".into(),
             metrics: None,
         });
-        assert_eq!(target.url(0.5), "http://app_async:3000/?delay=0.5");
+        assert_eq!(
+            target.url(Duration::from_millis(500)),
+            "http://app_async:3000/?delay=0.5"
+        );
         assert_eq!(target.probe(), Probe::Metrics(None));
         assert_eq!(Probe::Metrics(None).usage(), Usage::default());
     }

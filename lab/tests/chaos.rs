@@ -3,15 +3,17 @@
 //! report (`chaos::criteria`: the bound the fault must keep, the errors it explains),
 //! never a timing. A missing nginx or PostgreSQL fails the test: CI installs both.
 
+use std::time::Duration;
+
 use kit::testing::services_bin_dir;
 use lab::faults::chaos::{self, ChaosRow, Options};
 
 fn run(id: &str) -> ChaosRow {
     let options = Options {
-        duration: 2.5,
-        fault_at: 0.8,
-        down: 0.5,
-        delay: Some(0.2),
+        duration: Duration::from_millis(2500),
+        fault_at: Duration::from_millis(800),
+        down: Duration::from_millis(500),
+        delay: Some(Duration::from_millis(200)),
         scale: 10,
         ..Options::full(services_bin_dir())
     };

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use lab::compare::CompareResults;
+use lab::cost::callgrind::CallgrindFile;
 use lab::cost::BenchResults;
 use lab::faults::{chaos::ChaosResults, slowloris::SlowlorisResults, soak::SoakResults};
 use lab::results::{self, Envelope, Results};
@@ -76,6 +77,8 @@ fn every_results_file_round_trips_through_its_envelope() {
     assert!(!slowloris.rows.is_empty());
     let soak: SoakResults = round_trip("soak.json");
     assert!(soak.requests > 0);
+    let callgrind: CallgrindFile = round_trip("callgrind.json");
+    assert!(!callgrind.runs.is_empty());
     let proxy: BenchResults = round_trip("proxy-bench.json");
     assert!(!proxy.rows.is_empty());
     let swarm: SwarmResults = round_trip("swarm.json");

@@ -4,14 +4,16 @@
 //! every slow client and bounds the stall). A missing nginx fails the test: CI installs
 //! it.
 
+use std::time::Duration;
+
 use kit::testing::services_bin_dir;
 use lab::faults::slowloris::{self, Guard, Options, SlowlorisRow};
 
 fn run(id: &str) -> SlowlorisRow {
     let options = Options {
         slow_clients: 100,
-        alone: 1.0,
-        duration: 8.0,
+        alone: Duration::from_secs(1),
+        duration: Duration::from_secs(8),
         ..Options::full(services_bin_dir())
     };
     let runtime = lab::load::runtime().expect("runtime");

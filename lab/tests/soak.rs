@@ -13,7 +13,7 @@ fn a_shortened_soak_keeps_its_criteria() {
     let options = soak::Options {
         requests: 20_000,
         concurrency: 100,
-        delay: 0.02,
+        delay: std::time::Duration::from_millis(20),
         warm: 2_000,
         quiet: Duration::from_secs(5),
         ..soak::Options::full(services_bin_dir())

@@ -110,7 +110,11 @@ fn a_stack_comes_up_healthy_answers_through_nginx_and_scales_under_load() {
     let stack = &fixture.stack;
 
     // The body comes from the app, which called the slow API: the whole chain.
-    let (status, body) = swarm::get(&stack.url(0.1), Duration::from_secs(10)).expect("GET");
+    let (status, body) = swarm::get(
+        &stack.url(Duration::from_millis(100)),
+        Duration::from_secs(10),
+    )
+    .expect("GET");
     assert_eq!(status, 200, "{body}");
     assert!(body.starts_with("Hi there! slow api response"), "{body}");
     assert_eq!(stack.app_addresses().expect("DNS").len(), 1);
@@ -185,7 +189,7 @@ fn the_dev_server_scales_one_request_per_second_per_replica() {
         keep_alive: true,
         continue_on_socket_error: true,
         timeout: Duration::from_secs(30),
-        ..loadgen::LoadSpec::new(fixture.stack.url(bench::DELAY_S))
+        ..loadgen::LoadSpec::new(fixture.stack.url(bench::DELAY))
     };
     let report = runtime.block_on(loadgen::run(spec)).expect("the load");
     eprintln!(

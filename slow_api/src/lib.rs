@@ -30,8 +30,9 @@ pub struct Config {
     pub port: u16,
 
     /// Largest accepted delay, in seconds.
-    #[arg(long, env = "MAX_DELAY", default_value_t = 60.0, value_parser = parse_max_delay)]
-    pub max_delay: f64,
+    #[arg(long, env = "MAX_DELAY", default_value = "60",
+          value_parser = common::config::parse_seconds)]
+    pub max_delay: Duration,
 
     /// Seconds that SIGTERM/SIGINT wait for in-flight requests before exiting anyway.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "65",
@@ -41,15 +42,6 @@ pub struct Config {
     /// Also serve GET /metrics and GET /healthz over plain HTTP on this port (on HOST).
     #[arg(long, env = "METRICS_PORT")]
     pub metrics_port: Option<u16>,
-}
-
-fn parse_max_delay(raw: &str) -> Result<f64, String> {
-    match raw.parse::<f64>() {
-        Ok(max) if max.is_finite() && max >= 0.0 => Ok(max),
-        _ => Err(format!(
-            "{raw:?} is not a finite, non-negative number of seconds"
-        )),
-    }
 }
 
 /// `GET /?delay=S`: sleep on a timer, then answer. A bad delay is a 400 with the reason.
@@ -88,7 +80,8 @@ pub async fn run(
     );
 
     let address = listener.local_addr()?;
-    let max_delay = web::Data::new(config.max_delay);
+    // The query's delay is checked in seconds against it (common::delay).
+    let max_delay = web::Data::new(config.max_delay.as_secs_f64());
     // No upstream here: no upstream_requests_in_flight.
     let metrics = common::metrics::Metrics::new(&[])?;
     let _metrics_server = match config.metrics_port {
@@ -118,7 +111,7 @@ pub async fn run(
 
     tracing::info!(
         "slow_api listening on http://{address}/ (max delay {} s, open files {open_files})",
-        config.max_delay
+        config.max_delay.as_secs_f64()
     );
     common::server::serve_until(server, shutdown).await
 }

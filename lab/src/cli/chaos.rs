@@ -3,12 +3,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use crate::cli::shared::bin_dir;
 use crate::experiment::conduct;
 use crate::faults::{chaos, slowloris, soak};
 use crate::out;
-use crate::runner::seconds_within;
+use crate::runner::{seconds_within, TEN_MINUTES};
 
 /// Where the fault runners write and which services they start.
 #[derive(clap::Args, Debug)]
@@ -40,8 +41,8 @@ pub struct SlowlorisArgs {
     #[arg(long, default_value_t = 400)]
     slow_clients: u32,
     /// Seconds the normal load lasts.
-    #[arg(long, default_value_t = 14.0, value_parser = |raw: &str| seconds_within(raw, false, 600.0))]
-    duration: f64,
+    #[arg(long, default_value = "14", value_parser = |raw: &str| seconds_within(raw, false, TEN_MINUTES))]
+    duration: Duration,
 }
 
 #[derive(clap::Args, Debug)]
@@ -51,8 +52,8 @@ pub struct SoakArgs {
     #[arg(long, default_value_t = 1_000_000)]
     requests: u64,
     /// The slow API's delay, seconds.
-    #[arg(long, default_value_t = 0.05, value_parser = crate::runner::parse_delay)]
-    delay: f64,
+    #[arg(long, default_value = "0.05", value_parser = crate::runner::parse_delay)]
+    delay: Duration,
 }
 
 pub fn faults(args: FaultsArgs) -> anyhow::Result<ExitCode> {

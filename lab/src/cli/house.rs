@@ -13,7 +13,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::shared::bin_dir;
-use crate::{cost, docs, out};
+use crate::cost::callgrind::CallgrindExperiment;
+use crate::cost::proxy_bench::ProxyBenchExperiment;
+use crate::{docs, experiment};
 
 #[derive(clap::Args, Debug)]
 pub struct DocsArgs {
@@ -46,6 +48,9 @@ pub struct CallgrindArgs {
     /// Directory for the results files.
     #[arg(long, default_value = "results")]
     results: PathBuf,
+    /// Run nothing: rewrite the page from an earlier run's JSON file.
+    #[arg(long, value_name = "FILE.json")]
+    redraw: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -65,6 +70,9 @@ pub struct ProxyBenchArgs {
     /// Directory for the results files.
     #[arg(long, default_value = "results")]
     results: PathBuf,
+    /// Run nothing: rewrite the page from an earlier run's JSON file.
+    #[arg(long, value_name = "FILE.json")]
+    redraw: Option<PathBuf>,
 }
 
 pub fn docs(args: DocsArgs) -> anyhow::Result<ExitCode> {
@@ -107,22 +115,22 @@ pub fn postgres(args: PostgresArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn callgrind(args: CallgrindArgs) -> anyhow::Result<ExitCode> {
-    let run = cost::callgrind(&bin_dir(args.bin_dir), &args.label, |line| out!("{line}"))?;
-    cost::write_callgrind(&args.results, run)?;
-    out!("wrote {}/callgrind.{{md,json}}", args.results.display());
-    Ok(ExitCode::SUCCESS)
+    if let Some(json) = &args.redraw {
+        return experiment::redraw::<CallgrindExperiment>(json, &args.results, "callgrind");
+    }
+    let experiment =
+        CallgrindExperiment::joining(bin_dir(args.bin_dir), args.label, &args.results)?;
+    experiment::conduct(&experiment, &args.results, "callgrind")
 }
 
 pub fn proxy_bench(args: ProxyBenchArgs) -> anyhow::Result<ExitCode> {
-    let compare = args
-        .compare_bin_dir
-        .as_deref()
-        .map(|dir| (args.compare_label.as_str(), dir));
-    let run = cost::bench(&bin_dir(args.bin_dir), args.rounds, compare, |line| {
-        out!("{line}")
-    })?;
-    cost::write_bench(&args.results, &run)?;
-    out!("{}", cost::bench_table(&run));
-    out!("wrote {}/proxy-bench.{{md,json}}", args.results.display());
-    Ok(ExitCode::SUCCESS)
+    if let Some(json) = &args.redraw {
+        return experiment::redraw::<ProxyBenchExperiment>(json, &args.results, "proxy-bench");
+    }
+    let experiment = ProxyBenchExperiment {
+        bin_dir: bin_dir(args.bin_dir),
+        rounds: args.rounds,
+        compare: args.compare_bin_dir.map(|dir| (args.compare_label, dir)),
+    };
+    experiment::conduct(&experiment, &args.results, "proxy-bench")
 }

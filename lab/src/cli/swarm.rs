@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use clap::Subcommand;
 
+use crate::experiment;
 use crate::swarm::{self, bench, shards, Stack, Topology};
 
 #[derive(clap::Args, Debug)]
@@ -61,6 +62,9 @@ pub enum Command {
         /// Directory for the results files.
         #[arg(long, default_value = "results")]
         results: PathBuf,
+        /// Run nothing: rewrite the page and chart from an earlier run's JSON file.
+        #[arg(long, value_name = "FILE.json")]
+        redraw: Option<PathBuf>,
     },
     /// K loadgen shards as a swarm job against a deployed stack; prints the merged report.
     Shards {
@@ -75,8 +79,8 @@ pub enum Command {
               value_parser = clap::value_parser!(u32).range(1..=64))]
         shards: u32,
         /// Seconds from now to the common start (--start-at): time for every task to start.
-        #[arg(long, default_value_t = 10.0, value_parser = |raw: &str| crate::runner::seconds_within(raw, true, 600.0))]
-        lead: f64,
+        #[arg(long, default_value = "10", value_parser = |raw: &str| crate::runner::seconds_within(raw, true, crate::runner::TEN_MINUTES))]
+        lead: Duration,
         /// Seconds the whole job may take.
         #[arg(long, default_value_t = 300)]
         timeout: u64,
@@ -125,7 +129,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!(
                 "{name} ready in {:.1} s: {}",
                 took.as_secs_f64(),
-                deployed.url(1.0)
+                deployed.url(bench::DELAY)
             );
             for (service, running, desired) in deployed.replicas()? {
                 println!("  {service} {running}/{desired}");
@@ -152,35 +156,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             quick,
             port,
             results,
+            redraw,
         } => {
-            swarm::engine_version()?;
-            let created = swarm::ensure_swarm()?;
-            if created {
-                eprintln!("initialised a single-node swarm for the run (left again at the end)");
+            if let Some(json) = redraw {
+                return experiment::redraw::<bench::SwarmExperiment>(
+                    &json,
+                    &root.join(&results),
+                    "swarm",
+                );
             }
-            let options = bench::Options {
-                root: root.clone(),
-                quick,
-                port,
+            let experiment = bench::SwarmExperiment {
+                options: bench::Options {
+                    root: root.clone(),
+                    quick,
+                    port,
+                },
             };
-            let outcome = bench::run(&options, &|line| eprintln!("{line}"));
-            let left = if created { swarm::leave() } else { Ok(()) };
-            let run = outcome?;
-            left?;
-            let markdown = bench::write_results(&run, &root.join(&results))?;
-            println!("{markdown}");
-            let failed: Vec<&str> = run
-                .faults
-                .iter()
-                .filter(|row| !row.ok)
-                .map(|row| row.fault.as_str())
-                .collect();
-            anyhow::ensure!(
-                failed.is_empty(),
-                "fault rows over their bound: {}",
-                failed.join(", ")
-            );
-            Ok(ExitCode::SUCCESS)
+            experiment::conduct(&experiment, &root.join(&results), "swarm")
         }
         Command::Shards {
             stack,
@@ -202,7 +194,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
             let deployed = Stack::existing(stack, &name, 0);
             let mut job = shards::ShardJob::for_stack(&root, &deployed, k, loadgen);
-            job.lead = Duration::from_secs_f64(lead.max(0.0));
+            job.lead = lead;
             job.timeout = Duration::from_secs(timeout);
             job.constraint = constraint;
             if let Some(out) = out {

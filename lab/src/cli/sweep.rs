@@ -6,8 +6,10 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use crate::experiment;
+use crate::runner::{seconds_within, TEN_MINUTES};
 use crate::sweep::{self, SweepExperiment, SweepOptions};
 
 /// Loads each topology with 1 to 10,000 clients and charts what it serves.
@@ -23,21 +25,21 @@ pub struct Args {
     concurrency: Vec<u32>,
 
     /// The slow API's delay, seconds.
-    #[arg(long, default_value_t = 1.0, value_parser = parse_positive_seconds)]
-    delay: f64,
+    #[arg(long, default_value = "1", value_parser = parse_positive_seconds)]
+    delay: Duration,
 
     /// Seconds each point lasts.
-    #[arg(long, default_value_t = 4.5, value_parser = parse_positive_seconds)]
-    duration: f64,
+    #[arg(long, default_value = "4.5", value_parser = parse_positive_seconds)]
+    duration: Duration,
 
     /// Seconds at the start of each point that are not counted [default: 1.5 x delay].
     #[arg(long, value_parser = parse_positive_seconds)]
-    warmup: Option<f64>,
+    warmup: Option<Duration>,
 
     /// Seconds over which each point's clients start; 0 starts them all at once, as
     /// bench-all and ab do [default: the delay].
     #[arg(long, value_parser = parse_seconds_or_zero)]
-    ramp_up: Option<f64>,
+    ramp_up: Option<Duration>,
 
     /// Directory for the results files.
     #[arg(long, default_value = "results")]
@@ -52,23 +54,24 @@ pub struct Args {
     redraw: Option<PathBuf>,
 }
 
-fn parse_positive_seconds(raw: &str) -> Result<f64, String> {
-    crate::runner::seconds_within(raw, false, 600.0)
+fn parse_positive_seconds(raw: &str) -> Result<Duration, String> {
+    seconds_within(raw, false, TEN_MINUTES)
 }
 
-fn parse_seconds_or_zero(raw: &str) -> Result<f64, String> {
-    crate::runner::seconds_within(raw, true, 600.0)
+fn parse_seconds_or_zero(raw: &str) -> Result<Duration, String> {
+    seconds_within(raw, true, TEN_MINUTES)
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(json) = &args.redraw {
         return experiment::redraw::<SweepExperiment>(json, &args.results, "sweep");
     }
-    let warmup = args.warmup.unwrap_or(1.5 * args.delay);
+    let warmup = args.warmup.unwrap_or(args.delay.mul_f64(1.5));
     if warmup >= args.duration {
         anyhow::bail!(
-            "--warmup ({warmup} s) must be shorter than --duration ({} s)",
-            args.duration
+            "--warmup ({} s) must be shorter than --duration ({} s)",
+            warmup.as_secs_f64(),
+            args.duration.as_secs_f64()
         );
     }
     let options = SweepOptions {

@@ -76,16 +76,22 @@ pub struct Case {
     pub scenario: &'static str,
     pub fault: Fault,
     pub concurrency: u32,
-    pub delay: f64,
+    pub delay: Duration,
 }
 
-const fn case(id: &'static str, scenario: &'static str, fault: Fault, c: u32, delay: f64) -> Case {
+const fn case(
+    id: &'static str,
+    scenario: &'static str,
+    fault: Fault,
+    c: u32,
+    delay_ms: u64,
+) -> Case {
     Case {
         id,
         scenario,
         fault,
         concurrency: c,
-        delay,
+        delay: Duration::from_millis(delay_ms),
     }
 }
 
@@ -96,49 +102,49 @@ pub const CASES: &[Case] = &[
         "async-c1000",
         Fault::UpstreamRestart,
         1000,
-        1.0,
+        1000,
     ),
     case(
         "upstream-restart-sync",
         "sync-workers",
         Fault::UpstreamRestart,
         200,
-        1.0,
+        1000,
     ),
     case(
         "postgres-restart-async",
         "pg-async",
         Fault::PostgresRestart,
         50,
-        0.2,
+        200,
     ),
     case(
         "postgres-restart-blocking",
         "pg-blocking",
         Fault::PostgresRestart,
         5,
-        0.2,
+        200,
     ),
     case(
         "worker-kill-sync",
         "sync-workers",
         Fault::WorkerKill,
         200,
-        1.0,
+        1000,
     ),
     case(
         "nginx-reload-async",
         "nginx-async",
         Fault::NginxReload,
         200,
-        1.0,
+        1000,
     ),
     case(
         "nginx-reload-sync",
         "nginx-sync",
         Fault::NginxReload,
         200,
-        1.0,
+        1000,
     ),
 ];
 
@@ -155,14 +161,14 @@ pub const GRACE: Duration = Duration::from_millis(500);
 #[derive(Debug, Clone)]
 pub struct Options {
     pub bin_dir: PathBuf,
-    /// Seconds each load lasts.
-    pub duration: f64,
-    /// Seconds into the load when the fault strikes.
-    pub fault_at: f64,
-    /// Seconds PostgreSQL stays down.
-    pub down: f64,
+    /// How long each load lasts.
+    pub duration: Duration,
+    /// How far into the load the fault strikes.
+    pub fault_at: Duration,
+    /// How long PostgreSQL stays down.
+    pub down: Duration,
     /// Replaces every row's delay (shortened runs, tests).
-    pub delay: Option<f64>,
+    pub delay: Option<Duration>,
     /// Divides every row's clients (shortened runs, tests); 1 = as the table.
     pub scale: u32,
 }
@@ -172,9 +178,9 @@ impl Options {
     pub fn full(bin_dir: PathBuf) -> Options {
         Options {
             bin_dir,
-            duration: 10.0,
-            fault_at: 4.0,
-            down: 2.0,
+            duration: Duration::from_secs(10),
+            fault_at: Duration::from_secs(4),
+            down: Duration::from_secs(2),
             delay: None,
             scale: 1,
         }
@@ -247,8 +253,8 @@ impl ChaosRow {
             topology: scenario.topology.to_owned(),
             fault: case.fault,
             concurrency: scaled(case.concurrency, options.scale),
-            delay_s: options.delay.unwrap_or(case.delay),
-            duration_s: options.duration,
+            delay_s: options.delay.unwrap_or(case.delay).as_secs_f64(),
+            duration_s: options.duration.as_secs_f64(),
             sent: 0,
             ok_2xx: 0,
             errors: BTreeMap::new(),
@@ -307,7 +313,7 @@ pub fn run_all(cases: &[Case], options: &Options) -> anyhow::Result<ChaosResults
     let started = results::Started::now();
     let ui = Ui::default();
     let runtime = crate::load::runtime()?;
-    let per_row = options.duration + 2.0;
+    let per_row = options.duration.as_secs_f64() + 2.0;
     ui.line(&format!(
         "chaos: {} fault(s), about {}",
         cases.len(),
@@ -325,9 +331,9 @@ pub fn run_all(cases: &[Case], options: &Options) -> anyhow::Result<ChaosResults
         rows.push(row);
     }
     Ok(started.finish(Chaos {
-        duration_s: options.duration,
-        fault_at_s: options.fault_at,
-        postgres_down_s: options.down,
+        duration_s: options.duration.as_secs_f64(),
+        fault_at_s: options.fault_at.as_secs_f64(),
+        postgres_down_s: options.down.as_secs_f64(),
         rows,
     }))
 }
@@ -511,8 +517,8 @@ fn strike_during_load(
     row: &mut ChaosRow,
 ) -> anyhow::Result<()> {
     let concurrency = row.concurrency;
-    let duration = Duration::from_secs_f64(options.duration);
-    let plan = Plan::lasting(duration, concurrency, row.delay_s, stack.url(row.delay_s))
+    let delay = options.delay.unwrap_or(case.delay);
+    let plan = Plan::lasting(options.duration, concurrency, delay, stack.url(delay))
         .timeline(super::SAMPLE_EVERY);
     // Errors come back fast: room for a closed loop spinning on them.
     let _ = kernel::make_room(4 * plan.expected_requests() + 100_000);
@@ -522,7 +528,7 @@ fn strike_during_load(
     let load = plan.start(runtime);
     let started = load.started;
 
-    load.sleep_until(Duration::from_secs_f64(options.fault_at));
+    load.sleep_until(options.fault_at);
     let (fault, back) = strike(&mut stack, case, options, row);
     let report = load.finish(runtime);
     stop_probes.store(true, Ordering::Relaxed);
@@ -578,7 +584,7 @@ fn strike_during_load(
             .map_or(fault, |sample| sample.at);
         row.last_error_ms = last.saturating_duration_since(fault).as_secs_f64() * 1000.0;
     }
-    if report.aborted.is_some() || started.elapsed() > duration + REQUEST_TIMEOUT {
+    if report.aborted.is_some() || started.elapsed() > options.duration + REQUEST_TIMEOUT {
         anyhow::bail!("the load did not end by itself: {:?}", report.aborted);
     }
     Ok(())
@@ -615,7 +621,7 @@ fn strike(
         Fault::PostgresRestart => match stack.postgres_mut() {
             Some(postgres) => {
                 postgres.stop();
-                std::thread::sleep(Duration::from_secs_f64(options.down));
+                std::thread::sleep(options.down);
                 postgres.restart()
             }
             None => Err(anyhow::anyhow!("{} has no PostgreSQL", case.scenario)),
@@ -723,7 +729,7 @@ mod tests {
             scenario: "async",
             fault,
             concurrency: 1000,
-            delay: 1.0,
+            delay: Duration::from_secs(1),
         };
         let scenario = scenarios::by_id("async").expect("the async scenario");
         let mut row = ChaosRow::new(&case, scenario, &Options::full(PathBuf::new()));

@@ -76,15 +76,15 @@ pub struct Options {
     pub bin_dir: PathBuf,
     /// Slow clients.
     pub slow_clients: u32,
-    /// Seconds between two lines of a slow client's head.
-    pub trickle_every: f64,
+    /// How long between two lines of a slow client's head.
+    pub trickle_every: Duration,
     /// The normal load beside them: clients and delay.
     pub concurrency: u32,
-    pub delay: f64,
-    /// Seconds the normal load runs alone before the slow clients arrive.
-    pub alone: f64,
-    /// Seconds the normal load lasts in all.
-    pub duration: f64,
+    pub delay: Duration,
+    /// How long the normal load runs alone before the slow clients arrive.
+    pub alone: Duration,
+    /// How long the normal load lasts in all.
+    pub duration: Duration,
 }
 
 impl Options {
@@ -93,11 +93,11 @@ impl Options {
         Options {
             bin_dir,
             slow_clients: 400,
-            trickle_every: 1.0,
+            trickle_every: Duration::from_secs(1),
             concurrency: 20,
-            delay: 0.1,
-            alone: 2.0,
-            duration: 14.0,
+            delay: Duration::from_millis(100),
+            alone: Duration::from_secs(2),
+            duration: Duration::from_secs(14),
         }
     }
 }
@@ -245,21 +245,23 @@ pub fn run_all(targets: &[&str], options: &Options) -> anyhow::Result<SlowlorisR
     ui.line(&format!(
         "slowloris: {} target(s), about {}",
         targets.len(),
-        fmt_duration((options.duration + 2.0) * targets.len() as f64)
+        fmt_duration((options.duration.as_secs_f64() + 2.0) * targets.len() as f64)
     ));
     let mut rows = Vec::new();
     for (index, id) in targets.iter().enumerate() {
         let label = format!("[{}/{}] {id}", index + 1, targets.len());
         ui.line(&format!(
             "{label}: {} slow clients beside -c {} delay={} ...",
-            options.slow_clients, options.concurrency, options.delay
+            options.slow_clients,
+            options.concurrency,
+            options.delay.as_secs_f64()
         ));
         let row = run_row(&runtime, id, options);
         ui.line(&format!("{label}: {}", summary(&row)));
         rows.push(row);
     }
     Ok(started.finish(Slowloris {
-        trickle_every_s: options.trickle_every,
+        trickle_every_s: options.trickle_every.as_secs_f64(),
         rows,
     }))
 }
@@ -299,8 +301,8 @@ fn run_one(runtime: &tokio::runtime::Runtime, id: &str, options: &Options) -> Sl
         slow_held_median_s: 0.0,
         slow_held_max_s: 0.0,
         concurrency: options.concurrency,
-        delay_s: options.delay,
-        duration_s: options.duration,
+        delay_s: options.delay.as_secs_f64(),
+        duration_s: options.duration.as_secs_f64(),
         rps_alone: 0.0,
         rps_with_slow: 0.0,
         ok_2xx: 0,
@@ -330,7 +332,7 @@ fn run_one(runtime: &tokio::runtime::Runtime, id: &str, options: &Options) -> Sl
         }
     };
     let plan = Plan::lasting(
-        Duration::from_secs_f64(options.duration),
+        options.duration,
         options.concurrency,
         options.delay,
         stack.url(options.delay),
@@ -339,7 +341,7 @@ fn run_one(runtime: &tokio::runtime::Runtime, id: &str, options: &Options) -> Sl
     let _ = kernel::make_room(plan.connections() + u64::from(options.slow_clients) * 4);
     let load = plan.start(runtime);
     let started = load.started;
-    load.sleep_until(Duration::from_secs_f64(options.alone));
+    load.sleep_until(options.alone);
     let arrived = Instant::now();
     let ok_alone = load
         .progress
@@ -349,12 +351,7 @@ fn run_one(runtime: &tokio::runtime::Runtime, id: &str, options: &Options) -> Sl
     let slow = {
         let stop = Arc::clone(&stop);
         let (port, count, every) = (stack.port, options.slow_clients, options.trickle_every);
-        runtime.spawn(slow_clients(
-            port,
-            count,
-            Duration::from_secs_f64(every),
-            stop,
-        ))
+        runtime.spawn(slow_clients(port, count, every, stop))
     };
     let report = load.finish(runtime);
     let ended = Instant::now();
@@ -374,11 +371,11 @@ fn run_one(runtime: &tokio::runtime::Runtime, id: &str, options: &Options) -> Sl
     row.p99_ms = report.latency_ms.p99;
     row.max_ms = report.latency_ms.max;
     row.rps_alone = ok_alone as f64 / (arrived - started).as_secs_f64();
-    let with_slow = (ended.min(started + Duration::from_secs_f64(options.duration)) - arrived)
+    let with_slow = (ended.min(started + options.duration) - arrived)
         .as_secs_f64()
         .max(1e-3);
     row.rps_with_slow = row.ok_2xx.saturating_sub(ok_alone) as f64 / with_slow;
-    let load_end = ended.min(started + Duration::from_secs_f64(options.duration));
+    let load_end = ended.min(started + options.duration);
     let samples = super::samples_of(&report, started);
     row.longest_stall_s = longest_stall(&samples, arrived, load_end);
     let mut closed: Vec<f64> = held.iter().flatten().copied().collect();
@@ -582,7 +579,7 @@ mod table_and_timing {
         let options = Options::full(PathBuf::from("bin"));
         // The slow clients arrive while the normal load runs, and trickle more than once
         // before it ends.
-        assert!(options.alone > 0.0 && options.alone < options.duration);
+        assert!(!options.alone.is_zero() && options.alone < options.duration);
         assert!(options.trickle_every < options.duration - options.alone);
         assert!(options.slow_clients > 0 && options.concurrency > 0);
     }

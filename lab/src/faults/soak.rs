@@ -38,7 +38,7 @@ pub struct Options {
     pub scenario: String,
     pub requests: u64,
     pub concurrency: u32,
-    pub delay: f64,
+    pub delay: Duration,
     /// Memory is compared with what it was after this many requests.
     pub warm: u64,
     /// How long the run waits without traffic before it counts the descriptors and
@@ -61,7 +61,7 @@ impl Options {
             scenario: "async".to_owned(),
             requests: 1_000_000,
             concurrency: 1000,
-            delay: 0.05,
+            delay: Duration::from_millis(50),
             warm: 100_000,
             quiet: Duration::from_secs(10),
         }
@@ -291,7 +291,7 @@ pub fn run(options: &Options) -> anyhow::Result<SoakResults> {
     let files_idle = procfs::open_files(app);
     ui.line(&format!(
         "soak: {} requests at -c {} delay={} through {} (idle: {:.1} MB, {files_idle} descriptors) ...",
-        options.requests, options.concurrency, options.delay, scenario.topology, rss_idle as f64 / MB
+        options.requests, options.concurrency, options.delay.as_secs_f64(), scenario.topology, rss_idle as f64 / MB
     ));
     let load = Load {
         requests: options.requests,
@@ -388,7 +388,7 @@ pub fn run(options: &Options) -> anyhow::Result<SoakResults> {
         topology: scenario.topology.to_owned(),
         requests: options.requests,
         concurrency: options.concurrency,
-        delay_s: options.delay,
+        delay_s: options.delay.as_secs_f64(),
         complete: report.complete,
         errors: report.failed + report.non_2xx,
         requests_per_second: report.requests_per_second,

@@ -112,7 +112,8 @@ impl RunRequest {
                 load: Load {
                     requests: expected.ceil() as u64,
                     concurrency: self.clients,
-                    delay: self.delay,
+                    // Checked above: finite, above 0, at most a minute.
+                    delay: Duration::from_secs_f64(self.delay),
                     keep_alive: base.load.keep_alive,
                 },
                 ..*base
@@ -183,7 +184,7 @@ impl ScenarioInfo {
             capacity,
             stage,
             clients: scenario.load.concurrency,
-            delay: scenario.load.delay,
+            delay: scenario.load.delay.as_secs_f64(),
             keep_alive: scenario.load.keep_alive,
             ceiling_rps: scenario.ceiling_rps(),
             needs,

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::{Stack, Topology};
+use crate::experiment::Experiment;
 use crate::faults::{sample_at, Sample};
 use crate::load::{Plan, Running};
 use crate::results::{self, fmt_ms, fmt_rps};
@@ -29,7 +30,7 @@ use crate::scenarios::Load;
 /// Deploying, scaling and removing: how long before it is an error.
 const CONVERGE: Duration = Duration::from_secs(180);
 /// The upstream's delay every load asks for: the lab's default, `?delay=1`.
-pub const DELAY_S: f64 = 1.0;
+pub const DELAY: Duration = Duration::from_secs(1);
 
 /// How a run is shaped.
 #[derive(Debug, Clone)]
@@ -150,7 +151,7 @@ pub fn scale_load(topology: Topology, replicas: u32, seconds: u32) -> (u64, u32)
     }
 }
 
-/// Runs everything; writes nothing (see [`write_results`]).
+/// Runs everything on the swarm there is; writes nothing (see [`SwarmExperiment`]).
 pub fn run(options: &Options, say: &dyn Fn(&str)) -> anyhow::Result<SwarmResults> {
     let started = results::Started::now();
     let docker = super::engine_version()?;
@@ -237,18 +238,18 @@ fn scale_row(
     let load = Load {
         requests,
         concurrency,
-        delay: DELAY_S,
+        delay: DELAY,
         keep_alive: true,
     };
-    let plan = Plan::of(&load, stack.url(DELAY_S));
-    let ceiling = topology.ceiling_rps(replicas, concurrency, DELAY_S);
+    let plan = Plan::of(&load, stack.url(DELAY));
+    let ceiling = topology.ceiling_rps(replicas, concurrency, DELAY);
     let mut row = ScaleRow {
         topology: topology.id().to_owned(),
         app: topology.app().to_owned(),
         replicas,
         requests,
         concurrency,
-        delay_s: DELAY_S,
+        delay_s: DELAY.as_secs_f64(),
         keep_alive: true,
         complete: 0,
         failed: 0,
@@ -290,8 +291,8 @@ fn fault_load(
     Plan::lasting(
         Duration::from_secs_f64(seconds),
         concurrency,
-        DELAY_S,
-        stack.url(DELAY_S),
+        DELAY,
+        stack.url(DELAY),
     )
     .keep_alive(true)
     .timeline(crate::faults::SAMPLE_EVERY)
@@ -347,7 +348,7 @@ fn fault_row(
         replicas_before: before,
         replicas_after: after,
         concurrency,
-        delay_s: DELAY_S,
+        delay_s: DELAY.as_secs_f64(),
         load_s,
         fault_at_s,
         converged_s,
@@ -357,8 +358,8 @@ fn fault_row(
         unfinished: report.unfinished,
         rps_before,
         rps_after,
-        ceiling_before: topology.ceiling_rps(before, concurrency, DELAY_S),
-        ceiling_after: topology.ceiling_rps(after, concurrency, DELAY_S),
+        ceiling_before: topology.ceiling_rps(before, concurrency, DELAY),
+        ceiling_after: topology.ceiling_rps(after, concurrency, DELAY),
         p50_ms: report.latency_ms.p50,
         p99_ms: report.latency_ms.p99,
         allowed_errors,
@@ -675,7 +676,7 @@ pub fn chart(run: &SwarmResults) -> String {
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
          <text x=\"{left}\" y=\"24\" font-size=\"16\" fill=\"{TEXT}\">Scale-out on a swarm: requests/s against replicas (nginx in front, ?delay={})</text>\n\
          <text x=\"{left}\" y=\"44\" fill=\"{MUTED}\">bars: measured; pale bars: Little's-law ceiling, replicas x per-task cap / delay</text>\n",
-        DELAY_S
+        DELAY.as_secs_f64()
     );
     for (index, topology) in topologies.iter().enumerate() {
         let rows: Vec<&ScaleRow> = run
@@ -738,19 +739,82 @@ pub fn chart(run: &SwarmResults) -> String {
     svg
 }
 
-/// Writes `swarm.json`, `swarm.md` and `swarm.svg` into `dir`; returns the Markdown.
-pub fn write_results(run: &SwarmResults, dir: &Path) -> anyhow::Result<String> {
-    std::fs::create_dir_all(dir)?;
-    results::write_json(&dir.join("swarm.json"), run)?;
-    results::write_atomically(&dir.join("swarm.svg"), &chart(run))?;
-    let markdown = format!(
-        "# Scale-out on a swarm\n\n{}\n![requests/s against replicas](swarm.svg)\n\n## Throughput against replicas\n\n{}\n## Faults under load\n\n{}",
+/// `lab swarm bench`: the run on a swarm (a single-node one made for it, and left again,
+/// when the engine is in none).
+pub struct SwarmExperiment {
+    pub options: Options,
+}
+
+impl Experiment for SwarmExperiment {
+    type Run = Swarm;
+    const NAME: &'static str = "swarm";
+    const COMMAND: &'static str = "make bench-swarm";
+
+    fn run(&self) -> anyhow::Result<SwarmResults> {
+        super::engine_version()?;
+        let created = super::ensure_swarm()?;
+        if created {
+            eprintln!("initialised a single-node swarm for the run (left again at the end)");
+        }
+        let outcome = run(&self.options, &|line| eprintln!("{line}"));
+        let left = if created { super::leave() } else { Ok(()) };
+        let run = outcome?;
+        left?;
+        Ok(run)
+    }
+
+    fn table(results: &SwarmResults) -> String {
+        format!(
+            "## Throughput against replicas\n\n{}\n## Faults under load\n\n{}",
+            scale_table(results),
+            fault_table(results)
+        )
+    }
+
+    /// The whole page: where it ran, then both tables.
+    fn report(results: &SwarmResults) -> String {
+        page(results)
+    }
+
+    /// `swarm.md` and the chart it shows, `swarm.svg`.
+    fn pages(results: &SwarmResults, name: &str) -> Vec<(String, String)> {
+        vec![
+            (format!("{name}.md"), page(results)),
+            (format!("{name}.svg"), chart(results)),
+        ]
+    }
+
+    /// A row that could not be measured, and a fault that cost more than its bound.
+    fn unmet(results: &SwarmResults) -> Vec<String> {
+        let scale = results.scale_out.iter().filter_map(|row| {
+            row.error
+                .as_ref()
+                .map(|error| format!("{} at {} replica(s): {error}", row.topology, row.replicas))
+        });
+        let faults = results.faults.iter().filter(|row| !row.ok).map(|row| {
+            format!(
+                "{} on {}: {} errors (bound {}){}",
+                row.fault,
+                row.topology,
+                row.errors(),
+                row.allowed_errors,
+                row.error
+                    .as_ref()
+                    .map(|error| format!(", {error}"))
+                    .unwrap_or_default()
+            )
+        });
+        scale.chain(faults).collect()
+    }
+}
+
+/// `swarm.md`: the provenance line, the chart, and both tables.
+fn page(run: &SwarmResults) -> String {
+    format!(
+        "# Scale-out on a swarm\n\n{}\n![requests/s against replicas](swarm.svg)\n\n{}",
         run_line(run),
-        scale_table(run),
-        fault_table(run)
-    );
-    results::write_atomically(&dir.join("swarm.md"), &markdown)?;
-    Ok(markdown)
+        SwarmExperiment::table(run)
+    )
 }
 
 /// The generated blocks of docs/11-swarm.md.
@@ -793,7 +857,7 @@ mod tests {
             let (n, c) = scale_load(Topology::Devserver, replicas, 10);
             assert_eq!((n, c), (u64::from(10 * replicas), 2 * replicas));
             let (_, c) = scale_load(Topology::SyncWorkers, replicas, 10);
-            assert!(f64::from(c) > Topology::SyncWorkers.ceiling_rps(replicas, c, 1.0));
+            assert!(f64::from(c) > Topology::SyncWorkers.ceiling_rps(replicas, c, DELAY));
         }
     }
 

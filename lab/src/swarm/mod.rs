@@ -197,13 +197,13 @@ impl Topology {
     }
 
     /// Little's law: the most requests/s `replicas` tasks serve at `concurrency`
-    /// clients when each request takes `delay_s`.
-    pub fn ceiling_rps(self, replicas: u32, concurrency: u32, delay_s: f64) -> f64 {
+    /// clients when each request takes `delay`.
+    pub fn ceiling_rps(self, replicas: u32, concurrency: u32, delay: Duration) -> f64 {
         let in_flight = match self.in_flight_per_task() {
             Some(cap) => concurrency.min(cap.saturating_mul(replicas)),
             None => concurrency,
         };
-        f64::from(in_flight) / delay_s
+        f64::from(in_flight) / delay.as_secs_f64()
     }
 
     /// The stack name `make swarm-up` uses.
@@ -291,8 +291,12 @@ impl Stack {
     }
 
     /// The URL nginx answers on, from this node.
-    pub fn url(&self, delay_s: f64) -> String {
-        format!("http://127.0.0.1:{}/?delay={delay_s}", self.port)
+    pub fn url(&self, delay: Duration) -> String {
+        format!(
+            "http://127.0.0.1:{}/?delay={}",
+            self.port,
+            delay.as_secs_f64()
+        )
     }
 
     /// Running replicas of each service of the stack: `(service, running, desired)`.
@@ -369,7 +373,7 @@ impl Stack {
         if seen.addresses != replicas as usize {
             return Ok(false);
         }
-        let answer = get(&self.url(0.0), Duration::from_secs(10));
+        let answer = get(&self.url(Duration::ZERO), Duration::from_secs(10));
         let ok = matches!(&answer, Ok((200, body)) if body.starts_with("Hi there!"));
         seen.answer = match answer {
             Ok((status, body)) => format!("{status} {}", body.lines().next().unwrap_or("")),
@@ -586,10 +590,22 @@ mod tests {
 
     #[test]
     fn ceilings_follow_littles_law() {
-        assert_eq!(Topology::Devserver.ceiling_rps(4, 8, 1.0), 4.0);
-        assert_eq!(Topology::SyncWorkers.ceiling_rps(2, 500, 1.0), 400.0);
-        assert_eq!(Topology::SyncWorkers.ceiling_rps(2, 200, 1.0), 200.0);
-        assert_eq!(Topology::Async.ceiling_rps(1, 200, 1.0), 200.0);
+        assert_eq!(
+            Topology::Devserver.ceiling_rps(4, 8, Duration::from_secs(1)),
+            4.0
+        );
+        assert_eq!(
+            Topology::SyncWorkers.ceiling_rps(2, 500, Duration::from_secs(1)),
+            400.0
+        );
+        assert_eq!(
+            Topology::SyncWorkers.ceiling_rps(2, 200, Duration::from_secs(1)),
+            200.0
+        );
+        assert_eq!(
+            Topology::Async.ceiling_rps(1, 200, Duration::from_secs(1)),
+            200.0
+        );
         assert_eq!(Topology::Devserver.file(), "swarm/devserver.yml");
     }
 }

@@ -54,14 +54,14 @@ pub struct SweepOptions {
     pub bin_dir: std::path::PathBuf,
     pub ids: Vec<String>,
     pub concurrency: Vec<u32>,
-    /// `?delay=`, seconds.
-    pub delay: f64,
-    /// Seconds each point loads the topology.
-    pub duration: f64,
-    /// Seconds at the start of each point that are not counted.
-    pub warmup: f64,
-    /// Seconds over which each point's clients start (0: all at once).
-    pub ramp_up: f64,
+    /// `?delay=`.
+    pub delay: Duration,
+    /// How long each point loads the topology.
+    pub duration: Duration,
+    /// The start of each point that is not counted.
+    pub warmup: Duration,
+    /// How long each point's clients take to start (zero: all at once).
+    pub ramp_up: Duration,
 }
 
 /// One point: one topology under `c` clients.
@@ -191,13 +191,13 @@ pub fn run_sweep(options: &SweepOptions) -> anyhow::Result<SweepResults> {
         })
         .collect::<anyhow::Result<_>>()?;
     let total = scenarios.len() * options.concurrency.len();
-    let per_point = options.duration + 1.0;
+    let per_point = options.duration.as_secs_f64() + 1.0;
     ui.line(&format!(
         "sweep: {total} points ({} x c = {:?}), {} s each at delay={} s, about {}",
         options.ids.join(", "),
         options.concurrency,
-        options.duration,
-        options.delay,
+        options.duration.as_secs_f64(),
+        options.delay.as_secs_f64(),
         fmt_duration(per_point * total as f64)
     ));
 
@@ -266,10 +266,10 @@ pub fn run_sweep(options: &SweepOptions) -> anyhow::Result<SweepResults> {
         });
     }
     Ok(started.finish(Sweep {
-        delay_s: options.delay,
-        duration_s: options.duration,
-        warmup_s: options.warmup,
-        ramp_up_s: options.ramp_up,
+        delay_s: options.delay.as_secs_f64(),
+        duration_s: options.duration.as_secs_f64(),
+        warmup_s: options.warmup.as_secs_f64(),
+        ramp_up_s: options.ramp_up.as_secs_f64(),
         series,
     }))
 }
@@ -296,12 +296,15 @@ fn mode(scenario: &Scenario, concurrency: u32, options: &SweepOptions) -> Mode {
     let mut point = *scenario;
     point.load.concurrency = concurrency;
     point.load.delay = options.delay;
-    let in_flight = (point.ceiling_rps() * options.delay).round().max(1.0) as u64;
+    let in_flight = (point.ceiling_rps() * options.delay.as_secs_f64())
+        .round()
+        .max(1.0) as u64;
     let whole_waves = |requests: u64| requests.div_ceil(in_flight) * in_flight;
     let requests = whole_waves(REQUESTS_PER_CLIENT * u64::from(concurrency));
     point.load.requests = requests;
     Mode {
-        requests: (point.ideal_time_s() <= 1.5 * options.duration).then_some(requests),
+        requests: (point.ideal_time_s() <= 1.5 * options.duration.as_secs_f64())
+            .then_some(requests),
         warmup_responses: whole_waves(WARMUP_ROUNDS * u64::from(concurrency)),
     }
 }
@@ -329,21 +332,16 @@ fn run_point(
             };
             Plan::of(&load, url)
         }
-        None => Plan::lasting(
-            Duration::from_secs_f64(options.duration),
-            concurrency,
-            options.delay,
-            url,
-        ),
+        None => Plan::lasting(options.duration, concurrency, options.delay, url),
     }
     // By default the clients start over one delay: a steady stream, not waves of c.
-    .ramp_up((options.ramp_up > 0.0).then(|| Duration::from_secs_f64(options.ramp_up)))
+    .ramp_up((!options.ramp_up.is_zero()).then_some(options.ramp_up))
     // Fine enough to tell when the warm-up's responses were back.
     .timeline(WARMUP_RESOLUTION);
     let started = Instant::now();
     let status = {
         let label = label.to_owned();
-        let duration = options.duration;
+        let duration = options.duration.as_secs_f64();
         move |progress: &Progress| {
             let elapsed = started.elapsed().as_secs_f64();
             format!(
@@ -376,9 +374,9 @@ fn run_point(
         after_warmup(&samples, mode.warmup_responses, ok, report.time_taken_s)
     } else {
         // The 2xx that came back after the warm-up, over the rest of the window.
-        crate::load::ok_rate_after(&report, options.warmup)
+        crate::load::ok_rate_after(&report, options.warmup.as_secs_f64())
     };
-    let offered = f64::from(concurrency) / options.delay;
+    let offered = f64::from(concurrency) / options.delay.as_secs_f64();
     // Little's law at this c (a thread cap caps it), then the CPU's ceiling beside it.
     let little = {
         let mut at_c = *scenario;
