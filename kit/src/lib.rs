@@ -18,6 +18,7 @@
 pub mod kernel;
 pub mod machine;
 pub mod nginx;
+pub mod ports;
 pub mod postgres;
 pub mod procfs;
 pub mod procs;

@@ -276,7 +276,7 @@ mod tests {
     #[test]
     fn a_throwaway_cluster_stops_and_restarts_on_its_port() {
         assert!(find_bin_dir().is_some(), "{PACKAGE_HINT}");
-        let port = crate::stack::free_port().expect("a free port");
+        let port = crate::ports::free_port().expect("a free port");
         let mut db = Postgres::start(Settings {
             port,
             max_connections: 20,

@@ -4,11 +4,12 @@
 //! ([`start_with`]: the Python servers of `make bench-python`).
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::ports::free_port;
 use crate::procs::{ScratchDir, Service};
 use crate::topology::{App, Front, Topology};
 use crate::{nginx, postgres};
@@ -165,11 +166,6 @@ fn check(topology: &Topology, bin_dir: &Path, custom_app: bool) -> Result<(), St
         }
     }
     Ok(())
-}
-
-/// A free TCP port on 127.0.0.1 (asked of the kernel, then released for a service).
-pub fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// A lab service's command, with a clean configuration environment: none of the
@@ -498,12 +494,5 @@ mod tests {
         for variable in common::config::SERVICE_VARIABLES {
             assert!(removed.iter().any(|name| name == variable), "{variable}");
         }
-    }
-
-    #[test]
-    fn free_ports_are_bindable_on_loopback() {
-        let port = free_port().expect("a free port");
-        assert_ne!(port, 0);
-        assert!(TcpListener::bind(("127.0.0.1", port)).is_ok());
     }
 }

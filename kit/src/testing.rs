@@ -13,7 +13,7 @@ use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use crate::procs::{self, ScratchDir};
-use crate::stack;
+use crate::{ports, stack};
 
 pub use crate::stack::{get_status as raw_get_status, raw_exchange};
 
@@ -84,7 +84,7 @@ pub fn services_bin_dir() -> PathBuf {
 
 /// A free TCP port on 127.0.0.1 (asked of the kernel, then released for a service).
 pub fn free_port() -> u16 {
-    stack::free_port().expect("no free loopback port")
+    ports::free_port().expect("no free loopback port")
 }
 
 /// A running service binary on a free port, killed (SIGKILL, whole process group) on

@@ -51,7 +51,7 @@ pub struct Sources {
     pub compare: crate::compare::CompareResults,
     pub callgrind: crate::cost::callgrind::CallgrindFile,
     /// results/proxy-bench.json (`make proxy-bench`).
-    pub proxy_bench: crate::cost::BenchResults,
+    pub proxy_bench: crate::cost::proxy_bench::BenchResults,
     pub faults: crate::faults::blocks::Sources,
     /// results/swarm.json, when `make bench-swarm` has written one.
     pub swarm: Option<crate::swarm::bench::SwarmResults>,
@@ -195,8 +195,8 @@ fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<Str
         "compare-table" => crate::compare::render::markdown_table(&sources.compare),
         "compare-commands" => crate::compare::render::commands_table(&sources.compare),
         "compare-run" => crate::compare::render::run_line(&sources.compare),
-        "callgrind-table" => crate::cost::callgrind_table(&sources.callgrind.run),
-        "proxy-bench-table" => crate::cost::bench_table(&sources.proxy_bench),
+        "callgrind-table" => crate::cost::callgrind::callgrind_table(&sources.callgrind.run),
+        "proxy-bench-table" => crate::cost::proxy_bench::bench_table(&sources.proxy_bench),
         // Linked from docs/ to the charts in results/.
         "timeline-table" => crate::results::timeline_table(&rows, "../results/"),
         _ => anyhow::bail!("unknown generated block `{name}`"),
@@ -241,7 +241,7 @@ fn short_table(rows: &[results::Row]) -> String {
 /// A few runs of results/callgrind.json, one line each: app_async and nginx-proxy per
 /// load, side by side (every run is in results/callgrind.md). The page names the runs.
 fn callgrind_summary<'a>(
-    all: &crate::cost::CallgrindResults,
+    all: &crate::cost::callgrind::CallgrindResults,
     labels: impl Iterator<Item = &'a str>,
 ) -> anyhow::Result<String> {
     use crate::cost::fmt_thousands;

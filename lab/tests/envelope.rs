@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use lab::compare::CompareResults;
 use lab::cost::callgrind::CallgrindFile;
-use lab::cost::BenchResults;
+use lab::cost::proxy_bench::BenchResults;
 use lab::faults::{chaos::ChaosResults, slowloris::SlowlorisResults, soak::SoakResults};
 use lab::results::{self, Envelope, Results};
 use lab::swarm::bench::SwarmResults;

@@ -20,9 +20,10 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use crate::error::LoadError;
 use crate::report::{RampReport, RateStageReport, Report, RunFacts};
 use crate::spec::unix_seconds;
-use crate::spec::{LoadError, LoadSpec, Plan};
+use crate::spec::{LoadSpec, Plan};
 use crate::stats::{Failures, Stats};
 use crate::timeline::Ending;
 

@@ -49,6 +49,7 @@
 //!   serialized histograms (never averaging percentiles).
 
 mod engine;
+mod error;
 mod merge;
 mod report;
 mod schedule;
@@ -58,6 +59,7 @@ pub mod text;
 mod timeline;
 
 pub use engine::{read_response, run, run_blocking, run_with_progress, Progress, ResponseOutcome};
+pub use error::LoadError;
 pub use merge::merge_reports;
 pub use report::{
     ConnectionTimes, Latency, LittlesLaw, Percentile, Phase, PhaseHistograms, RampReport,
@@ -66,6 +68,6 @@ pub use report::{
 pub use schedule::{
     parse_ramp, parse_rate_stages, parse_seconds, ClientRamp, RateSchedule, RateStage,
 };
-pub use spec::{parse_start_at, LoadError, LoadSpec, Shard, DEFAULT_TIMEOUT, START_AT_TOLERANCE};
+pub use spec::{parse_start_at, LoadSpec, Shard, DEFAULT_TIMEOUT, START_AT_TOLERANCE};
 pub use stats::{decode_histogram, Failures};
 pub use timeline::{Interval, Timeline, Totals, DEFAULT_INTERVAL, MAX_INTERVALS, MIN_INTERVAL};

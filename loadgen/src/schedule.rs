@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::spec::LoadError;
+use crate::error::LoadError;
 
 /// A client ramp (closed loop): `from` clients start at once, and the others of
 /// [`LoadSpec::concurrency`](crate::LoadSpec::concurrency) (B) join evenly, so that all
@@ -239,7 +239,6 @@ pub fn parse_rate_stages(raw: &str) -> Result<Vec<RateStage>, LoadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::Shard;
 
     fn secs(s: f64) -> Duration {
         Duration::from_secs_f64(s)
@@ -345,29 +344,6 @@ mod tests {
             assert!((got - want).abs() < 1e-9, "{due:?}");
         }
         assert_eq!(due.len(), 6);
-    }
-
-    #[test]
-    fn sharded_stage_schedules_interleave_into_the_unsharded_one() {
-        let schedule = RateSchedule::new(&[stage(50.0, 1.0), stage(150.0, 1.0), stage(7.3, 3.0)])
-            .expect("valid stages");
-        let total = schedule.requests();
-        assert_eq!(total, 50 + 150 + 22);
-        let unsharded: Vec<Duration> = (0..total).filter_map(|i| schedule.due(i)).collect();
-        for count in 1..=5u64 {
-            let mut union: Vec<Duration> = Vec::new();
-            for index in 1..=count {
-                let shard = Shard { index, count };
-                // A shard takes tickets until the schedule has no more (as the engine).
-                let mine: Vec<Duration> = (0..)
-                    .map_while(|local| schedule.due(shard.global_ticket(local)))
-                    .collect();
-                assert_eq!(mine.len() as u64, shard.share(total), "{shard}");
-                union.extend(mine);
-            }
-            union.sort();
-            assert_eq!(union, unsharded, "{count} shards");
-        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Uri};
 
+use crate::error::LoadError;
 use crate::schedule::{ClientRamp, RateSchedule, RateStage};
 
 /// ab's default per-request timeout (`-s`), seconds.
@@ -226,45 +227,6 @@ impl LoadSpec {
             shard: None,
             start_at: None,
         }
-    }
-}
-
-/// Why a spec cannot run. [`LoadError::is_usage`] tells a caller's mistake (exit 2)
-/// from the machine's (exit 1).
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// The URL does not parse or is not `http://host[:port]/...`.
-    #[error("invalid URL {url:?}: {reason}")]
-    InvalidUrl { url: String, reason: String },
-    /// A field out of range (zero concurrency, a bad header, ...).
-    #[error("{0}")]
-    InvalidSpec(String),
-    /// The host name does not resolve.
-    #[error("cannot resolve {host}: {reason}")]
-    Resolve { host: String, reason: String },
-    /// Not enough file descriptors for the concurrency asked, even after raising the limit.
-    #[error(
-        "-c {concurrency} needs about {needed} open files but the limit is {limit} \
-         (hard limit reached; raise it with `ulimit -Hn` as root or lower -c)"
-    )]
-    TooFewFiles {
-        concurrency: usize,
-        needed: u64,
-        limit: u64,
-    },
-    /// The runtime could not start.
-    #[error("cannot start the runtime: {0}")]
-    Runtime(std::io::Error),
-}
-
-impl LoadError {
-    /// True when the caller's input is wrong (ab's exit status for bad flags/URLs is 2
-    /// in loadgen), false when the environment is.
-    pub fn is_usage(&self) -> bool {
-        matches!(
-            self,
-            LoadError::InvalidUrl { .. } | LoadError::InvalidSpec(_)
-        )
     }
 }
 
@@ -539,6 +501,36 @@ impl LoadSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stage(rate: f64, seconds: f64) -> RateStage {
+        RateStage {
+            rate,
+            duration: Duration::from_secs_f64(seconds),
+        }
+    }
+
+    #[test]
+    fn sharded_stage_schedules_interleave_into_the_unsharded_one() {
+        let schedule = RateSchedule::new(&[stage(50.0, 1.0), stage(150.0, 1.0), stage(7.3, 3.0)])
+            .expect("valid stages");
+        let total = schedule.requests();
+        assert_eq!(total, 50 + 150 + 22);
+        let unsharded: Vec<Duration> = (0..total).filter_map(|i| schedule.due(i)).collect();
+        for count in 1..=5u64 {
+            let mut union: Vec<Duration> = Vec::new();
+            for index in 1..=count {
+                let shard = Shard { index, count };
+                // A shard takes tickets until the schedule has no more (as the engine).
+                let mine: Vec<Duration> = (0..)
+                    .map_while(|local| schedule.due(shard.global_ticket(local)))
+                    .collect();
+                assert_eq!(mine.len() as u64, shard.share(total), "{shard}");
+                union.extend(mine);
+            }
+            union.sort();
+            assert_eq!(union, unsharded, "{count} shards");
+        }
+    }
 
     #[test]
     fn urls() {

@@ -28,11 +28,9 @@ use crate::scenarios;
 use kit::procs::{find_executable, Service};
 use kit::{nginx, stack};
 
+// Each yardstick imports what it shares from here; this module imports neither.
 pub mod callgrind;
 pub mod proxy_bench;
-
-pub use callgrind::{callgrind_table, CallgrindResults};
-pub use proxy_bench::{bench_table, BenchResults};
 
 /// One of the scenario table's loads ([`scenarios::Load`]: `-n`, `-c`, `-k`,
 /// `?delay=`) under the name the cost tables give it.
@@ -159,7 +157,7 @@ pub(crate) fn start_proxy(
     api_port: u16,
     wrap: &Wrap,
 ) -> anyhow::Result<(Service, u16)> {
-    let port = stack::free_port()?;
+    let port = kit::ports::free_port()?;
     let log = dir.join(format!("{}.log", target.id()));
     let mut service = match target {
         Server::Direct => anyhow::bail!("direct is not a proxy"),

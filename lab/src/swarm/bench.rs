@@ -862,6 +862,28 @@ mod tests {
     }
 
     #[test]
+    fn a_row_that_could_not_run_or_a_fault_over_its_bound_fails_the_run() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../results/swarm.json"
+        ))
+        .expect("the committed swarm.json");
+        let mut run: SwarmResults = serde_json::from_str(&text).expect("it reads");
+        assert!(SwarmExperiment::unmet(&run).is_empty());
+        run.scale_out[0].error = Some("deploy timed out".into());
+        run.faults[0].ok = false;
+        let unmet = SwarmExperiment::unmet(&run);
+        assert_eq!(unmet.len(), 2, "{unmet:?}");
+        assert!(unmet[0].ends_with(": deploy timed out"), "{unmet:?}");
+        assert!(unmet[1].starts_with(&run.faults[0].fault), "{unmet:?}");
+        // The page holds the provenance line, the chart and both tables.
+        let page = page(&run);
+        assert!(page.contains("![requests/s against replicas](swarm.svg)"));
+        assert!(page.contains("## Throughput against replicas"));
+        assert!(page.contains("## Faults under load"));
+    }
+
+    #[test]
     fn rates_come_from_the_timeline() {
         let t0 = Instant::now();
         let samples: Vec<Sample> = (0..=100)

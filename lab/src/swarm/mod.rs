@@ -561,10 +561,9 @@ pub fn get(url: &str, timeout: Duration) -> Result<(u16, String), String> {
     Ok((status, body))
 }
 
-/// A port nobody listens on now (the kernel's pick), for a stack's published port.
+/// A port nobody listens on now on every address: a stack publishes its port there.
 pub fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind(("0.0.0.0", 0))?;
-    Ok(listener.local_addr()?.port())
+    kit::ports::free_port_on(std::net::Ipv4Addr::UNSPECIFIED.into())
 }
 
 /// The app's port inside its tasks (every stack's `app` listens there).
