@@ -8,15 +8,19 @@
 
 use std::fmt::Write;
 
-use crate::chart::{esc, rps, LogAxis, ARTICLE, ASYNC, BLOCKING, FONT, GRID, MUTED, PALE, TEXT};
+use crate::chart::{
+    self, esc, legend, rps, topology_color, Entry, Kind, LogAxis, Scale, Swatch, ARTICLE, GRID,
+    MUTED, PALE, TEXT,
+};
 use crate::results::{Results, Row};
 
-/// Whether a row's topology is bounded by threads or a blocked loop (orange) or by the
-/// load alone (blue).
-fn is_blocking(row: &Row) -> bool {
-    let topology = row.topology.to_lowercase();
-    topology.contains("app_sync") && !topology.contains("per connection")
-        || topology.contains("blocking")
+/// What a kind's bars mean in the legend.
+fn kind_label(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Blocking => "measured, capped by threads or a blocked loop",
+        Kind::LoadBound => "measured, capped by the load (event loop, thread per connection)",
+        Kind::Reference => "measured, no app (slow_api alone, nginx as the proxy)",
+    }
 }
 
 /// The chart of a `bench-all` run.
@@ -39,36 +43,27 @@ pub fn bench_chart(results: &Results) -> String {
     });
     let axis = LogAxis::requests_per_second(values.fold(1.0f64, f64::max), 370.0, 950.0);
 
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="{width}" height="{height}" viewBox="0 0 {width} {height}" {FONT} font-size="13">
-<rect width="100%" height="100%" fill="white"/>
-<text x="20" y="30" font-size="20" font-weight="bold" fill="{TEXT}">Requests per second: measured (Rust) vs what Little's law allows vs the article (Python)</text>
-<text x="20" y="52" fill="{MUTED}">Log scale. Ceiling = requests the topology can hold in flight / delay. The article used ab, whose lone first request lowers its own ceiling (181.8 for -n 2000 -c 200).</text>
-"#
+    let mut svg = chart::document(width, height, 13);
+    chart::title(
+        &mut svg,
+        20.0,
+        30.0,
+        "Requests per second: measured (Rust) vs what Little's law allows vs the article (Python)",
     );
-    // Legend.
-    let legend_y = 76.0;
-    let _ = write!(
-        svg,
-        r#"<rect x="20" y="{y0}" width="30" height="16" fill="{PALE}" stroke="{GRID}"/><text x="56" y="{ty}" fill="{TEXT}">ceiling (Little's law)</text>
-<rect x="210" y="{y1}" width="30" height="10" fill="{BLOCKING}"/><text x="246" y="{ty}" fill="{TEXT}">measured, capped by threads or a blocked loop</text>
-<rect x="590" y="{y1}" width="30" height="10" fill="{ASYNC}"/><text x="626" y="{ty}" fill="{TEXT}">measured, event loop: capped by the load</text>
-<path d="M 940 {dy} l 6 -6 l 6 6 l -6 6 z" fill="{ARTICLE}"/><text x="958" y="{ty}" fill="{TEXT}">article</text>
-<line x1="1030" y1="{ly0}" x2="1030" y2="{ly1}" stroke="{ARTICLE}" stroke-width="2"/><text x="1038" y="{ty}" fill="{TEXT}">ab's ceiling</text>
-<line x1="1030" y1="{cy0}" x2="1030" y2="{cy1}" stroke="{TEXT}" stroke-width="2" stroke-dasharray="3 2"/><text x="1038" y="{cty}" fill="{TEXT}">CPU ceiling</text>
-"#,
-        cy0 = legend_y + 7.0,
-        cy1 = legend_y + 23.0,
-        cty = legend_y + 20.0,
-        y0 = legend_y - 12.0,
-        y1 = legend_y - 9.0,
-        ty = legend_y,
-        dy = legend_y - 4.0,
-        ly0 = legend_y - 13.0,
-        ly1 = legend_y + 3.0,
-    );
+    chart::note(&mut svg, 20.0, 52.0, "Log scale. Ceiling = requests the topology can hold in flight / delay. The article used ab, whose lone first request lowers its own ceiling (181.8 for -n 2000 -c 200).");
+    // One bar swatch per kind of topology drawn: each row's bar is its topology's shade.
+    let mut entries = vec![Entry::new(Swatch::Ceiling, "ceiling (Little's law)")];
+    for kind in [Kind::Blocking, Kind::LoadBound, Kind::Reference] {
+        if rows.iter().any(|row| Kind::of(&row.id) == Some(kind)) {
+            entries.push(Entry::new(Swatch::Bar(kind.color()), kind_label(kind)));
+        }
+    }
+    entries.extend([
+        Entry::new(Swatch::Diamond(ARTICLE), "article"),
+        Entry::new(Swatch::Mark(ARTICLE, false), "ab's ceiling"),
+        Entry::new(Swatch::Mark(TEXT, true), "CPU ceiling"),
+    ]);
+    legend(&mut svg, 20.0, 78.0, width - 20.0, &entries);
     // Column headings.
     let _ = write!(
         svg,
@@ -85,7 +80,6 @@ pub fn bench_chart(results: &Results) -> String {
         r2 = 1120.0,
         x0 = axis.p0,
     );
-
     axis.draw_below(
         &mut svg,
         top,
@@ -98,19 +92,13 @@ pub fn bench_chart(results: &Results) -> String {
     for row in rows {
         if beyond(row) && !extra_started {
             extra_started = true;
-            let _ = write!(
-                svg,
-                r#"<text x="20" y="{ty}" font-style="italic" fill="{MUTED}">Beyond the article: 1,000 and 5,000 clients at once, and the reference rows (no app; nginx as the proxy)</text>
-"#,
-                ty = y + 17.0,
-            );
+            chart::aside(&mut svg, 20.0, y + 17.0, "Beyond the article: 1,000 and 5,000 clients at once, and the reference rows (no app; nginx as the proxy)");
             y += extra_gap;
         }
         draw_row(&mut svg, row, &axis, y, row_h);
         y += row_h;
     }
-    svg.push_str("</svg>\n");
-    svg
+    chart::end(svg)
 }
 
 fn draw_row(svg: &mut String, row: &Row, axis: &LogAxis, y: f64, row_h: f64) {
@@ -191,7 +179,7 @@ fn draw_row(svg: &mut String, row: &Row, axis: &LogAxis, y: f64, row_h: f64) {
         // The bar is what was served right: 2xx responses per second.
         let served = row.efficiency * row.ceiling_rps;
         let xm = axis.map(served.max(axis.lo));
-        let color = if is_blocking(row) { BLOCKING } else { ASYNC };
+        let color = topology_color(&row.id);
         let errors = row.failed + row.non_2xx;
         // Beside the ceiling's end when the bar reaches it, else just after the bar.
         let tx = if xm >= xc - 45.0 { xm.max(xc) } else { xm } + 4.0;
@@ -264,5 +252,41 @@ fn short_article(text: &str) -> &str {
         "none"
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rows_bar_ends_where_its_rate_lands_on_the_log_axis() {
+        let file =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/bench-all.json");
+        let mut results: Results =
+            crate::results::read_json(&file, "the committed bench-all").expect("bench-all.json");
+        results.scenarios.retain(|row| row.id == "sync-workers");
+        let row = &results.scenarios[0];
+        let served = row.efficiency * row.ceiling_rps;
+        // The axis: 0.5 to 500 (the first 1-2-5 step over 1.6 x the ceiling of 200),
+        // on 370..950 px.
+        assert_eq!(row.ceiling_rps, 200.0);
+        let expected = 580.0 * (served / 0.5).log10() / (500.0f64 / 0.5).log10();
+        let svg = bench_chart(&results);
+        let bar = svg
+            .lines()
+            .find(|line| line.contains(r#"height="12""#))
+            .expect("the bar");
+        let width: f64 = bar
+            .split("width=\"")
+            .nth(1)
+            .and_then(|w| w.split('"').next())
+            .and_then(|w| w.parse().ok())
+            .expect("width");
+        assert!((width - expected).abs() < 0.06, "{width} vs {expected}");
+        assert!(bar.contains(r#"x="370""#), "{bar}");
+        // One legend entry per kind drawn: here only the blocking one.
+        assert_eq!(svg.matches(kind_label(Kind::Blocking)).count(), 1);
+        assert!(!svg.contains(kind_label(Kind::LoadBound)));
     }
 }

@@ -19,6 +19,8 @@
 
 pub mod bench_chart;
 pub mod chart;
+#[cfg(test)]
+mod chart_tests;
 pub mod cli;
 pub mod compare;
 pub mod cost;

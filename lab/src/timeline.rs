@@ -21,7 +21,10 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use crate::chart::{esc, ARTICLE, ASYNC, BLOCKING, FONT, GRID, MUTED, TEXT};
+use crate::chart::{
+    self, axis_left, labels_below, legend, topology_color, Entry, LinearAxis, Plot, Scale, Swatch,
+    ARTICLE, CLIENT, DASHED, DATABASE, TEXT, UPSTREAM,
+};
 use kit::scrape::ServerSample;
 
 /// One interval of the client's timeline (loadgen's `timeline.intervals[]`).
@@ -289,7 +292,9 @@ impl Timeline {
     }
 
     /// Panels over time: throughput; requests in flight (the client's, the app's, and
-    /// Little's law from each); the database pool where the app has one; latency.
+    /// Little's law from each); the database pool where the app has one; latency. The
+    /// app's series are in its topology's colour; the client's are [`CLIENT`], but for
+    /// the p50 latency (black, beside the p99's red).
     pub fn svg(&self) -> String {
         let width = 1000.0;
         let panel_h = 160.0;
@@ -297,13 +302,14 @@ impl Timeline {
         let right = width - 30.0;
         let top = 132.0;
         let gap = 64.0;
+        let app = topology_color(&self.id);
         let has = |value: fn(&Point) -> Option<f64>| self.points.iter().any(|p| value(p).is_some());
         let mut panels: Vec<(&str, Vec<Series>)> = vec![
             (
                 "throughput (completed per second)",
                 vec![
-                    Series::line("completed", ASYNC, |p| Some(p.completed_rps)),
-                    Series::line("of which errors", ARTICLE, |p| {
+                    Series::new("completed", Swatch::Line(CLIENT), |p| Some(p.completed_rps)),
+                    Series::new("of which errors", Swatch::Line(ARTICLE), |p| {
                         (p.errors > 0).then_some(p.completed_rps - p.ok_rps)
                     }),
                 ],
@@ -311,27 +317,35 @@ impl Timeline {
             (
                 "requests in flight",
                 vec![
-                    Series::line("client", ASYNC, |p| Some(p.client_in_flight as f64)),
-                    Series::dashed("client (Little)", ASYNC, |p| p.client_littles),
-                    Series::line("app", BLOCKING, |p| p.server_in_flight),
-                    Series::dashed("app (Little)", BLOCKING, |p| p.server_littles),
-                    Series::line("upstream calls", UPSTREAM, |p| p.upstream_in_flight),
-                    Series::line("db queries", POOL, |p| p.db_in_flight),
-                    Series::dashed("pool waiters", POOL, |p| p.pool_waiters),
+                    Series::new("client", Swatch::Line(CLIENT), |p| {
+                        Some(p.client_in_flight as f64)
+                    }),
+                    Series::new("client (Little)", Swatch::Dashed(CLIENT), |p| {
+                        p.client_littles
+                    }),
+                    Series::new("app", Swatch::Line(app), |p| p.server_in_flight),
+                    Series::new("app (Little)", Swatch::Dashed(app), |p| p.server_littles),
+                    Series::new("upstream calls", Swatch::Line(UPSTREAM), |p| {
+                        p.upstream_in_flight
+                    }),
+                    Series::new("db queries", Swatch::Line(DATABASE), |p| p.db_in_flight),
+                    Series::new("pool waiters", Swatch::Dashed(DATABASE), |p| p.pool_waiters),
                 ],
             ),
         ];
         if has(|p| p.pool_in_use) {
             panels.push((
                 "database pool: connections in use",
-                vec![Series::line("in use", POOL, |p| p.pool_in_use)],
+                vec![Series::new("in use", Swatch::Line(DATABASE), |p| {
+                    p.pool_in_use
+                })],
             ));
         }
         panels.push((
             "latency of the requests completed in the interval (ms)",
             vec![
-                Series::dots("p50", ASYNC, |p| p.p50_ms),
-                Series::dots("p99", ARTICLE, |p| p.p99_ms),
+                Series::new("p50", Swatch::Dot(TEXT), |p| p.p50_ms),
+                Series::new("p99", Swatch::Dot(ARTICLE), |p| p.p99_ms),
             ],
         ));
         let count = panels.len() as f64;
@@ -341,57 +355,70 @@ impl Timeline {
             .last()
             .map_or(1.0, |p| p.start_s + self.interval_s)
             .max(self.interval_s);
-        let x = |t: f64| left + (t / t_end).clamp(0.0, 1.0) * (right - left);
+        let time = LinearAxis::exact(0.0, t_end, 6, left, right);
 
-        let mut svg = String::new();
+        let mut svg = chart::document(width, height, 12);
         let s = &self.summary;
         let ratio = |r: Option<f64>| r.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.2}"));
         let whole = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.0}"));
-        let _ = write!(
-            svg,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" {FONT} font-size="12">
-<rect width="100%" height="100%" fill="white"/>
-<text x="20" y="28" font-size="18" font-weight="bold" fill="{TEXT}">{id}: the run over time ({interval_ms:.0} ms intervals)</text>
-<text x="20" y="48" fill="{MUTED}">{title}</text>
-<text x="20" y="68" fill="{MUTED}">Little's law, throughput x latency / in flight over the whole run: {cr} from the client's figures, {sr} from the app's. Mean in flight: client {cf}, app {sf}.</text>
-<text x="20" y="86" fill="{MUTED}">Dashed (Little): throughput x latency over the last {window:.1} s (the median latency); {windows} such windows in the steady part: {cw} (client), {sw} (app).</text>
-"#,
-            id = esc(&self.id),
-            title = esc(&self.title),
-            interval_ms = self.interval_s * 1000.0,
-            windows = s.windows_checked,
-            window = s.window_s,
-            cr = ratio(s.client_littles_ratio),
-            sr = ratio(s.server_littles_ratio),
-            cw = ratio(s.client_window_ratio),
-            sw = ratio(s.server_window_ratio),
-            cf = whole(s.client_in_flight),
-            sf = whole(s.server_in_flight),
+        chart::title(
+            &mut svg,
+            20.0,
+            28.0,
+            &format!(
+                "{}: the run over time ({:.0} ms intervals)",
+                self.id,
+                self.interval_s * 1000.0
+            ),
         );
+        chart::note(&mut svg, 20.0, 48.0, &self.title);
+        chart::note(
+            &mut svg,
+            20.0,
+            68.0,
+            &format!(
+                "Little's law, throughput x latency / in flight over the whole run: {} from the client's figures, {} from the app's. Mean in flight: client {}, app {}.",
+                ratio(s.client_littles_ratio),
+                ratio(s.server_littles_ratio),
+                whole(s.client_in_flight),
+                whole(s.server_in_flight),
+            ),
+        );
+        chart::note(
+            &mut svg,
+            20.0,
+            86.0,
+            &format!(
+                "Dashed (Little): throughput x latency over the last {:.1} s (the median latency); {} such windows in the steady part: {} (client), {} (app).",
+                s.window_s,
+                s.windows_checked,
+                ratio(s.client_window_ratio),
+                ratio(s.server_window_ratio),
+            ),
+        );
+        let mut plot = None;
         for (index, (name, series)) in panels.iter().enumerate() {
             let y0 = top + index as f64 * (panel_h + gap);
-            self.panel(&mut svg, name, series, (y0, panel_h), &x, (left, right));
+            let panel = Plot {
+                left,
+                top: y0,
+                right,
+                bottom: y0 + panel_h,
+            };
+            self.panel(&mut svg, name, series, &panel, &time);
+            plot = Some(panel);
         }
         // The time axis, once, under the last panel.
-        let axis_y = top + count * panel_h + (count - 1.0) * gap;
-        for tick in time_ticks(t_end) {
-            let _ = write!(
-                svg,
-                r#"<text x="{tx:.1}" y="{ty:.1}" fill="{MUTED}" text-anchor="middle">{tick}</text>
-"#,
-                tx = x(tick),
-                ty = axis_y + 16.0,
+        if let Some(plot) = plot {
+            labels_below(
+                &mut svg,
+                &plot,
+                &time,
+                &time.ticks(),
+                "seconds since the load began",
             );
         }
-        let _ = write!(
-            svg,
-            r#"<text x="{cx:.1}" y="{ty:.1}" fill="{TEXT}" text-anchor="middle">seconds since the load began</text>
-</svg>
-"#,
-            cx = (left + right) / 2.0,
-            ty = axis_y + 34.0,
-        );
-        svg
+        chart::end(svg)
     }
 
     fn panel(
@@ -399,9 +426,8 @@ impl Timeline {
         svg: &mut String,
         name: &str,
         series: &[Series],
-        (y0, h): (f64, f64),
-        x: &dyn Fn(f64) -> f64,
-        (left, right): (f64, f64),
+        plot: &Plot,
+        time: &LinearAxis,
     ) {
         let drawn: Vec<&Series> = series
             .iter()
@@ -411,74 +437,37 @@ impl Timeline {
             .iter()
             .flat_map(|s| self.points.iter().filter_map(|p| (s.value)(p)))
             .fold(0.0f64, f64::max);
-        let hi = nice_ceiling(max);
-        let y = |v: f64| y0 + h - (v / hi).clamp(0.0, 1.0) * h;
+        let y = LinearAxis::from_zero(max, 4, plot.bottom, plot.top);
         // The title, then the legend on its own line under it.
-        let _ = write!(
-            svg,
-            r#"<text x="{left}" y="{ty:.1}" font-weight="bold" fill="{TEXT}">{name}</text>
-<rect x="{left}" y="{y0:.1}" width="{w:.1}" height="{h:.1}" fill="none" stroke="{GRID}"/>
-"#,
-            ty = y0 - 28.0,
-            w = right - left,
-            name = esc(name),
-        );
-        let mut lx = left;
-        for series in &drawn {
-            let ly = y0 - 12.0;
-            let mark = match series.style {
-                Style::Dots => format!(
-                    r#"<circle cx="{cx:.1}" cy="{ly:.1}" r="3" fill="{color}"/>"#,
-                    cx = lx + 11.0,
-                    color = series.color
-                ),
-                style => format!(
-                    r#"<line x1="{lx:.1}" y1="{ly:.1}" x2="{lx2:.1}" y2="{ly:.1}" stroke="{color}" stroke-width="2"{dash}/>"#,
-                    lx2 = lx + 22.0,
-                    color = series.color,
-                    dash = style.dash(),
-                ),
-            };
-            let _ = write!(
-                svg,
-                r#"{mark}<text x="{tx:.1}" y="{ty:.1}" fill="{TEXT}">{name}</text>
-"#,
-                tx = lx + 26.0,
-                ty = ly + 4.0,
-                name = esc(series.name),
-            );
-            lx += 7.0 * series.name.len() as f64 + 44.0;
-        }
-        for step in 0..=4 {
-            let value = hi * f64::from(step) / 4.0;
-            let _ = write!(
-                svg,
-                r#"<line x1="{left}" y1="{gy:.1}" x2="{right}" y2="{gy:.1}" stroke="{GRID}" stroke-width="0.5"/>
-<text x="{lx:.1}" y="{ly:.1}" fill="{MUTED}" text-anchor="end">{label}</text>
-"#,
-                gy = y(value),
-                lx = left - 6.0,
-                ly = y(value) + 4.0,
-                label = crate::chart::short(value),
-            );
-        }
+        chart::heading(svg, plot.left, plot.top - 28.0, name);
+        plot.frame(svg);
+        let entries: Vec<Entry> = drawn
+            .iter()
+            .map(|series| Entry::new(series.swatch, series.name))
+            .collect();
+        legend(svg, plot.left, plot.top - 8.0, plot.right, &entries);
+        axis_left(svg, plot, &y, &y.ticks(), "");
+        let at = |point: &Point| time.map(point.start_s + self.interval_s / 2.0);
         for series in drawn {
-            let at = |point: &Point| x(point.start_s + self.interval_s / 2.0);
-            if series.style == Style::Dots {
-                for point in &self.points {
-                    if let Some(value) = (series.value)(point) {
-                        let _ = write!(
-                            svg,
-                            r#"<circle cx="{cx:.1}" cy="{cy:.1}" r="2" fill="{color}"/>
+            let (color, dash) = match series.swatch {
+                Swatch::Dot(color) => {
+                    for point in &self.points {
+                        if let Some(value) = (series.value)(point) {
+                            let _ = write!(
+                                svg,
+                                r#"<circle cx="{cx:.1}" cy="{cy:.1}" r="2" fill="{color}"/>
 "#,
-                            cx = at(point),
-                            cy = y(value),
-                            color = series.color,
-                        );
+                                cx = at(point),
+                                cy = y.map(value),
+                            );
+                        }
                     }
+                    continue;
                 }
-                continue;
-            }
+                Swatch::Dashed(color) => (color, format!(r#" stroke-dasharray="{DASHED}""#)),
+                Swatch::Line(color) => (color, String::new()),
+                other => (other.color(), String::new()),
+            };
             // Each interval's value at its middle; a missing value breaks the line.
             let mut path = String::new();
             let mut pen_down = false;
@@ -486,7 +475,7 @@ impl Timeline {
                 match (series.value)(point) {
                     Some(value) => {
                         let command = if pen_down { 'L' } else { 'M' };
-                        let _ = write!(path, "{command}{:.1} {:.1} ", at(point), y(value));
+                        let _ = write!(path, "{command}{:.1} {:.1} ", at(point), y.map(value));
                         pen_down = true;
                     }
                     None => pen_down = false,
@@ -497,87 +486,28 @@ impl Timeline {
                 r#"<path d="{path}" fill="none" stroke="{color}" stroke-width="1.5"{dash}/>
 "#,
                 path = path.trim_end(),
-                color = series.color,
-                dash = series.style.dash(),
             );
         }
     }
 }
 
-const UPSTREAM: &str = "#2f855a";
-const POOL: &str = "#805ad5";
-
-/// How a series is drawn: latencies exist only where requests completed, so they are
-/// dots; counts are lines, dashed for Little's law and for waiters.
-#[derive(Clone, Copy, PartialEq)]
-enum Style {
-    Line,
-    Dashed,
-    Dots,
-}
-
-impl Style {
-    fn dash(self) -> &'static str {
-        match self {
-            Style::Dashed => " stroke-dasharray=\"5 3\"",
-            Style::Line | Style::Dots => "",
-        }
-    }
-}
-
-/// One series of a panel.
+/// One series of a panel: its legend's swatch says how it is drawn (latencies exist
+/// only where requests completed, so they are dots; counts are lines, dashed for
+/// Little's law and for waiters).
 struct Series {
     name: &'static str,
-    color: &'static str,
-    style: Style,
+    swatch: Swatch,
     value: fn(&Point) -> Option<f64>,
 }
 
 impl Series {
-    fn line(name: &'static str, color: &'static str, value: fn(&Point) -> Option<f64>) -> Series {
+    fn new(name: &'static str, swatch: Swatch, value: fn(&Point) -> Option<f64>) -> Series {
         Series {
             name,
-            color,
-            style: Style::Line,
+            swatch,
             value,
         }
     }
-
-    fn dashed(name: &'static str, color: &'static str, value: fn(&Point) -> Option<f64>) -> Series {
-        Series {
-            style: Style::Dashed,
-            ..Series::line(name, color, value)
-        }
-    }
-
-    fn dots(name: &'static str, color: &'static str, value: fn(&Point) -> Option<f64>) -> Series {
-        Series {
-            style: Style::Dots,
-            ..Series::line(name, color, value)
-        }
-    }
-}
-
-/// The first 1-2-5 step at or above `max` (1 for an empty panel).
-fn nice_ceiling(max: f64) -> f64 {
-    if max <= 0.0 {
-        return 1.0;
-    }
-    let decade = 10f64.powf(max.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|step| step * decade)
-        .find(|top| *top >= max * 0.999)
-        .unwrap_or(decade * 10.0)
-}
-
-/// About six round ticks from 0 to `end` seconds.
-fn time_ticks(end: f64) -> Vec<f64> {
-    let step = nice_ceiling(end / 6.0);
-    (0..)
-        .map(|i| f64::from(i) * step)
-        .take_while(|t| *t <= end + 1e-9)
-        .collect()
 }
 
 #[cfg(test)]
@@ -681,5 +611,32 @@ mod tests {
         assert_eq!(timeline.summary.windows_checked, 0);
         assert!(timeline.svg().ends_with("</svg>\n"));
         assert_eq!(timeline.csv().lines().count(), 1);
+    }
+
+    #[test]
+    fn a_point_lands_at_its_interval_and_value() {
+        let timeline = build("t", "", 0.1, &steady_run(), &[]);
+        let svg = timeline.svg();
+        // Throughput: 100 a second at interval 20, drawn at its middle (2.05 s of 5 s
+        // across 80..970 px) and at the top of an axis from 0 to 100 (132..292 px).
+        let x = 80.0 + 2.05 / 5.0 * 890.0;
+        let completed = svg
+            .lines()
+            .find(|line| {
+                line.starts_with("<path") && line.contains(&format!(r#"stroke="{CLIENT}""#))
+            })
+            .expect("the throughput line");
+        assert!(
+            completed.contains(&format!("L{x:.1} 132.0 ")),
+            "{completed}"
+        );
+        // Its time axis: every second, labelled under the last panel.
+        for second in 0..=5 {
+            let label = format!(
+                r#"<text x="{:.1}" y="#,
+                80.0 + f64::from(second) / 5.0 * 890.0
+            );
+            assert!(svg.contains(&label), "{second} s");
+        }
     }
 }

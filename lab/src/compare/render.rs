@@ -7,12 +7,19 @@
 use std::fmt::Write;
 
 use super::{served_rps, CompareResults, PairRow};
-use crate::chart::{esc, rps, LogAxis, ARTICLE, ASYNC, BLOCKING, FONT, GRID, MUTED, PALE, TEXT};
+use crate::chart::{
+    self, esc, legend, rps, topology_color, Entry, LogAxis, Scale, Swatch, ARTICLE, GRID, PALE,
+    TEXT,
+};
 use crate::results::{fmt_count, fmt_ms, fmt_rps, Row};
 
-/// Rust's colour in the chart, and Python's.
-const RUST: &str = ASYNC;
-const PYTHON: &str = BLOCKING;
+/// Which side of a pair a bar is: both are drawn in the colour of the Rust row's
+/// topology (one colour per topology), Rust's bar solid and Python's outlined.
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    Rust,
+    Python,
+}
 
 fn side<T>(row: &Row, value: impl Fn(&Row) -> T, show: impl Fn(T) -> String) -> String {
     match row.outcome.why() {
@@ -202,17 +209,33 @@ pub fn chart(results: &CompareResults) -> String {
         .flat_map(|pair| [pair.rust.ceiling_rps, pair.python.ceiling_rps])
         .fold(1.0f64, f64::max);
     let axis = LogAxis::requests_per_second(max, 330.0, 1010.0);
-    let mut svg = String::new();
+    let mut svg = chart::document(width, height, 13);
+    chart::title(
+        &mut svg,
+        20.0,
+        30.0,
+        "Rust beside Python, one run: 2xx responses per second against the ceiling",
+    );
+    chart::note(&mut svg, 20.0, 52.0, "Log scale. Same load, same upstream (the Rust slow_api), same machine. Ceiling = requests the server holds in flight / delay. Bars in the colour of the pair's topology.");
+    // Solid against outlined is what the swatches say; the colour is each pair's.
+    let swatch_color = TEXT;
+    legend(
+        &mut svg,
+        20.0,
+        78.0,
+        width - 20.0,
+        &[
+            Entry::new(Swatch::Ceiling, "ceiling (Little's law)"),
+            Entry::new(Swatch::Bar(swatch_color), "Rust (solid)"),
+            Entry::new(
+                Swatch::Hollow(swatch_color),
+                "Python, the article's server command (outlined)",
+            ),
+        ],
+    );
     let _ = write!(
         svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" {FONT} font-size="13">
-<rect width="100%" height="100%" fill="white"/>
-<text x="20" y="30" font-size="20" font-weight="bold" fill="{TEXT}">Rust beside Python, one run: 2xx responses per second against the ceiling</text>
-<text x="20" y="52" fill="{MUTED}">Log scale. Same load, same upstream (the Rust slow_api), same machine. Ceiling = requests the server holds in flight / delay.</text>
-<rect x="20" y="64" width="30" height="16" fill="{PALE}" stroke="{GRID}"/><text x="56" y="77" fill="{TEXT}">ceiling (Little's law)</text>
-<rect x="230" y="67" width="30" height="10" fill="{RUST}"/><text x="266" y="77" fill="{TEXT}">Rust</text>
-<rect x="330" y="67" width="30" height="10" fill="{PYTHON}"/><text x="366" y="77" fill="{TEXT}">Python (the article's server command)</text>
-<text x="1100" y="{hy}" font-weight="bold" fill="{TEXT}" text-anchor="middle">Rust/Python</text>
+        r#"<text x="1130" y="{hy}" font-weight="bold" fill="{TEXT}" text-anchor="middle">Rust/Python</text>
 "#,
         hy = top - 6.0,
     );
@@ -227,21 +250,17 @@ pub fn chart(results: &CompareResults) -> String {
     for pair in pairs {
         if pair.extra && !extra_started {
             extra_started = true;
-            let _ = write!(
-                svg,
-                r#"<text x="20" y="{ty}" font-style="italic" fill="{MUTED}">Beyond the article: 1000 and 3000 clients at once (-n 5 x c), and the slow APIs themselves</text>
-"#,
-                ty = y + 17.0,
-            );
+            chart::aside(&mut svg, 20.0, y + 17.0, "Beyond the article: 1000 and 3000 clients at once (-n 5 x c), and the slow APIs themselves");
             y += gap;
         }
         let mid = y + row_h / 2.0;
+        let color = topology_color(&pair.rust_scenario);
         let _ = write!(
             svg,
             r#"<text x="20" y="{t1}" font-weight="bold" fill="{TEXT}">{id}</text>
-<text x="20" y="{t2}" font-size="11" fill="{RUST}">{rust}</text>
-<text x="20" y="{t3}" font-size="11" fill="{PYTHON}">{python}</text>
-<text x="1100" y="{cy}" font-weight="bold" fill="{TEXT}" text-anchor="middle">{ratio}</text>
+<text x="20" y="{t2}" font-size="11" fill="{color}">{rust}</text>
+<text x="20" y="{t3}" font-size="11" fill="{color}">{python}</text>
+<text x="1130" y="{cy}" font-weight="bold" fill="{TEXT}" text-anchor="middle">{ratio}</text>
 "#,
             t1 = mid - 12.0,
             t2 = mid + 2.0,
@@ -252,16 +271,22 @@ pub fn chart(results: &CompareResults) -> String {
             python = esc(&format!("Python: {}", pair.python_server)),
             ratio = esc(&ratio(pair.ratios.throughput_rust_over_python)),
         );
-        draw_bar(&mut svg, &pair.rust, &axis, mid - 19.0, RUST);
-        draw_bar(&mut svg, &pair.python, &axis, mid + 2.0, PYTHON);
+        draw_bar(&mut svg, &pair.rust, &axis, mid - 19.0, (color, Side::Rust));
+        draw_bar(
+            &mut svg,
+            &pair.python,
+            &axis,
+            mid + 2.0,
+            (color, Side::Python),
+        );
         y += row_h;
     }
-    svg.push_str("</svg>\n");
-    svg
+    chart::end(svg)
 }
 
-/// One side: its ceiling (pale) and what it served (solid), 16 px tall from `y`.
-fn draw_bar(svg: &mut String, row: &Row, axis: &LogAxis, y: f64, color: &str) {
+/// One side: its ceiling (pale) and what it served (solid for Rust, outlined for
+/// Python), 16 px tall from `y`.
+fn draw_bar(svg: &mut String, row: &Row, axis: &LogAxis, y: f64, (color, side): (&str, Side)) {
     let x0 = axis.p0;
     let xc = axis.map(row.ceiling_rps);
     let _ = write!(
@@ -292,11 +317,15 @@ fn draw_bar(svg: &mut String, row: &Row, axis: &LogAxis, y: f64, color: &str) {
     );
     let _ = write!(
         svg,
-        r#"<rect x="{x0}" y="{by:.1}" width="{w:.1}" height="10" fill="{color}"/>
+        r#"<rect x="{x0}" y="{by:.1}" width="{w:.1}" height="10" {paint}/>
 <text x="{tx:.1}" y="{ty:.1}" font-size="11" font-weight="bold" fill="{color}">{label}</text>
 "#,
         by = y + 3.0,
         w = (xm - x0).max(1.0),
+        paint = match side {
+            Side::Rust => format!(r#"fill="{color}""#),
+            Side::Python => format!(r#"fill="white" stroke="{color}" stroke-width="1.5""#),
+        },
         tx = xm.max(xc) + 4.0,
         ty = y + 12.0,
         label = esc(&label),
@@ -330,5 +359,43 @@ mod tests {
         }
         // Two bars per pair that ran (Rust, then Python), each a rect on the log axis.
         assert!(svg.matches("<rect").count() >= 2 * results.pairs.len());
+    }
+
+    #[test]
+    fn a_bar_ends_where_its_rate_lands_rust_solid_python_outlined() {
+        let mut results = committed();
+        results.pairs.retain(|pair| pair.rust.ceiling_rps == 200.0);
+        results.pairs.truncate(1);
+        let pair = &results.pairs[0];
+        // 0.5 to 500 (the first 1-2-5 step over 1.6 x 200) on 330..1010 px.
+        let at = |rps: f64| 330.0 + 680.0 * (rps / 0.5).log10() / 1000f64.log10();
+        let svg = chart(&results);
+        let bars: Vec<&str> = svg
+            .lines()
+            .filter(|line| line.starts_with(r#"<rect x="330""#) && line.contains(r#"height="10""#))
+            .collect();
+        assert_eq!(bars.len(), 2, "{svg}");
+        let width = |bar: &str| -> f64 {
+            bar.split("width=\"")
+                .nth(1)
+                .and_then(|w| w.split('"').next())
+                .and_then(|w| w.parse().ok())
+                .expect("width")
+        };
+        let rust = at(served_rps(&pair.rust)) - 330.0;
+        assert!(
+            (width(bars[0]) - rust).abs() < 0.06,
+            "{} vs {rust}",
+            bars[0]
+        );
+        let python = at(served_rps(&pair.python)) - 330.0;
+        assert!(
+            (width(bars[1]) - python).abs() < 0.06,
+            "{} vs {python}",
+            bars[1]
+        );
+        let color = topology_color(&pair.rust_scenario);
+        assert!(bars[0].contains(&format!(r#"fill="{color}""#)));
+        assert!(bars[1].contains(&format!(r#"fill="white" stroke="{color}""#)));
     }
 }

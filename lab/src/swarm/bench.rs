@@ -657,8 +657,15 @@ pub fn run_line(run: &SwarmResults) -> String {
 }
 
 /// Measured vs ceiling against replicas, one panel per topology (linear axes).
+// SVG elements are written as raw-string lines, each ending in its newline.
+#[allow(clippy::write_with_newline)]
 pub fn chart(run: &SwarmResults) -> String {
-    use crate::chart::{esc, ASYNC, BLOCKING, FONT, GRID, MUTED, PALE, TEXT};
+    use std::fmt::Write;
+
+    use crate::chart::{
+        self, axis_left, esc, legend, topology_color, Entry, LinearAxis, Plot, Scale, Swatch,
+        MUTED, PALE, TEXT,
+    };
     let topologies: Vec<&str> = {
         let mut seen: Vec<&str> = Vec::new();
         for row in &run.scale_out {
@@ -668,75 +675,88 @@ pub fn chart(run: &SwarmResults) -> String {
         }
         seen
     };
-    let (panel_w, panel_h, top, left) = (300.0, 220.0, 60.0, 60.0);
-    let width = left + topologies.len().max(1) as f64 * (panel_w + 40.0) + 20.0;
+    // Room left of each panel for its tick labels, and of the first for the caption.
+    let (panel_w, panel_h, top, left, gap) = (300.0, 220.0, 84.0, 70.0, 70.0);
+    let width = left + topologies.len().max(1) as f64 * (panel_w + gap) - gap + 20.0;
     let height = top + panel_h + 70.0;
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" {FONT} font-size=\"12\">\n\
-         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"{left}\" y=\"24\" font-size=\"16\" fill=\"{TEXT}\">Scale-out on a swarm: requests/s against replicas (nginx in front, ?delay={})</text>\n\
-         <text x=\"{left}\" y=\"44\" fill=\"{MUTED}\">bars: measured; pale bars: Little's-law ceiling, replicas x per-task cap / delay</text>\n",
-        DELAY.as_secs_f64()
+    let mut svg = chart::document(width, height, 12);
+    chart::title(
+        &mut svg,
+        20.0,
+        28.0,
+        &format!(
+            "Scale-out on a swarm: requests/s against replicas (nginx in front, ?delay={})",
+            DELAY.as_secs_f64()
+        ),
     );
+    let mut entries = vec![Entry::new(
+        Swatch::Ceiling,
+        "Little's-law ceiling: replicas x per-task cap / delay",
+    )];
+    entries.extend(topologies.iter().map(|topology| {
+        Entry::new(
+            Swatch::Bar(topology_color(topology)),
+            format!("measured, {topology}"),
+        )
+    }));
+    legend(&mut svg, 20.0, 54.0, width - 20.0, &entries);
     for (index, topology) in topologies.iter().enumerate() {
         let rows: Vec<&ScaleRow> = run
             .scale_out
             .iter()
             .filter(|row| row.topology == *topology)
             .collect();
-        let x0 = left + index as f64 * (panel_w + 40.0);
+        let plot = Plot {
+            left: left + index as f64 * (panel_w + gap),
+            top,
+            right: left + index as f64 * (panel_w + gap) + panel_w,
+            bottom: top + panel_h,
+        };
         let max = rows
             .iter()
             .map(|row| row.ceiling_rps.max(row.requests_per_second))
-            .fold(0.0_f64, f64::max)
-            .max(1e-9)
-            * 1.1;
-        let y = |value: f64| top + panel_h - value / max * panel_h;
-        svg.push_str(&format!(
-            "<line x1=\"{x0}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{GRID}\"/>\n\
-             <text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"{TEXT}\">{} ({})</text>\n",
-            top + panel_h,
-            x0 + panel_w,
-            top + panel_h,
-            x0 + panel_w / 2.0,
-            top + panel_h + 40.0,
-            esc(topology),
-            esc(rows.first().map_or("", |row| row.app.as_str())),
-        ));
+            .fold(0.0_f64, f64::max);
+        let y = LinearAxis::from_zero(max, 4, plot.bottom, plot.top);
+        let caption = if index == 0 { "requests/s" } else { "" };
+        axis_left(&mut svg, &plot, &y, &y.ticks(), caption);
+        let _ = write!(
+            svg,
+            r#"<text x="{cx}" y="{ty}" text-anchor="middle" fill="{TEXT}">{topology} ({app})</text>
+"#,
+            cx = (plot.left + plot.right) / 2.0,
+            ty = plot.bottom + 40.0,
+            topology = esc(topology),
+            app = esc(rows.first().map_or("", |row| row.app.as_str())),
+        );
         let slot = panel_w / rows.len().max(1) as f64;
-        let color = if rows.iter().any(|row| row.app.contains("async")) {
-            ASYNC
-        } else {
-            BLOCKING
-        };
+        let color = topology_color(topology);
         for (i, row) in rows.iter().enumerate() {
-            let cx = x0 + slot * (i as f64 + 0.5);
+            let cx = plot.left + slot * (i as f64 + 0.5);
             let bar = slot * 0.35;
-            svg.push_str(&format!(
-                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{:.1}\" fill=\"{PALE}\"/>\n\
-                 <rect x=\"{:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{:.1}\" fill=\"{color}\"/>\n\
-                 <text x=\"{cx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"{TEXT}\">x{}</text>\n\
-                 <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\" fill=\"{MUTED}\">{}</text>\n\
-                 <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\" fill=\"{TEXT}\">{}</text>\n",
-                cx - bar,
-                y(row.ceiling_rps),
-                top + panel_h - y(row.ceiling_rps),
-                cx,
-                y(row.requests_per_second),
-                top + panel_h - y(row.requests_per_second),
-                top + panel_h + 16.0,
-                row.replicas,
-                cx - bar / 2.0,
-                y(row.ceiling_rps) - 4.0,
-                esc(&fmt_rps(row.ceiling_rps)),
-                cx + bar / 2.0,
-                y(row.requests_per_second) - 4.0,
-                esc(&fmt_rps(row.requests_per_second)),
-            ));
+            let (yc, ym) = (y.map(row.ceiling_rps), y.map(row.requests_per_second));
+            let _ = write!(
+                svg,
+                r#"<rect x="{cl:.1}" y="{yc:.1}" width="{bar:.1}" height="{hc:.1}" fill="{PALE}"/>
+<rect x="{cx:.1}" y="{ym:.1}" width="{bar:.1}" height="{hm:.1}" fill="{color}"/>
+<text x="{cx:.1}" y="{ly:.1}" text-anchor="middle" fill="{TEXT}">x{replicas}</text>
+<text x="{cc:.1}" y="{tc:.1}" text-anchor="middle" font-size="10" fill="{MUTED}">{ceiling}</text>
+<text x="{cm:.1}" y="{tm:.1}" text-anchor="middle" font-size="10" fill="{TEXT}">{measured}</text>
+"#,
+                cl = cx - bar,
+                hc = plot.bottom - yc,
+                hm = plot.bottom - ym,
+                ly = plot.bottom + 16.0,
+                replicas = row.replicas,
+                cc = cx - bar / 2.0,
+                tc = yc - 4.0,
+                ceiling = esc(&fmt_rps(row.ceiling_rps)),
+                cm = cx + bar / 2.0,
+                tm = ym - 4.0,
+                measured = esc(&fmt_rps(row.requests_per_second)),
+            );
         }
     }
-    svg.push_str("</svg>\n");
-    svg
+    chart::end(svg)
 }
 
 /// `lab swarm bench`: the run on a swarm (a single-node one made for it, and left again,

@@ -7,18 +7,9 @@
 use std::fmt::Write;
 
 use super::{markdown_table, SweepPoint, SweepResults};
-use crate::chart::{esc, short, LogAxis, ASYNC, BLOCKING, FONT, GRID, MUTED, TEXT};
-
-/// Colours for the sweep's lines, by scenario id.
-fn sweep_color(id: &str) -> &'static str {
-    match id {
-        "sync-workers" => BLOCKING,
-        "async" => ASYNC,
-        "direct" => "#718096",
-        "nginx-proxy" => "#805ad5",
-        _ => "#2f855a",
-    }
-}
+use crate::chart::{
+    self, axis_below, axis_left, legend, topology_color, Entry, LogAxis, Plot, Scale, Swatch, MUTED,
+};
 
 /// One panel of the sweep chart: `value(point)` against concurrency, log-log.
 #[allow(clippy::too_many_arguments)]
@@ -32,168 +23,93 @@ fn sweep_panel(
     ideal: Option<&dyn Fn(f64) -> f64>,
     ceiling: Option<fn(&SweepPoint) -> Option<f64>>,
 ) {
-    let cs: Vec<f64> = sweep
-        .series
-        .iter()
-        .flat_map(|series| series.points.iter().map(|p| f64::from(p.concurrency)))
-        .collect();
+    let points = || sweep.series.iter().flat_map(|series| series.points.iter());
+    let cs: Vec<f64> = points().map(|p| f64::from(p.concurrency)).collect();
     let c_lo = cs.iter().copied().fold(f64::INFINITY, f64::min).max(1.0);
     let c_hi = cs.iter().copied().fold(1.0, f64::max).max(c_lo * 10.0);
-    let vals: Vec<f64> = sweep
-        .series
-        .iter()
-        .flat_map(|series| series.points.iter().filter_map(&value))
-        .chain(
-            sweep
-                .series
-                .iter()
-                .flat_map(|series| series.points.iter())
-                .filter_map(|p| ceiling.and_then(|ceiling| ceiling(p))),
-        )
-        .filter(|v| *v > 0.0)
-        .chain(ideal.map(|f| f(c_hi)))
-        .collect();
-    let v_lo = 10f64.powf(
-        vals.iter()
-            .copied()
-            .fold(f64::INFINITY, f64::min)
-            .min(1e12)
-            .log10()
-            .floor(),
-    );
-    let v_hi = 10f64.powf(vals.iter().copied().fold(1e-9, f64::max).log10().ceil());
-    let v_hi = if v_hi <= v_lo { v_lo * 10.0 } else { v_hi };
+    let plot = Plot {
+        left: x + 60.0,
+        top: y + 30.0,
+        right: x + w - 10.0,
+        bottom: y + h - 40.0,
+    };
     let xa = LogAxis {
         lo: c_lo,
         hi: c_hi,
-        p0: x + 60.0,
-        p1: x + w - 10.0,
+        p0: plot.left,
+        p1: plot.right,
     };
-    let ya = LogAxis {
-        lo: v_lo,
-        hi: v_hi,
-        p0: y + h - 40.0,
-        p1: y + 30.0,
+    let values = points()
+        .filter_map(&value)
+        .chain(points().filter_map(|p| ceiling.and_then(|ceiling| ceiling(p))))
+        .chain(ideal.map(|f| f(c_hi)));
+    let ya = LogAxis::decades_around(values, plot.bottom, plot.top);
+    chart::heading(svg, plot.left, y + 18.0, title);
+    plot.frame(svg);
+    axis_below(svg, &plot, &xa, &xa.decades(), "clients (c, log scale)");
+    axis_left(svg, &plot, &ya, &ya.readable_ticks(), unit);
+    // A line through `(c, value)` pairs, where the value is on the axis.
+    let path = |pairs: &mut dyn Iterator<Item = (f64, f64)>| {
+        let mut d = String::new();
+        for (c, v) in pairs.filter(|(_, v)| *v > 0.0) {
+            let command = if d.is_empty() { "M" } else { "L" };
+            let _ = write!(d, "{command} {:.1} {:.1} ", xa.map(c), ya.map(v));
+        }
+        d
     };
-    let _ = write!(
-        svg,
-        r#"<text x="{tx}" y="{ty}" font-size="15" font-weight="bold" fill="{TEXT}">{title}</text>
-<rect x="{px}" y="{py}" width="{pw}" height="{ph}" fill="none" stroke="{GRID}"/>
-"#,
-        tx = x + 60.0,
-        ty = y + 18.0,
-        title = esc(title),
-        px = xa.p0,
-        py = ya.p1,
-        pw = xa.p1 - xa.p0,
-        ph = ya.p0 - ya.p1,
-    );
-    for tick in xa.decades() {
-        let px = xa.map(tick);
-        let _ = write!(
-            svg,
-            r#"<line x1="{px:.1}" y1="{y0}" x2="{px:.1}" y2="{y1}" stroke="{GRID}"/><text x="{px:.1}" y="{ly}" font-size="11" fill="{MUTED}" text-anchor="middle">{label}</text>
-"#,
-            y0 = ya.p1,
-            y1 = ya.p0,
-            ly = ya.p0 + 14.0,
-            label = short(tick),
-        );
-    }
-    let _ = write!(
-        svg,
-        r#"<text x="{lx}" y="{ly}" font-size="11" fill="{MUTED}" text-anchor="middle">clients (c, log scale)</text>
-"#,
-        lx = (xa.p0 + xa.p1) / 2.0,
-        ly = ya.p0 + 30.0,
-    );
-    let y_ticks = if (v_hi / v_lo).log10() > 4.0 {
-        ya.decades()
-    } else {
-        ya.ticks()
-    };
-    for tick in y_ticks {
-        let py = ya.map(tick);
-        let _ = write!(
-            svg,
-            r#"<line x1="{x0}" y1="{py:.1}" x2="{x1}" y2="{py:.1}" stroke="{GRID}"/><text x="{lx}" y="{ty:.1}" font-size="11" fill="{MUTED}" text-anchor="end">{label}</text>
-"#,
-            x0 = xa.p0,
-            x1 = xa.p1,
-            lx = xa.p0 - 4.0,
-            ty = py + 4.0,
-            label = short(tick),
-        );
-    }
-    let _ = write!(
-        svg,
-        r#"<text x="{lx}" y="{ly}" font-size="11" fill="{MUTED}" transform="rotate(-90 {lx} {ly})" text-anchor="middle">{unit}</text>
-"#,
-        lx = x + 14.0,
-        ly = (ya.p0 + ya.p1) / 2.0,
-        unit = esc(unit),
-    );
     if let Some(ideal) = ideal {
         let steps = 40;
-        let mut d = String::new();
-        for i in 0..=steps {
-            let c = c_lo * (c_hi / c_lo).powf(f64::from(i) / f64::from(steps));
-            let v = ideal(c);
-            if v >= ya.lo && v <= ya.hi {
-                let _ = write!(
-                    d,
-                    "{} {:.1} {:.1} ",
-                    if d.is_empty() { "M" } else { "L" },
-                    xa.map(c),
-                    ya.map(v)
-                );
-            }
-        }
+        let d = path(
+            &mut (0..=steps)
+                .map(|i| {
+                    let c = c_lo * (c_hi / c_lo).powf(f64::from(i) / f64::from(steps));
+                    (c, ideal(c))
+                })
+                .filter(|(_, v)| *v >= ya.lo && *v <= ya.hi),
+        );
         let _ = write!(
             svg,
-            r#"<path d="{d}" fill="none" stroke="{MUTED}" stroke-width="1.5" stroke-dasharray="6 4"/>
-"#
+            r#"<path d="{d}" fill="none" stroke="{MUTED}" stroke-width="1.5" stroke-dasharray="{dashed}"/>
+"#,
+            dashed = chart::DASHED,
         );
     }
     // Each topology's second ceiling, dotted in its colour, where the panel has one.
-    for series in sweep.series.iter().filter(|_| ceiling.is_some()) {
-        let color = sweep_color(&series.id);
-        let mut d = String::new();
-        for point in &series.points {
-            let cpu = ceiling.and_then(|ceiling| ceiling(point));
-            if let Some(v) = cpu.filter(|v| *v > 0.0) {
-                let (px, py) = (xa.map(f64::from(point.concurrency)), ya.map(v));
-                let _ = write!(
-                    d,
-                    "{} {px:.1} {py:.1} ",
-                    if d.is_empty() { "M" } else { "L" }
-                );
-            }
+    if let Some(ceiling) = ceiling {
+        for series in &sweep.series {
+            let color = topology_color(&series.id);
+            let d = path(
+                &mut series
+                    .points
+                    .iter()
+                    .filter_map(|p| Some((f64::from(p.concurrency), ceiling(p)?))),
+            );
+            let _ = write!(
+                svg,
+                r#"<path d="{d}" fill="none" stroke="{color}" stroke-width="1.5" stroke-dasharray="{dotted}"/>
+"#,
+                dotted = chart::DOTTED,
+            );
         }
-        let _ = write!(
-            svg,
-            r#"<path d="{d}" fill="none" stroke="{color}" stroke-width="1.5" stroke-dasharray="2 3"/>
-"#
-        );
     }
     for series in &sweep.series {
-        let color = sweep_color(&series.id);
-        let mut d = String::new();
-        for point in &series.points {
-            if let Some(v) = value(point).filter(|v| *v > 0.0) {
-                let (px, py) = (xa.map(f64::from(point.concurrency)), ya.map(v));
-                let _ = write!(
-                    d,
-                    "{} {px:.1} {py:.1} ",
-                    if d.is_empty() { "M" } else { "L" }
-                );
-                let _ = write!(
-                    svg,
-                    r#"<circle cx="{px:.1}" cy="{py:.1}" r="3.5" fill="{color}"/>
-"#
-                );
-            }
+        let color = topology_color(&series.id);
+        let pairs: Vec<(f64, f64)> = series
+            .points
+            .iter()
+            .filter_map(|p| Some((f64::from(p.concurrency), value(p)?)))
+            .filter(|(_, v)| *v > 0.0)
+            .collect();
+        for (c, v) in &pairs {
+            let _ = write!(
+                svg,
+                r#"<circle cx="{cx:.1}" cy="{cy:.1}" r="3.5" fill="{color}"/>
+"#,
+                cx = xa.map(*c),
+                cy = ya.map(*v),
+            );
         }
+        let d = path(&mut pairs.into_iter());
         let _ = write!(
             svg,
             r#"<path d="{d}" fill="none" stroke="{color}" stroke-width="2.5"/>
@@ -204,59 +120,59 @@ fn sweep_panel(
 
 /// The chart of a sweep: four panels against concurrency.
 pub fn sweep_chart(sweep: &SweepResults) -> String {
-    // The legend wraps to as many rows as it needs; the panels start below it.
     let width = 1180.0;
-    let labels: Vec<(String, &str)> = sweep
+    let mut entries: Vec<Entry> = sweep
         .series
         .iter()
         .map(|series| {
-            let label = format!("{} ({})", series.id, series.topology);
-            (label, sweep_color(&series.id))
+            Entry::new(
+                Swatch::Line(topology_color(&series.id)),
+                format!("{} ({})", series.id, series.topology),
+            )
         })
         .collect();
-    let mut legend = Vec::with_capacity(labels.len());
-    let (mut lx, mut row) = (20.0, 0.0);
-    for (label, color) in &labels {
-        let label_w = 44.0 + label.len() as f64 * 7.2;
-        if lx > 20.0 && lx + label_w > width - 20.0 {
-            (lx, row) = (20.0, row + 1.0);
-        }
-        legend.push((lx, 94.0 + 20.0 * row, label, *color));
-        lx += label_w;
-    }
-    let top = 118.0 + 20.0 * row;
+    entries.extend([
+        Entry::new(Swatch::Dashed(MUTED), "c / delay"),
+        Entry::new(
+            Swatch::Dotted(MUTED),
+            "CPU ceiling (in the topology's colour)",
+        ),
+    ]);
+    // The legend wraps to as many rows as it needs; the panels start below it. Drawn
+    // into its own string first, as the document's height depends on it.
+    let mut legend_svg = String::new();
+    let last_row = legend(&mut legend_svg, 20.0, 98.0, width - 20.0, &entries);
+    let top = last_row + 20.0;
     let height = top + 760.0;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" {FONT} font-size="13">
-<rect width="100%" height="100%" fill="white"/>
-<text x="20" y="30" font-size="20" font-weight="bold" fill="{TEXT}">Throughput and latency as clients grow, delay = {delay} s</text>
-<text x="20" y="52" fill="{MUTED}">Each point: c clients started {start}, {per_client} requests each, counted after {rounds} rounds (where threads cap it: {duration} s, counted from {warm} s).</text>
-<text x="20" y="70" fill="{MUTED}">Dashed: c / delay (Little's law). Dotted: each topology's CPU ceiling, this machine's cores / the CPU time per request of everything it ran.</text>
-"#,
-        start = if sweep.ramp_up_s > 0.0 {
-            format!("over {} s", sweep.ramp_up_s)
-        } else {
-            "at once".to_owned()
-        },
-        per_client = crate::sweep::REQUESTS_PER_CLIENT,
-        rounds = crate::sweep::WARMUP_ROUNDS,
-        delay = sweep.delay_s,
-        duration = sweep.duration_s,
-        warm = sweep.warmup_s,
+    let mut svg = chart::document(width, height, 13);
+    chart::title(
+        &mut svg,
+        20.0,
+        30.0,
+        &format!(
+            "Throughput and latency as clients grow, delay = {} s",
+            sweep.delay_s
+        ),
     );
-    for (lx, ly, label, color) in legend {
-        let _ = write!(
-            svg,
-            r#"<line x1="{lx}" y1="{ly}" x2="{x2}" y2="{ly}" stroke="{color}" stroke-width="3"/><text x="{tx}" y="{ty}" fill="{TEXT}">{label}</text>
-"#,
-            x2 = lx + 28.0,
-            tx = lx + 34.0,
-            ty = ly + 4.0,
-            label = esc(label),
-        );
-    }
+    chart::note(
+        &mut svg,
+        20.0,
+        52.0,
+        &format!(
+            "Each point: c clients started {start}, {per_client} requests each, counted after {rounds} rounds (where threads cap it: {duration} s, counted from {warm} s).",
+            start = if sweep.ramp_up_s > 0.0 {
+                format!("over {} s", sweep.ramp_up_s)
+            } else {
+                "at once".to_owned()
+            },
+            per_client = crate::sweep::REQUESTS_PER_CLIENT,
+            rounds = crate::sweep::WARMUP_ROUNDS,
+            duration = sweep.duration_s,
+            warm = sweep.warmup_s,
+        ),
+    );
+    chart::note(&mut svg, 20.0, 70.0, "Dashed: c / delay (Little's law). Dotted: each topology's CPU ceiling, this machine's cores / the CPU time per request of everything it ran.");
+    svg.push_str(&legend_svg);
     let delay = sweep.delay_s;
     let ideal = move |c: f64| c / delay;
     let (pw, ph) = (580.0, 370.0);
@@ -300,8 +216,7 @@ pub fn sweep_chart(sweep: &SweepResults) -> String {
         None,
         None,
     );
-    svg.push_str("</svg>\n");
-    svg
+    chart::end(svg)
 }
 
 /// `sweep.md`: how the run was shaped, the table and the chart.
@@ -344,25 +259,38 @@ mod tests {
         let series = &mut sweep.series[0];
         series.points.sort_by_key(|point| point.concurrency);
         series.points.truncate(2);
-        let color = sweep_color(&series.id);
+        let color = topology_color(&series.id);
         let first = series.points[0].concurrency;
         let svg = sweep_chart(&sweep);
         let xs = circles(&svg, color);
         assert!(xs.len() >= 2, "{xs:?}");
         assert!(xs[0] < xs[1], "c={first} drawn right of the next: {xs:?}");
+    }
 
-        assert_eq!(sweep_color("sync-workers"), BLOCKING);
-        assert_eq!(sweep_color("async"), ASYNC);
-        let colours: std::collections::HashSet<_> = [
-            "sync-workers",
-            "async",
-            "direct",
-            "nginx-proxy",
-            "async-workers",
-        ]
-        .into_iter()
-        .map(sweep_color)
-        .collect();
-        assert_eq!(colours.len(), 5);
+    #[test]
+    fn each_topology_is_drawn_in_its_colour_with_one_legend_entry() {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/sweep.json");
+        let sweep: SweepResults =
+            crate::results::read_json(&file, "the committed sweep").expect("sweep.json");
+        let svg = sweep_chart(&sweep);
+        let colours: std::collections::HashSet<_> = sweep
+            .series
+            .iter()
+            .map(|series| topology_color(&series.id))
+            .collect();
+        assert_eq!(colours.len(), sweep.series.len());
+        for series in &sweep.series {
+            let color = topology_color(&series.id);
+            let label = format!(">{} (", series.id);
+            let entries = svg.lines().filter(|line| line.contains(&label)).count();
+            assert_eq!(entries, 1, "{}", series.id);
+            // Four panels, a point each per concurrency.
+            assert_eq!(
+                circles(&svg, color).len(),
+                4 * series.points.len(),
+                "{}",
+                series.id
+            );
+        }
     }
 }
