@@ -146,7 +146,7 @@ sweep: ## Throughput/p99/RSS/threads vs clients (1..10,000): results/sweep.{svg,
 callgrind: ## Instructions per proxied request, app_async vs nginx-proxy, under callgrind (LABEL=current): results/callgrind.{md,json}
 	@scripts/ensure-packages.sh valgrind:valgrind nginx:nginx-light
 	$(CARGO) build --release -p slow_api -p app_async -p lab
-	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab callgrind --label $(or $(LABEL),current)
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab callgrind --label "$(or $(LABEL),current)"
 	$(RELEASE_DIR)/lab docs
 
 .PHONY: proxy-bench
