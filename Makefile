@@ -71,8 +71,9 @@ run-devserver-threaded: ## Run app_sync with a thread per connection (flask run 
 	$(CARGO) run --release -p app_sync -- --port-app $(PORT_APP) --port-api $(PORT_API) --workers 1 --threads 0
 
 .PHONY: check-compose
-check-compose: ## Check that compose/*.yml agree with the scenario table (run by make test)
-	python3 scripts/check-compose.py
+check-compose: ## Check that compose/*.yml agree with the scenario table, and swarm/*.yml with their template (run by make test)
+	$(CARGO) run --quiet --locked -p lab -- check-compose
+	python3 swarm/generate.py --check
 
 .PHONY: docker-images
 docker-images: ## CI aid: build local stand-ins for debian/rust/nginx/postgres base images (no registry)
@@ -161,9 +162,12 @@ docs: ## Rewrite the generated tables of README.md and docs/ from results/*.json
 	$(CARGO) run --quiet -p lab -- docs
 
 .PHONY: bench-docker
-bench-docker: ## make bench-all's scenarios through the compose files (results/bench-docker.{md,json}; EXTRA=1 adds c=1000 rows)
-	scripts/bench-docker.sh
-	$(CARGO) run --quiet -p lab -- docs
+bench-docker: ## make bench-all's scenarios through the compose files, beside the native run (results/bench-docker.{md,json}; EXTRA=1 adds the extra rows)
+	@# docker-common.sh: LAB_BUILD, the compose client, the base images, and for prebuilt
+	@# images the release binaries staged in target/docker-bin/ (lab among them).
+	root=$$PWD; source scripts/docker-common.sh && $(CARGO) build --release --locked -q -p lab \
+		&& COMPOSE="$$COMPOSE" LAB_BUILD="$$LAB_BUILD" $(RELEASE_DIR)/lab bench-docker --results results
+	$(RELEASE_DIR)/lab docs
 
 # --- faults, hostile bytes and slow clients (docs/09-faults.md) ----------------------
 FUZZ_SECONDS ?= 60

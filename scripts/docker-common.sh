@@ -1,6 +1,8 @@
-# What test-docker.sh and bench-docker.sh share: the compose client, the base images,
-# the host-built binaries the prebuilt images copy, the load generator, and waiting for
-# a compose project to be healthy. Sourced with the repository root as the working dir.
+# What test-docker.sh and `make bench-docker` (`lab bench-docker`) share: LAB_BUILD, the
+# compose client, the base images, the host-built binaries the prebuilt images copy; and
+# for test-docker.sh the load generator and waiting for a compose project to be healthy
+# (lab/src/docker/mod.rs waits the same way). Sourced with the repository root as the
+# working dir.
 
 LAB_BUILD=${LAB_BUILD:-prebuilt}
 case "$LAB_BUILD" in

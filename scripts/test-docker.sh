@@ -4,7 +4,9 @@
 # port, put a short load through it, stop a dependency and see the 502/503 the app owes
 # its users, then take it down with its volumes. Then the overlays: compose/prometheus.yml
 # on a topology, until Prometheus' API shows the requests sent to the app; and
-# compose/live.yml, whose page runs a load from its container and streams it.
+# compose/live.yml, whose page runs a load from its container and streams it. Last,
+# `lab bench-docker` shortened to one row (`make bench-docker`'s pipeline: up, healthy,
+# load, down, its JSON and page, the container tax).
 #
 #   LAB_BUILD=prebuilt (default here)  images copy host-built release binaries
 #                                      (compose/Dockerfile.prebuilt, CI speed)
@@ -12,7 +14,8 @@
 #                                      as users get them
 #   LOADGEN=path                       ab-compatible load generator (default
 #                                      the workspace's target/release/loadgen; ab works too)
-#   FILES="a.yml b.yml"                only these compose files (prometheus.yml, live.yml: the overlays)
+#   FILES="a.yml b.yml"                only these compose files (prometheus.yml, live.yml: the overlays;
+#                                      bench-docker: the shortened lab bench-docker)
 #   COMPOSE="docker compose"           the compose client (default: v2 if present, else v1)
 #
 # A compose file whose service is not in this workspace yet is skipped with a loud
@@ -257,6 +260,51 @@ PY
     results+=("$LIVE_FILE+live.yml|ok|$((SECONDS - start)) s")
 }
 
+# `lab bench-docker` on one row of sync-devserver.yml with a 0.2 s delay: its 10 requests
+# must all answer 2xx, the project must be gone after, and the page must hold both
+# tables, the row beside the native run's (whose load differs: a 1 s delay).
+BENCH_DOCKER_ROW=devserver-threaded
+
+run_bench_docker() {
+    local start=$SECONDS out=$tmp/bench-docker p
+    for bin in slow_api app_sync; do
+        if ! have_service "$bin"; then
+            loud "SKIPPED lab bench-docker: $bin is not built"
+            results+=("lab bench-docker|SKIPPED (no $bin)|-")
+            return 0
+        fi
+    done
+    for p in 3000 3001; do
+        if port_busy "$p"; then echo "error: 127.0.0.1:$p is already in use; compose/sync-devserver.yml publishes it" >&2; return 1; fi
+    done
+    say "lab bench-docker --scenario $BENCH_DOCKER_ROW --delay 0.2 ($COMPOSE, LAB_BUILD=$LAB_BUILD)"
+    cargo build --release --locked -q -p lab
+    # The lab takes the bench lock for the load itself.
+    COMPOSE="$COMPOSE" LAB_BUILD="$LAB_BUILD" target/release/lab bench-docker \
+        --scenario "$BENCH_DOCKER_ROW" --delay 0.2 --results "$out" >"$tmp/bench-docker.log" 2>&1 || {
+        tail -n 20 "$tmp/bench-docker.log" >&2; echo "lab bench-docker failed" >&2; return 1; }
+    [ -z "$($COMPOSE -p lab-bench-sync-devserver -f compose/sync-devserver.yml ps -q)" ] || {
+        echo "lab bench-docker left compose project lab-bench-sync-devserver up" >&2; return 1; }
+    python3 - "$out" "$BENCH_DOCKER_ROW" <<'PY' || return 1
+import json, sys
+out, row_id = sys.argv[1:]
+run = json.load(open(f"{out}/bench-docker.json"))
+page = open(f"{out}/bench-docker.md").read()
+rows = run["rows"]
+problems = []
+if [row["id"] for row in rows] != [row_id]: problems.append(f"rows {[row['id'] for row in rows]}")
+for row in rows:
+    if row["error"] or row["complete"] != row["requests"] or row["failed"] or row["non_2xx"]:
+        problems.append(f"{row['id']}: {row['complete']} of {row['requests']} complete, {row['failed']} failed, {row['non_2xx']} non-2xx, error {row['error']}")
+for needed in ["| scenario | compose file (port) |", "## The container tax", f"| {row_id} | -n 10 -c 5 delay=0.2 | native load differs"]:
+    if needed not in page: problems.append(f"the page lacks {needed!r}")
+if problems:
+    sys.exit("lab bench-docker: " + "; ".join(problems))
+print(f"   {row_id}: {rows[0]['complete']} complete at {rows[0]['requests_per_second']:.1f} requests/s (ceiling {rows[0]['ceiling_rps']:.0f}); both tables written")
+PY
+    results+=("lab bench-docker|ok|$((SECONDS - start)) s")
+}
+
 tmp=$(mktemp -d)
 current=() # the compose arguments (-p project -f file...) of what is up now
 cleanup() {
@@ -305,6 +353,15 @@ if [ -z "${FILES:-}" ] || [[ " $FILES " == *" live.yml "* ]]; then
     fi
     $COMPOSE "${current[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
     current=()
+fi
+
+if [ -z "${FILES:-}" ] || [[ " $FILES " == *" bench-docker "* ]]; then
+    if ! run_bench_docker; then
+        failures=$((failures + 1))
+        results+=("lab bench-docker|FAILED|-")
+    fi
+    # What the lab takes down itself; again in case it could not.
+    $COMPOSE -p lab-bench-sync-devserver -f compose/sync-devserver.yml down -v --remove-orphans >/dev/null 2>&1 || true
 fi
 
 say "summary ($((SECONDS - total)) s)"

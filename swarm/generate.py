@@ -2,7 +2,7 @@
 """Writes the three stack files, swarm/{devserver,sync-workers,async}.yml, from
 swarm/stack.template.yml: they differ only in the app (image, settings, health-check
 patience) and their header. Edit the template or STACKS here, then run this; `make test`
-runs `swarm/generate.py --check` (through scripts/check-compose.py), which fails when a
+runs `swarm/generate.py --check` (through `make check-compose`), which fails when a
 stack file is not what this writes.
 """
 import pathlib

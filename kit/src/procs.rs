@@ -5,7 +5,9 @@
 //! PostgreSQL backends). Each group is registered while it runs; the interrupt handler
 //! ([`install_interrupt_handler`]) stops every registered group, removes the scratch
 //! directories, and exits. A child also gets `PR_SET_PDEATHSIG`, so even a runner killed
-//! with SIGKILL takes its direct children along.
+//! with SIGKILL takes its direct children along. What is no child of the runner (a
+//! compose project, whose containers the Docker engine runs) registers a command that
+//! takes it down ([`Teardown`]); the handler runs it too.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -24,6 +26,9 @@ struct Group {
 
 static GROUPS: Mutex<Vec<Group>> = Mutex::new(Vec::new());
 static SCRATCH_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// The commands of the registered [`Teardown`]s, by id: `(id, program, arguments)`.
+static TEARDOWNS: Mutex<Vec<(u64, String, Vec<String>)>> = Mutex::new(Vec::new());
+static NEXT_TEARDOWN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Set once an interrupt is being handled: a run cut short must not write its results.
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -94,8 +99,8 @@ pub fn install_interrupt_handler() -> anyhow::Result<()> {
     }
 }
 
-/// Stops every registered group (in parallel, each with its own stop signal) and
-/// removes every registered scratch directory.
+/// Stops every registered group (in parallel, each with its own stop signal), runs
+/// every registered [`Teardown`] and removes every registered scratch directory.
 pub fn stop_everything() {
     let groups: Vec<Group> = GROUPS
         .lock()
@@ -114,6 +119,20 @@ pub fn stop_everything() {
     let deadline = Instant::now() + Duration::from_secs(2);
     while groups.iter().any(|group| group_alive(group.pgid)) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
+    }
+    let teardowns = TEARDOWNS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    for (_, program, args) in &teardowns {
+        eprintln!("interrupted: {program} {}", args.join(" "));
+        if let Err(err) = output_of(
+            program,
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            &[],
+        ) {
+            eprintln!("{err}");
+        }
     }
     for dir in SCRATCH_DIRS
         .lock()
@@ -142,6 +161,61 @@ pub fn group_alive(pgid: i32) -> bool {
     crate::procfs::processes()
         .iter()
         .any(|process| process.pgrp == pgid && process.state != 'Z')
+}
+
+/// A command that takes down what the runner started but does not own as a process (a
+/// compose project): run by the interrupt handler while registered. Dropping it
+/// unregisters the command without running it: the owner takes the thing down itself.
+pub struct Teardown {
+    id: u64,
+}
+
+impl Teardown {
+    /// Registers `program args` to run on an interrupt.
+    pub fn register(program: &str, args: &[&str]) -> Teardown {
+        let id = NEXT_TEARDOWN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        TEARDOWNS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((
+                id,
+                program.to_owned(),
+                args.iter().map(|arg| (*arg).to_owned()).collect(),
+            ));
+        Teardown { id }
+    }
+}
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        TEARDOWNS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(id, _, _)| *id != self.id);
+    }
+}
+
+/// Runs `program args` with `env` added and waits for it; returns its stdout, trimmed.
+/// The error names the command and quotes what it said (stderr, else stdout).
+pub fn output_of(program: &str, args: &[&str], env: &[(&str, String)]) -> anyhow::Result<String> {
+    let shown = format!("{program} {}", args.join(" "));
+    let output = Command::new(program)
+        .args(args)
+        .envs(env.iter().map(|(key, value)| (*key, value.as_str())))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|err| anyhow::anyhow!("cannot run `{shown}`: {err}"))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let said = if stderr.trim().is_empty() {
+            stdout.trim().to_owned()
+        } else {
+            stderr.trim().to_owned()
+        };
+        anyhow::bail!("`{shown}` failed ({}): {said}", output.status);
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
 /// A scratch directory under the system temp dir, removed on drop and on interrupt.
@@ -456,6 +530,19 @@ mod tests {
         assert!(FileLock::try_acquire(&path).expect("tried").is_none());
         drop(held);
         assert!(FileLock::try_acquire(&path).expect("tried").is_some());
+    }
+
+    #[test]
+    fn a_teardown_is_registered_until_dropped_and_commands_say_why_they_failed() {
+        let count = || TEARDOWNS.lock().map_or(0, |list| list.len());
+        let before = count();
+        let teardown = Teardown::register("true", &[]);
+        assert_eq!(count(), before + 1);
+        drop(teardown);
+        assert_eq!(count(), before);
+        assert_eq!(output_of("echo", &["hi"], &[]).expect("echo"), "hi");
+        let err = output_of("sh", &["-c", "echo nope >&2; exit 3"], &[]).expect_err("fails");
+        assert!(err.to_string().contains("nope"), "{err}");
     }
 
     #[test]

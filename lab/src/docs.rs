@@ -9,7 +9,7 @@
 //!
 //! Blocks: `bench-all-table`, `bench-all-short`, `bench-all-run` (results/bench-all.json),
 //! `sweep-table`, `sweep-run` (results/sweep.json), `bench-docker-table`
-//! (results/bench-docker.json), `scenarios` (the table in [`crate::scenarios`]),
+//! (results/bench-docker.json, rendered by [`crate::docker::bench`]), `scenarios` (the table in [`crate::scenarios`]),
 //! `compare-table`, `compare-commands`, `compare-run` (results/compare.json, rendered by
 //! [`crate::compare`]), `callgrind-table` (results/callgrind.json, rendered by
 //! [`crate::cost`]; `callgrind-summary runs=A | B` picks a few runs, one line each), and
@@ -19,8 +19,6 @@
 //! rendered by [`crate::swarm::bench`]).
 
 use std::path::{Path, PathBuf};
-
-use serde::{Deserialize, Serialize};
 
 use crate::results::{self, fmt_ms, fmt_rps, Results};
 use crate::scenarios::{Bound, SCENARIOS};
@@ -47,7 +45,7 @@ pub fn pages(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
 pub struct Sources {
     pub bench_all: Results,
     pub sweep: SweepResults,
-    pub bench_docker: BenchDocker,
+    pub bench_docker: crate::docker::bench::BenchDockerResults,
     pub compare: crate::compare::CompareResults,
     pub callgrind: crate::cost::callgrind::CallgrindFile,
     /// results/proxy-bench.json (`make proxy-bench`).
@@ -67,10 +65,7 @@ impl Sources {
                 "a bench-all result",
             )?,
             sweep: results::read_json(&results_dir.join("sweep.json"), "a sweep result")?,
-            bench_docker: results::read_json(
-                &results_dir.join("bench-docker.json"),
-                "a bench-docker result",
-            )?,
+            bench_docker: crate::docker::bench::read(results_dir)?,
             compare: results::read_json(&results_dir.join("compare.json"), "a compare result")?,
             callgrind: results::read_json(
                 &results_dir.join("callgrind.json"),
@@ -84,38 +79,6 @@ impl Sources {
             swarm: crate::swarm::bench::read(results_dir)?,
         })
     }
-}
-
-/// `results/bench-docker.json`, as `scripts/bench-docker.sh` writes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BenchDocker {
-    pub started_at: String,
-    pub cpus: u32,
-    pub compose: String,
-    pub lab_build: String,
-    pub rows: Vec<BenchDockerRow>,
-}
-
-/// One scenario through its compose file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BenchDockerRow {
-    pub id: String,
-    pub compose_file: String,
-    pub port: u16,
-    pub requests: u64,
-    pub concurrency: u32,
-    pub delay_s: f64,
-    /// loadgen's `-k`, as sent (absent in runs before it was recorded: off).
-    #[serde(default)]
-    pub keep_alive: bool,
-    pub complete: u64,
-    pub failed: u64,
-    pub non_2xx: u64,
-    pub requests_per_second: f64,
-    pub ceiling_rps: f64,
-    pub efficiency: f64,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
 }
 
 /// Rewrites every generated block of `text`; errors name the block and what is wrong.
@@ -190,7 +153,7 @@ fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<Str
         "bench-all-run" => bench.provenance("make bench-all"),
         "sweep-table" => crate::sweep::markdown_table(&sources.sweep),
         "sweep-run" => sources.sweep.provenance("make sweep"),
-        "bench-docker-table" => bench_docker_table(&sources.bench_docker),
+        "bench-docker-table" => crate::docker::bench::docs_block(&sources.bench_docker),
         "scenarios" => scenarios_table(),
         "compare-table" => crate::compare::render::markdown_table(&sources.compare),
         "compare-commands" => crate::compare::render::commands_table(&sources.compare),
@@ -295,36 +258,6 @@ fn callgrind_summary<'a>(
     }
     out.push_str("\nInstructions per request, from results/callgrind.json; every run is in `results/callgrind.md`.\n");
     Ok(out)
-}
-
-fn bench_docker_table(run: &BenchDocker) -> String {
-    let mut out = format!(
-        "Measured by `make bench-docker` on {} ({} CPUs, compose {}, LAB_BUILD={}).\n\n\
-         | scenario | compose file (port) | load | complete | failed | non-2xx | requests/s | ceiling | efficiency | p50 ms | p99 ms |\n\
-         |---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n",
-        run.started_at, run.cpus, run.compose, run.lab_build
-    );
-    for row in &run.rows {
-        out.push_str(&format!(
-            "| {} | {} ({}) | {}-n {} -c {} delay={} | {} | {} | {} | {} | {} | {:.0}% | {} | {} |\n",
-            row.id,
-            row.compose_file,
-            row.port,
-            if row.keep_alive { "-k " } else { "" },
-            row.requests,
-            row.concurrency,
-            row.delay_s,
-            row.complete,
-            row.failed,
-            row.non_2xx,
-            fmt_rps(row.requests_per_second),
-            fmt_rps(row.ceiling_rps),
-            row.efficiency * 100.0,
-            fmt_ms(row.p50_ms),
-            fmt_ms(row.p99_ms),
-        ));
-    }
-    out
 }
 
 /// The scenario table of docs/design.md.

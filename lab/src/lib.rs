@@ -11,7 +11,9 @@
 //! (`make chaos`, `make slowloris`, `make soak`). Each row's [`timeline`] puts the
 //! client's intervals beside the app's `/metrics` ([`kit::scrape`]). [`cost`] counts
 //! what a proxied request costs (`make callgrind`, `make proxy-bench`). [`swarm`] runs
-//! the topologies that scale out on a Docker swarm (`make bench-swarm`).
+//! the topologies that scale out on a Docker swarm (`make bench-swarm`); [`docker`]
+//! checks the compose files against the table and measures the rows through them
+//! (`make check-compose`, `make bench-docker`).
 //!
 //! Every experiment sends its loads through [`load`] (the one place loadgen is asked for
 //! one) and implements [`experiment::Experiment`], whose [`experiment::conduct`] runs
@@ -24,6 +26,7 @@ mod chart_tests;
 pub mod cli;
 pub mod compare;
 pub mod cost;
+pub mod docker;
 pub mod docs;
 pub mod experiment;
 pub mod faults;

@@ -11,6 +11,7 @@ use serde_json::Value;
 use lab::compare::CompareResults;
 use lab::cost::callgrind::CallgrindFile;
 use lab::cost::proxy_bench::BenchResults;
+use lab::docker::bench::BenchDockerResults;
 use lab::faults::{chaos::ChaosResults, slowloris::SlowlorisResults, soak::SoakResults};
 use lab::results::{self, Envelope, Results};
 use lab::swarm::bench::SwarmResults;
@@ -83,6 +84,8 @@ fn every_results_file_round_trips_through_its_envelope() {
     assert!(!proxy.rows.is_empty());
     let swarm: SwarmResults = round_trip("swarm.json");
     assert!(!swarm.scale_out.is_empty());
+    let docker: BenchDockerResults = round_trip("bench-docker.json");
+    assert!(!docker.rows.is_empty());
 }
 
 #[test]

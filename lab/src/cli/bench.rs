@@ -5,7 +5,7 @@
 //! load with loadgen's engine, measure the app's CPU and memory, stop everything (also
 //! on Ctrl-C). Then print the table and write `results/NAME.{md,json,svg}`. `make
 //! bench-all` builds the services in release mode and runs this; `make bench
-//! SCENARIO=id` runs one row; `--list --json` is the table for the compose checks.
+//! SCENARIO=id` runs one row; `--list --json` is the whole table, for tools outside the lab.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,7 +37,7 @@ pub struct Args {
     #[arg(long)]
     list: bool,
 
-    /// With --list: the whole table as JSON (for scripts that check compose files).
+    /// With --list: the whole table as JSON (for tools outside the lab).
     #[arg(long, requires = "list")]
     json: bool,
 

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod chaos;
 mod compare;
+mod docker;
 mod house;
 mod live;
 mod shared;
@@ -45,6 +46,10 @@ enum Command {
     Callgrind(house::CallgrindArgs),
     /// app_async, nginx-proxy and the slow API alone side by side: requests/s, CPU per request.
     ProxyBench(house::ProxyBenchArgs),
+    /// make bench-all's rows through the compose files, beside the native run: results/bench-docker.{json,md} (make bench-docker).
+    BenchDocker(docker::BenchDockerArgs),
+    /// Check compose/*.yml against the scenario table and the house rules (make check-compose).
+    CheckCompose(docker::CheckComposeArgs),
     /// The topologies that scale out, on a Docker swarm (make swarm-up, bench-swarm, ...).
     Swarm(swarm::Args),
     /// The live page: watch a topology meet its load in a browser, on 127.0.0.1:8089 (make live).
@@ -70,9 +75,9 @@ pub fn main() -> ExitCode {
 }
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
-    // Everything but `docs` starts processes or opens thousands of sockets: Ctrl-C stops
+    // Everything but `docs` and `check-compose` starts processes or opens thousands of sockets: Ctrl-C stops
     // the children before the lab exits, and the services inherit the raised limit.
-    if !matches!(command, Command::Docs(_)) {
+    if !matches!(command, Command::Docs(_) | Command::CheckCompose(_)) {
         kit::procs::install_interrupt_handler()?;
         kit::procs::raise_open_files(65_536);
     }
@@ -85,6 +90,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Soak(args) => chaos::soak(args),
         Command::Callgrind(args) => house::callgrind(args),
         Command::ProxyBench(args) => house::proxy_bench(args),
+        Command::BenchDocker(args) => docker::bench_docker(args),
+        Command::CheckCompose(args) => docker::check_compose(args),
         Command::Swarm(args) => swarm::run(args),
         Command::Live(args) => live::run(args),
         Command::Docs(args) => house::docs(args),

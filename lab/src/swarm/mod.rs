@@ -17,7 +17,6 @@ pub mod shards;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -33,25 +32,7 @@ const APP_PORT: u16 = 3000;
 /// Runs `docker ARGS` with `env` added; returns stdout, trimmed. The error names the
 /// command and quotes what docker said.
 pub fn docker_env(args: &[&str], env: &[(&str, String)]) -> anyhow::Result<String> {
-    let shown = format!("docker {}", args.join(" "));
-    let output = Command::new("docker")
-        .args(args)
-        .envs(env.iter().map(|(key, value)| (*key, value.as_str())))
-        .output()
-        .map_err(|err| {
-            anyhow::anyhow!("cannot run `{shown}`: {err} (is the docker CLI installed?)")
-        })?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let said = if stderr.trim().is_empty() {
-            stdout.trim().to_owned()
-        } else {
-            stderr.trim().to_owned()
-        };
-        anyhow::bail!("`{shown}` failed ({}): {said}", output.status);
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    kit::procs::output_of("docker", args, env)
 }
 
 /// Runs `docker ARGS`; see [`docker_env`].
