@@ -162,6 +162,7 @@ fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<Str
         "proxy-bench-table" => crate::cost::proxy_bench::bench_table(&sources.proxy_bench),
         // Linked from docs/ to the charts in results/.
         "timeline-table" => crate::results::timeline_table(&rows, "../results/"),
+        "first-round-table" => crate::results::first_round_table(&rows),
         _ => anyhow::bail!("unknown generated block `{name}`"),
     })
 }

@@ -579,6 +579,8 @@ pub fn now_utc() -> String {
 
 /// One line per row that has a timeline: its chart, Little's law over the whole run and
 /// over the steady windows, and requests in flight as the client and the app count them.
+///
+/// See also [`first_round_table`].
 /// `prefix` leads the links from the page to the results directory (`""` beside them,
 /// `../results/` from docs/).
 pub fn timeline_table(rows: &[Row], prefix: &str) -> String {
@@ -616,10 +618,62 @@ pub fn timeline_table(rows: &[Row], prefix: &str) -> String {
     out
 }
 
+/// The first round of a burst, row by row: when the app first held every client's
+/// request at once (from its timeline), the SYNs the kernel resent meanwhile, and what
+/// the row made of its ceiling.
+pub fn first_round_table(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| scenario | load | every client's request at the server by | SYN resent | efficiency | p99 ms |\n\
+         |---|---|--:|--:|--:|--:|\n",
+    );
+    for row in rows {
+        let held = row
+            .timeline
+            .as_ref()
+            .and_then(|timeline| timeline.server_all_in_flight_s)
+            .map_or_else(|| "never".to_owned(), |at| format!("{at:.1} s"));
+        let _ = writeln!(
+            out,
+            "| {} | {}-n {} -c {} | {held} | {} | {:.0}% | {} |",
+            row.id,
+            if row.load.keep_alive { "-k " } else { "" },
+            row.load.requests,
+            row.load.concurrency,
+            fmt_count(row.syn_retransmits),
+            row.efficiency * 100.0,
+            fmt_ms(row.latency_ms.p99)
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::scenarios::by_id;
+
+    #[test]
+    fn the_first_round_reads_when_the_app_held_every_client() {
+        let mut row = Row::new(by_id("async-keepalive").expect("row"));
+        row.efficiency = 0.9;
+        row.syn_retransmits = Some(0);
+        let table = first_round_table(std::slice::from_ref(&row));
+        assert!(
+            table.contains("| async-keepalive | -k -n 25000 -c 5000 | never | 0 | 90% |"),
+            "{table}"
+        );
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../results/bench-all.json"
+        ))
+        .expect("the committed bench-all.json");
+        let committed: Results = serde_json::from_str(&text).expect("it reads");
+        let mut held = committed.scenarios[0].timeline.clone().expect("a timeline");
+        held.server_all_in_flight_s = Some(1.5);
+        row.timeline = Some(held);
+        let table = first_round_table(&[row]);
+        assert!(table.contains("| 1.5 s | 0 | 90% |"), "{table}");
+    }
 
     #[test]
     fn an_outcome_is_written_as_the_skipped_and_error_fields() {

@@ -387,8 +387,9 @@ pub fn load_and_measure(
                     load.delay.as_secs_f64()
                 );
                 let intervals: Vec<_> = client.intervals.iter().map(Into::into).collect();
-                let timeline =
+                let mut timeline =
                     crate::timeline::build(&row.id, &title, client.interval_s, &intervals, &server);
+                timeline.summary.server_all_in_flight_s = timeline.server_holding(load.concurrency);
                 row.timeline = Some(timeline.summary.clone());
                 row.timeline_data = Some(timeline);
             }

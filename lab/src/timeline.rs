@@ -112,6 +112,12 @@ pub struct TimelineSummary {
     /// (the kernel's accept queue, or nginx).
     pub client_in_flight: Option<f64>,
     pub server_in_flight: Option<f64>,
+    /// Seconds into the run when the app first held every client's request at once
+    /// (the first interval whose in-flight gauge reached the load's clients): how long
+    /// the first round took to land. Absent where the app has no gauge, never held them
+    /// all, or the run predates the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_all_in_flight_s: Option<f64>,
 }
 
 /// A row's timeline.
@@ -122,6 +128,20 @@ pub struct Timeline {
     pub interval_s: f64,
     pub points: Vec<Point>,
     pub summary: TimelineSummary,
+}
+
+impl Timeline {
+    /// The start of the first interval in which the app held `clients` requests at once.
+    pub fn server_holding(&self, clients: u32) -> Option<f64> {
+        self.points
+            .iter()
+            .find(|point| {
+                point
+                    .server_in_flight
+                    .is_some_and(|held| held >= f64::from(clients))
+            })
+            .map(|point| point.start_s)
+    }
 }
 
 /// Puts the client's intervals and the server's samples together and checks Little's
@@ -218,6 +238,7 @@ pub fn build(
         server_window_ratio: median(server_ratios.into_iter()),
         client_in_flight,
         server_in_flight,
+        server_all_in_flight_s: None,
     };
     Timeline {
         id: id.to_owned(),
@@ -587,6 +608,10 @@ mod tests {
         assert_eq!(timeline.points.len(), 50);
         assert_eq!(timeline.points[20].completed_rps, 100.0);
         assert_eq!(summary.chart, "timeline-t.svg");
+        // It holds 10 from its first sample: all 10 clients of a -c 10 load at 0 s,
+        // never the 100 of this one.
+        assert_eq!(timeline.server_holding(10), Some(0.0));
+        assert_eq!(timeline.server_holding(100), None);
     }
 
     #[test]

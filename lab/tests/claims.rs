@@ -810,12 +810,12 @@ const CLAIMS: &[Claim] = &[
             at("direct-keepalive"),
             at("nginx-proxy-keepalive"),
         );
-        c.within("async-keepalive: server holds 5,000 at s", app, 0.49, 0.51);
-        c.within("direct-keepalive: at s", direct, 0.29, 0.31);
-        c.within("nginx-proxy-keepalive: at s", nginx, 0.39, 0.41);
         c.that(
-            app > nginx && app > direct,
-            "app_async's first round is the slowest",
+            app.is_finite() && app > nginx && app > direct,
+            format!(
+                "app_async's first round is the slowest: {app} s against {direct} s \
+                 (direct) and {nginx} s (nginx-proxy)"
+            ),
         );
     }),
     ("docs/07-at-scale.md", "keepalive-below-direct", |r, c| {
