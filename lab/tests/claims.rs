@@ -1094,7 +1094,7 @@ const CLAIMS: &[Claim] = &[
                         &format!("{} Rust/Python", pair["id"]),
                         num(pair, "ratios/throughput_rust_over_python"),
                         0.9,
-                        1.3,
+                        4.0 / 3.0,
                     );
                 }
             }
