@@ -157,6 +157,25 @@ proxy-bench: ## app_async vs nginx-proxy vs direct, requests/s and CPU per reque
 	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab proxy-bench --rounds $(or $(ROUNDS),3)
 	$(RELEASE_DIR)/lab docs
 
+.PHONY: awc-patch-bench
+awc-patch-bench: ## make proxy-bench with a compare row: app_async on awc patched with docs/patches/awc-*.patch (ROUNDS=5): results/awc-patch/proxy-bench.{md,json}
+	@scripts/ensure-packages.sh nginx:nginx-light patch:patch strace:strace
+	$(CARGO) build --release -p slow_api -p app_async -p lab
+	@# The awc source Cargo.lock names, patched in a copy; built in a target dir of its own
+	@# through [patch.crates-io] on the command line. That rewrites Cargo.lock, so the
+	@# committed one is put back, whatever the build did. Nothing of the fork is committed.
+	rm -rf target/awc-patch/awc && mkdir -p target/awc-patch
+	cp -r "$$($(CARGO) metadata --locked --format-version 1 | python3 -c 'import json, os, sys; print(next(os.path.dirname(p["manifest_path"]) for p in json.load(sys.stdin)["packages"] if p["name"] == "awc"))')" target/awc-patch/awc
+	patch -d target/awc-patch/awc -p1 < docs/patches/awc-3.11.0-client-codec-per-thread.patch
+	cp Cargo.lock target/awc-patch/Cargo.lock.committed
+	$(CARGO) build --release -p slow_api -p app_async --target-dir target/awc-patch/target \
+		--config 'patch.crates-io.awc.path="$(CURDIR)/target/awc-patch/awc"'; \
+		status=$$?; cp target/awc-patch/Cargo.lock.committed Cargo.lock; exit $$status
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab proxy-bench --rounds $(or $(ROUNDS),5) \
+		--compare-bin-dir target/awc-patch/target/release --compare-label "app_async + awc patch" \
+		--results results/awc-patch
+	$(RELEASE_DIR)/lab docs
+
 .PHONY: docs
 docs: ## Rewrite the generated tables of README.md and docs/ from results/*.json
 	$(CARGO) run --quiet -p lab -- docs

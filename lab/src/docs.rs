@@ -50,6 +50,9 @@ pub struct Sources {
     pub callgrind: crate::cost::callgrind::CallgrindFile,
     /// results/proxy-bench.json (`make proxy-bench`).
     pub proxy_bench: crate::cost::proxy_bench::BenchResults,
+    /// results/awc-patch/proxy-bench.json: `lab proxy-bench` with app_async built on the
+    /// awc patch of docs/patches/ as its compare row (docs/10-cost.md).
+    pub awc_patch: crate::cost::proxy_bench::BenchResults,
     pub faults: crate::faults::blocks::Sources,
     /// results/swarm.json, when `make bench-swarm` has written one.
     pub swarm: Option<crate::swarm::bench::SwarmResults>,
@@ -74,6 +77,10 @@ impl Sources {
             proxy_bench: results::read_json(
                 &results_dir.join("proxy-bench.json"),
                 "a proxy-bench result",
+            )?,
+            awc_patch: results::read_json(
+                &results_dir.join("awc-patch/proxy-bench.json"),
+                "a proxy-bench result (the awc patch)",
             )?,
             faults: crate::faults::blocks::Sources::read(results_dir)?,
             swarm: crate::swarm::bench::read(results_dir)?,
@@ -160,6 +167,7 @@ fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<Str
         "compare-run" => crate::compare::render::run_line(&sources.compare),
         "callgrind-table" => crate::cost::callgrind::callgrind_table(&sources.callgrind.run),
         "proxy-bench-table" => crate::cost::proxy_bench::bench_table(&sources.proxy_bench),
+        "awc-patch-table" => crate::cost::proxy_bench::bench_table(&sources.awc_patch),
         // Linked from docs/ to the charts in results/.
         "timeline-table" => crate::results::timeline_table(&rows, "../results/"),
         "first-round-table" => crate::results::first_round_table(&rows),

@@ -46,6 +46,8 @@ struct Runs {
     compare: Value,
     callgrind: Value,
     proxy: Value,
+    /// `make awc-patch-bench`: proxy-bench with app_async on the patched awc beside.
+    awc_patch: Value,
     chaos: Value,
     slowloris: Value,
     soak: Value,
@@ -61,6 +63,7 @@ impl Runs {
             compare: results("compare.json"),
             callgrind: results("callgrind.json"),
             proxy: results("proxy-bench.json"),
+            awc_patch: results("awc-patch/proxy-bench.json"),
             chaos: results("chaos.json"),
             slowloris: results("slowloris.json"),
             soak: results("soak.json"),
@@ -118,15 +121,12 @@ impl Runs {
     }
 
     fn proxy_row(&self, target: &str, keep_alive: bool) -> &Value {
-        self.proxy["rows"]
-            .as_array()
-            .and_then(|rows| {
-                rows.iter().find(|row| {
-                    row["target"] == target
-                        && row["flags"].as_str().unwrap_or("").starts_with("-k ") == keep_alive
-                })
-            })
-            .unwrap_or_else(|| panic!("no proxy-bench row {target} -k={keep_alive}"))
+        proxy_bench_row(&self.proxy, target, keep_alive)
+    }
+
+    /// A row of results/awc-patch/proxy-bench.json.
+    fn awc_patch_row(&self, target: &str, keep_alive: bool) -> &Value {
+        proxy_bench_row(&self.awc_patch, target, keep_alive)
     }
 
     /// A row's timeline CSV as (column name -> values), one entry per interval.
@@ -150,6 +150,19 @@ impl Runs {
             .collect();
         Timeline { header, rows }
     }
+}
+
+/// A row of a proxy-bench results file: `target` at the load with or without -k.
+fn proxy_bench_row<'a>(file: &'a Value, target: &str, keep_alive: bool) -> &'a Value {
+    file["rows"]
+        .as_array()
+        .and_then(|rows| {
+            rows.iter().find(|row| {
+                row["target"] == target
+                    && row["flags"].as_str().unwrap_or("").starts_with("-k ") == keep_alive
+            })
+        })
+        .unwrap_or_else(|| panic!("no proxy-bench row {target} -k={keep_alive}"))
 }
 
 struct Timeline {
@@ -842,6 +855,84 @@ const CLAIMS: &[Claim] = &[
             );
         },
     ),
+    ("docs/10-cost.md", "awc-patch-syscalls", |r, c| {
+        let calls = |row: &Value, name: &str| row["syscalls"][name].as_f64().unwrap_or(0.0);
+        for keep_alive in [false, true] {
+            let released = r.awc_patch_row("app_async", keep_alive);
+            let patched = r.awc_patch_row("app_async + awc patch", keep_alive);
+            let nginx = r.awc_patch_row("nginx-proxy", keep_alive);
+            c.that(
+                calls(released, "write") > 0.5 && calls(patched, "write") < 0.1,
+                format!("-k={keep_alive}: the eventfd writes are gone with the patch"),
+            );
+            let total = |row: &Value| num(row, "syscalls_per_request");
+            if keep_alive {
+                c.that(
+                    total(patched) <= total(released).min(total(nginx)) - 0.9,
+                    "with keep-alive, about one system call fewer than either",
+                );
+            } else {
+                c.that(
+                    (total(patched) - total(nginx)).abs() < 0.1,
+                    "without keep-alive, as many system calls as nginx-proxy",
+                );
+            }
+        }
+    }),
+    ("docs/10-cost.md", "awc-patch-keepalive-cpu", |r, c| {
+        let rounds = |target: &str| -> Vec<f64> {
+            r.awc_patch_row(target, true)["rounds_cpu_ms"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_f64)
+                .collect()
+        };
+        let (released, patched) = (rounds("app_async"), rounds("app_async + awc patch"));
+        c.that(
+            !released.is_empty()
+                && released.len() == patched.len()
+                && released.iter().zip(&patched).all(|(r, p)| p < r),
+            "with keep-alive, the patched build's CPU per request is lower in every round",
+        );
+        let cpu = |target: &str| num(r.awc_patch_row(target, true), "cpu_ms_per_request");
+        c.that(
+            cpu("app_async + awc patch") <= 1.10 * cpu("nginx-proxy"),
+            "with keep-alive, the patched build's median within 1.10x of nginx-proxy's",
+        );
+        let overlap = |target: &str| r.awc_patch_row(target, false)["rounds_cpu_ms"].clone();
+        let span = |rounds: &Value| {
+            let all: Vec<f64> = rounds
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_f64)
+                .collect();
+            let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (lo, hi)
+        };
+        let (a, b) = (
+            span(&overlap("app_async")),
+            span(&overlap("app_async + awc patch")),
+        );
+        c.that(
+            a.0 <= b.1 && b.0 <= a.1,
+            "without keep-alive, the two builds' rounds overlap",
+        );
+    }),
+    ("docs/10-cost.md", "awc-patch-throughput-same", |r, c| {
+        for keep_alive in [false, true] {
+            let rps =
+                |target: &str| num(r.awc_patch_row(target, keep_alive), "requests_per_second");
+            c.within(
+                &format!("-k={keep_alive}: patched / released requests/s"),
+                rps("app_async + awc patch") / rps("app_async"),
+                0.99,
+                1.01,
+            );
+        }
+    }),
     (
         "docs/07-at-scale.md",
         "proxy-bench-agrees-with-bench-all",

@@ -82,6 +82,11 @@ fn every_results_file_round_trips_through_its_envelope() {
     assert!(!callgrind.runs.is_empty());
     let proxy: BenchResults = round_trip("proxy-bench.json");
     assert!(!proxy.rows.is_empty());
+    let awc_patch: BenchResults = round_trip("awc-patch/proxy-bench.json");
+    assert!(awc_patch
+        .rows
+        .iter()
+        .any(|row| row.target == "app_async + awc patch"));
     let swarm: SwarmResults = round_trip("swarm.json");
     assert!(!swarm.scale_out.is_empty());
     let docker: BenchDockerResults = round_trip("bench-docker.json");
