@@ -18,8 +18,8 @@ build: ## Build every service in release mode
 	$(CARGO) build --release --workspace
 
 .PHONY: test-deps
-test-deps: ## Install what the tests need: nginx, PostgreSQL server binaries, Chromium and its WebDriver (root on Debian), or say how
-	@scripts/ensure-packages.sh nginx:nginx-light python3:python3 chromium:chromium chromedriver:chromium-driver
+test-deps: ## Install what the tests need: nginx, PostgreSQL server binaries, Chromium and its WebDriver, patch (root on Debian), or say how
+	@scripts/ensure-packages.sh nginx:nginx-light python3:python3 chromium:chromium chromedriver:chromium-driver patch:patch
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 		|| scripts/ensure-packages.sh /usr/lib/postgresql/15/bin/initdb:postgresql-15
 
@@ -166,7 +166,7 @@ awc-patch-bench: ## make proxy-bench with a compare row: app_async on awc patche
 	@# committed one is put back, whatever the build did. Nothing of the fork is committed.
 	rm -rf target/awc-patch/awc && mkdir -p target/awc-patch
 	cp -r "$$($(CARGO) metadata --locked --format-version 1 | python3 -c 'import json, os, sys; print(next(os.path.dirname(p["manifest_path"]) for p in json.load(sys.stdin)["packages"] if p["name"] == "awc"))')" target/awc-patch/awc
-	patch -d target/awc-patch/awc -p1 < docs/patches/awc-3.11.0-client-codec-per-thread.patch
+	patch --fuzz=0 -d target/awc-patch/awc -p1 < docs/patches/awc-3.11.0-client-codec-per-thread.patch
 	cp Cargo.lock target/awc-patch/Cargo.lock.committed
 	$(CARGO) build --release -p slow_api -p app_async --target-dir target/awc-patch/target \
 		--config 'patch.crates-io.awc.path="$(CURDIR)/target/awc-patch/awc"'; \

@@ -889,16 +889,23 @@ const CLAIMS: &[Claim] = &[
                 .collect()
         };
         let (released, patched) = (rounds("app_async"), rounds("app_async + awc patch"));
+        let lower = released.iter().zip(&patched).filter(|(r, p)| p < r).count();
         c.that(
-            !released.is_empty()
-                && released.len() == patched.len()
-                && released.iter().zip(&patched).all(|(r, p)| p < r),
-            "with keep-alive, the patched build's CPU per request is lower in every round",
+            released.len() == patched.len() && 2 * lower > released.len(),
+            format!(
+                "with keep-alive, the patched build's CPU per request is lower in most rounds ({lower} of {})",
+                released.len()
+            ),
         );
         let cpu = |target: &str| num(r.awc_patch_row(target, true), "cpu_ms_per_request");
+        let nginx = cpu("nginx-proxy");
         c.that(
-            cpu("app_async + awc patch") <= 1.10 * cpu("nginx-proxy"),
-            "with keep-alive, the patched build's median within 1.10x of nginx-proxy's",
+            cpu("app_async + awc patch") / nginx < cpu("app_async") / nginx,
+            "with keep-alive, the patched build's median against nginx-proxy's is lower",
+        );
+        c.that(
+            cpu("app_async + awc patch") > 1.05 * nginx,
+            "the 1.05x target is not reached",
         );
         let overlap = |target: &str| r.awc_patch_row(target, false)["rounds_cpu_ms"].clone();
         let span = |rounds: &Value| {
