@@ -157,23 +157,27 @@ proxy-bench: ## app_async vs nginx-proxy vs direct, requests/s and CPU per reque
 	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab proxy-bench --rounds $(or $(ROUNDS),3)
 	$(RELEASE_DIR)/lab docs
 
-.PHONY: awc-patch-bench
-awc-patch-bench: ## make proxy-bench with a compare row: app_async on awc patched with docs/patches/awc-*.patch (ROUNDS=5): results/awc-patch/proxy-bench.{md,json}
+.PHONY: patch-bench
+PATCH ?= docs/patches/awc-3.11.0-client-codec-per-thread.patch
+patch-bench: ## make proxy-bench beside app_async built on a dependency patched with PATCH (docs/patches/CRATE-VERSION-what.patch; ROUNDS=5): results/patches/what/proxy-bench.{md,json}
 	@scripts/ensure-packages.sh nginx:nginx-light patch:patch strace:strace
 	$(CARGO) build --release -p slow_api -p app_async -p lab
-	@# The awc source Cargo.lock names, patched in a copy; built in a target dir of its own
-	@# through [patch.crates-io] on the command line. That rewrites Cargo.lock, so the
-	@# committed one is put back, whatever the build did. Nothing of the fork is committed.
-	rm -rf target/awc-patch/awc && mkdir -p target/awc-patch
-	cp -r "$$($(CARGO) metadata --locked --format-version 1 | python3 -c 'import json, os, sys; print(next(os.path.dirname(p["manifest_path"]) for p in json.load(sys.stdin)["packages"] if p["name"] == "awc"))')" target/awc-patch/awc
-	patch --fuzz=0 -d target/awc-patch/awc -p1 < docs/patches/awc-3.11.0-client-codec-per-thread.patch
-	cp Cargo.lock target/awc-patch/Cargo.lock.committed
-	$(CARGO) build --release -p slow_api -p app_async --target-dir target/awc-patch/target \
-		--config 'patch.crates-io.awc.path="$(CURDIR)/target/awc-patch/awc"'; \
-		status=$$?; cp target/awc-patch/Cargo.lock.committed Cargo.lock; exit $$status
+	@# The crate's source as Cargo.lock names it, patched in a copy and built in a target
+	@# dir of its own through [patch.crates-io] on the command line. That rewrites
+	@# Cargo.lock, so the committed one is put back whatever the build did. Nothing of the
+	@# patched crate is committed: only the patch, and the run's results.
+	set -e; name=$$(basename "$(PATCH)" .patch); \
+	crate=$$(echo "$$name" | sed -E 's/-[0-9]+\.[0-9]+\.[0-9]+-.*$$//'); \
+	work=target/patches/$$name; rm -rf "$$work"; mkdir -p "$$work"; \
+	cp -r "$$($(CARGO) metadata --locked --format-version 1 | python3 -c 'import json, os, sys; print(next(os.path.dirname(p["manifest_path"]) for p in json.load(sys.stdin)["packages"] if p["name"] == sys.argv[1]))' "$$crate")" "$$work/src"; \
+	patch --fuzz=0 -d "$$work/src" -p1 < "$(PATCH)"; \
+	cp Cargo.lock "$$work/Cargo.lock.committed"; \
+	status=0; $(CARGO) build --release -p slow_api -p app_async --target-dir "$$work/target" \
+		--config "patch.crates-io.$$crate.path=\"$(CURDIR)/$$work/src\"" || status=$$?; \
+	cp "$$work/Cargo.lock.committed" Cargo.lock; test $$status = 0; \
 	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab proxy-bench --rounds $(or $(ROUNDS),5) \
-		--compare-bin-dir target/awc-patch/target/release --compare-label "app_async + awc patch" \
-		--results results/awc-patch
+		--compare-bin-dir "$$work/target/release" --compare-label "app_async + $$crate patch" \
+		--results "results/patches/$$name"
 	$(RELEASE_DIR)/lab docs
 
 .PHONY: docs

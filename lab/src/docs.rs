@@ -50,9 +50,9 @@ pub struct Sources {
     pub callgrind: crate::cost::callgrind::CallgrindFile,
     /// results/proxy-bench.json (`make proxy-bench`).
     pub proxy_bench: crate::cost::proxy_bench::BenchResults,
-    /// results/awc-patch/proxy-bench.json: `lab proxy-bench` with app_async built on the
-    /// awc patch of docs/patches/ as its compare row (docs/10-cost.md).
-    pub awc_patch: crate::cost::proxy_bench::BenchResults,
+    /// results/patches/NAME/proxy-bench.json by NAME: `make patch-bench` with app_async
+    /// built on docs/patches/NAME.patch as the compare row (docs/10-cost.md).
+    pub patches: std::collections::BTreeMap<String, crate::cost::proxy_bench::BenchResults>,
     pub faults: crate::faults::blocks::Sources,
     /// results/swarm.json, when `make bench-swarm` has written one.
     pub swarm: Option<crate::swarm::bench::SwarmResults>,
@@ -78,14 +78,32 @@ impl Sources {
                 &results_dir.join("proxy-bench.json"),
                 "a proxy-bench result",
             )?,
-            awc_patch: results::read_json(
-                &results_dir.join("awc-patch/proxy-bench.json"),
-                "a proxy-bench result (the awc patch)",
-            )?,
+            patches: read_patch_runs(&results_dir.join("patches"))?,
             faults: crate::faults::blocks::Sources::read(results_dir)?,
             swarm: crate::swarm::bench::read(results_dir)?,
         })
     }
+}
+
+/// Every `results/patches/NAME/proxy-bench.json` by NAME (none when the folder is absent).
+fn read_patch_runs(
+    dir: &Path,
+) -> anyhow::Result<std::collections::BTreeMap<String, crate::cost::proxy_bench::BenchResults>> {
+    let mut runs = std::collections::BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(runs);
+    };
+    for entry in entries {
+        let path = entry?.path();
+        let file = path.join("proxy-bench.json");
+        if let (Some(name), true) = (path.file_name().and_then(|n| n.to_str()), file.exists()) {
+            runs.insert(
+                name.to_owned(),
+                results::read_json(&file, "a patch-bench result")?,
+            );
+        }
+    }
+    Ok(runs)
 }
 
 /// Rewrites every generated block of `text`; errors name the block and what is wrong.
@@ -132,6 +150,17 @@ fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<Str
         })?;
         return callgrind_summary(&sources.callgrind.run, labels.split('|').map(str::trim));
     }
+    if name == "patch-bench-table" {
+        let patch = args.strip_prefix("patch=").ok_or_else(|| {
+            anyhow::anyhow!("block `{name}` needs patch=NAME (a folder of results/patches/)")
+        })?;
+        let run = sources.patches.get(patch).ok_or_else(|| {
+            anyhow::anyhow!(
+                "block `{name}`: no results/patches/{patch}/proxy-bench.json (make patch-bench PATCH=docs/patches/{patch}.patch)"
+            )
+        })?;
+        return Ok(crate::cost::proxy_bench::bench_table(run));
+    }
     let ids: Option<Vec<&str>> = match args.strip_prefix("ids=") {
         Some(list) => Some(list.split(',').map(str::trim).collect()),
         None if args.is_empty() => None,
@@ -167,7 +196,6 @@ fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<Str
         "compare-run" => crate::compare::render::run_line(&sources.compare),
         "callgrind-table" => crate::cost::callgrind::callgrind_table(&sources.callgrind.run),
         "proxy-bench-table" => crate::cost::proxy_bench::bench_table(&sources.proxy_bench),
-        "awc-patch-table" => crate::cost::proxy_bench::bench_table(&sources.awc_patch),
         // Linked from docs/ to the charts in results/.
         "timeline-table" => crate::results::timeline_table(&rows, "../results/"),
         "first-round-table" => crate::results::first_round_table(&rows),

@@ -46,8 +46,10 @@ struct Runs {
     compare: Value,
     callgrind: Value,
     proxy: Value,
-    /// `make awc-patch-bench`: proxy-bench with app_async on the patched awc beside.
+    /// `make patch-bench` with the awc patch: proxy-bench with app_async on it beside.
     awc_patch: Value,
+    /// `make patch-bench` with the actix-http header-index patch.
+    header_index: Value,
     chaos: Value,
     slowloris: Value,
     soak: Value,
@@ -63,7 +65,8 @@ impl Runs {
             compare: results("compare.json"),
             callgrind: results("callgrind.json"),
             proxy: results("proxy-bench.json"),
-            awc_patch: results("awc-patch/proxy-bench.json"),
+            awc_patch: results("patches/awc-3.11.0-client-codec-per-thread/proxy-bench.json"),
+            header_index: results("patches/actix-http-3.20.0-header-index-uninit/proxy-bench.json"),
             chaos: results("chaos.json"),
             slowloris: results("slowloris.json"),
             soak: results("soak.json"),
@@ -124,7 +127,12 @@ impl Runs {
         proxy_bench_row(&self.proxy, target, keep_alive)
     }
 
-    /// A row of results/awc-patch/proxy-bench.json.
+    /// A row of the actix-http header-index patch's proxy-bench run.
+    fn header_index_row(&self, target: &str, keep_alive: bool) -> &Value {
+        proxy_bench_row(&self.header_index, target, keep_alive)
+    }
+
+    /// A row of the awc patch's proxy-bench run.
     fn awc_patch_row(&self, target: &str, keep_alive: bool) -> &Value {
         proxy_bench_row(&self.awc_patch, target, keep_alive)
     }
@@ -150,6 +158,24 @@ impl Runs {
             .collect();
         Timeline { header, rows }
     }
+}
+
+/// callgrind runs of the patches of docs/patches/ and of the build they patch, side by side.
+const RELEASED_RUN: &str = "main, awc as released (beside the awc patch)";
+const AWC_PATCH_RUN: &str = "awc patch: one client ServiceConfig per thread (docs/patches/)";
+const HEADER_INDEX_RUN: &str = "actix-http patch: header indices uninitialised (docs/patches/)";
+
+/// The lowest and highest of a JSON array of numbers.
+fn span(values: &Value) -> (f64, f64) {
+    let all: Vec<f64> = values
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_f64)
+        .collect();
+    let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (lo, hi)
 }
 
 /// A row of a proxy-bench results file: `target` at the load with or without -k.
@@ -907,27 +933,55 @@ const CLAIMS: &[Claim] = &[
             cpu("app_async + awc patch") > 1.05 * nginx,
             "the 1.05x target is not reached",
         );
-        let overlap = |target: &str| r.awc_patch_row(target, false)["rounds_cpu_ms"].clone();
-        let span = |rounds: &Value| {
-            let all: Vec<f64> = rounds
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_f64)
-                .collect();
-            let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            (lo, hi)
-        };
-        let (a, b) = (
-            span(&overlap("app_async")),
-            span(&overlap("app_async + awc patch")),
-        );
+        let overlap = |target: &str| span(&r.awc_patch_row(target, false)["rounds_cpu_ms"]);
+        let (a, b) = (overlap("app_async"), overlap("app_async + awc patch"));
         c.that(
             a.0 <= b.1 && b.0 <= a.1,
             "without keep-alive, the two builds' rounds overlap",
         );
     }),
+    ("docs/10-cost.md", "awc-patch-instructions", |r, c| {
+        for keep in [false, true] {
+            c.within(
+                &format!("-k={keep}: awc patch / released, instructions per request"),
+                r.callgrind(AWC_PATCH_RUN, "app_async", keep)
+                    / r.callgrind(RELEASED_RUN, "app_async", keep),
+                0.93,
+                0.97,
+            );
+        }
+    }),
+    (
+        "docs/10-cost.md",
+        "header-index-patch-instructions",
+        |r, c| {
+            for keep in [false, true] {
+                c.within(
+                    &format!("-k={keep}: actix-http patch / released, instructions per request"),
+                    r.callgrind(HEADER_INDEX_RUN, "app_async", keep)
+                        / r.callgrind(RELEASED_RUN, "app_async", keep),
+                    0.67,
+                    0.80,
+                );
+            }
+        },
+    ),
+    (
+        "docs/10-cost.md",
+        "header-index-patch-cpu-overlaps",
+        |r, c| {
+            for keep_alive in [false, true] {
+                let spans =
+                    |target: &str| span(&r.header_index_row(target, keep_alive)["rounds_cpu_ms"]);
+                let (released, patched) =
+                    (spans("app_async"), spans("app_async + actix-http patch"));
+                c.that(
+                    released.0 <= patched.1 && patched.0 <= released.1,
+                    format!("-k={keep_alive}: the two builds' CPU rounds overlap"),
+                );
+            }
+        },
+    ),
     ("docs/10-cost.md", "awc-patch-throughput-same", |r, c| {
         for keep_alive in [false, true] {
             let rps =

@@ -82,11 +82,16 @@ fn every_results_file_round_trips_through_its_envelope() {
     assert!(!callgrind.runs.is_empty());
     let proxy: BenchResults = round_trip("proxy-bench.json");
     assert!(!proxy.rows.is_empty());
-    let awc_patch: BenchResults = round_trip("awc-patch/proxy-bench.json");
-    assert!(awc_patch
-        .rows
-        .iter()
-        .any(|row| row.target == "app_async + awc patch"));
+    // make patch-bench's runs: one folder per patch of docs/patches/.
+    let mut runs = 0;
+    for entry in std::fs::read_dir(committed("patches")).expect("results/patches") {
+        let name = entry.expect("a folder").file_name();
+        let name = name.to_str().expect("a UTF-8 name");
+        let run: BenchResults = round_trip(&format!("patches/{name}/proxy-bench.json"));
+        assert!(run.rows.iter().any(|row| row.target.ends_with(" patch")));
+        runs += 1;
+    }
+    assert!(runs >= 2, "a patch-bench run per patch in results/patches");
     let swarm: SwarmResults = round_trip("swarm.json");
     assert!(!swarm.scale_out.is_empty());
     let docker: BenchDockerResults = round_trip("bench-docker.json");

@@ -1,7 +1,7 @@
 //! The patches under `docs/patches/` apply to the crates `Cargo.lock` builds: each is
 //! named `CRATE-VERSION-what.patch`, `CRATE` is locked at `VERSION`, and `patch
 //! --dry-run` applies it cleanly to that crate's source. A dependency bump that leaves a
-//! patch behind fails here rather than in `make awc-patch-bench` later.
+//! patch behind fails here rather than in `make patch-bench` later.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -94,7 +94,7 @@ fn every_patch_applies_to_the_locked_version_of_its_crate() {
             sources.iter().filter(|(n, _, _)| *n == name).collect();
         let Some((_, _, source)) = locked.iter().find(|(_, v, _)| *v == version) else {
             panic!(
-                "{file_name}: Cargo.lock builds {name} {:?}, not {version}: refresh the patch against it (and `make awc-patch-bench`)",
+                "{file_name}: Cargo.lock builds {name} {:?}, not {version}: refresh the patch against it (and `make patch-bench PATCH=...`)",
                 locked.iter().map(|(_, v, _)| v).collect::<Vec<_>>()
             );
         };
