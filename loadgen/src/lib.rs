@@ -1,4 +1,5 @@
-//! loadgen: an ab-compatible HTTP/1 load generator, as fast as wrk, more truthful than ab.
+//! loadgen: an ab-compatible HTTP/1 load generator, within a few percent of wrk's speed,
+//! more truthful than ab.
 //!
 //! The library is the engine and the report; the `loadgen` binary is ab's command line
 //! on top of it. It depends on no other crate of the lab: point it at any HTTP/1 server.
