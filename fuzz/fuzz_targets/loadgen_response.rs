@@ -1,4 +1,4 @@
-//! loadgen's response handling (`loadgen::read_response`: hyper's client, loadgen's body
+//! loadgen's response handling (`loadgen::read_response`: loadgen's HTTP/1.1 client, its body
 //! reading and failure classification, over an in-memory connection): any bytes a server
 //! sends are counted as complete or failed, never a hang or a panic.
 #![no_main]

@@ -2,25 +2,20 @@
 //!
 //! Each worker is a tokio task that loops: take the next request ticket, (with `--rate`,
 //! wait for the ticket's due time), send it on its connection, read the whole response,
-//! record it. HTTP/1 is spoken by hyper's low-level client connection (no pool, no
-//! executor): the worker drives the connection future itself, next to the request, so
-//! a request costs no task spawn and no cross-task hop.
+//! record it. HTTP/1.1 is spoken by loadgen's own client ([`crate::h1`]): the request's
+//! bytes are built once, and a worker writes them and reads the response on its own
+//! socket, with no task, channel or allocation per request in between.
 
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use bytes::Bytes;
 use hdrhistogram::Histogram;
-use http::{Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::error::LoadError;
+use crate::h1;
 use crate::report::{RampReport, RateStageReport, Report, RunFacts};
 use crate::spec::unix_seconds;
 use crate::spec::{LoadSpec, Plan};
@@ -374,17 +369,8 @@ impl Shared {
     }
 }
 
-type Driver<IO> = Pin<Box<http1::Connection<IO, Full<Bytes>>>>;
-
-/// An open connection: the handle to send on and the future that does the I/O (a TCP
-/// socket in a load; an in-memory pipe in [`read_response`]).
-struct Conn<IO = TokioIo<TcpStream>>
-where
-    IO: hyper::rt::Read + hyper::rt::Write,
-{
-    sender: http1::SendRequest<Full<Bytes>>,
-    driver: Driver<IO>,
-}
+/// An open connection to the target.
+type Conn = h1::Connection<TcpStream>;
 
 /// Why one request failed.
 enum Failure {
@@ -395,7 +381,7 @@ enum Failure {
 
 /// What one complete exchange measured.
 struct Exchange {
-    status: StatusCode,
+    status: u16,
     /// Connect time (zero on a reused connection).
     connect: Duration,
     /// Request handed to the connection -> response head parsed.
@@ -514,7 +500,8 @@ async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
                 }
                 let total = ex.done - due;
                 let raw = ex.done - now;
-                let ending = if ex.status.is_success() {
+                let success = (200..300).contains(&ex.status);
+                let ending = if success {
                     Ending::Ok(micros(total))
                 } else {
                     Ending::NotOk(micros(total))
@@ -528,8 +515,8 @@ async fn worker(shared: Arc<Shared>, shard: usize, client: usize) {
                     .processing
                     .saturating_record(micros(raw.saturating_sub(ex.connect)));
                 stats.complete += 1;
-                let code = ex.status.as_u16();
-                if !ex.status.is_success() {
+                let code = ex.status;
+                if !success {
                     stats.non_2xx += 1;
                     shared.progress.non_2xx.fetch_add(1, Relaxed);
                 }
@@ -625,111 +612,51 @@ fn micros(duration: Duration) -> u64 {
 /// whole response.
 async fn exchange(slot: &mut Option<Conn>, plan: &Plan) -> Result<Exchange, Failure> {
     let began = Instant::now();
-    let mut reused = false;
-    // A kept-alive connection must be idle again before it takes a request; if the
-    // server closed it in between, open a new one: nothing was sent, nothing failed.
-    if let Some(conn) = slot.as_mut() {
-        let alive = conn.sender.is_ready()
-            || tokio::select! {
-                biased;
-                _ = conn.driver.as_mut() => false,
-                ready = conn.sender.ready() => ready.is_ok(),
-            };
-        if alive {
-            reused = true;
-        } else {
-            *slot = None;
-        }
-    }
+    let mut reused = slot.is_some();
     let conn = match slot {
         Some(conn) => conn,
         None => slot.insert(connect(plan).await?),
     };
-    let connect = if reused {
+    let mut connect_time = if reused {
         Duration::ZERO
     } else {
         began.elapsed()
     };
-
-    let mut request = Request::new(Full::new(plan.body.clone()));
-    *request.method_mut() = plan.method.clone();
-    *request.uri_mut() = plan.uri.clone();
-    *request.headers_mut() = plan.headers.clone();
-
-    let sent = Instant::now();
-    let (result, closed) = round_trip(conn, request).await;
-    let done = Instant::now();
-    if closed {
-        *slot = None;
+    let mut sent = Instant::now();
+    let mut result = conn.round_trip(&plan.request, plan.head_only).await;
+    // A kept-alive connection the server closed while it was idle: nothing of the
+    // request was answered, so nothing failed. Send it again on a new connection.
+    if reused && matches!(result, Err(h1::Error::Closed(_))) {
+        let reconnect = Instant::now();
+        let conn = slot.insert(connect(plan).await?);
+        reused = false;
+        sent = Instant::now();
+        connect_time = sent - reconnect;
+        result = conn.round_trip(&plan.request, plan.head_only).await;
     }
+    let done = Instant::now();
     match result {
-        Ok((status, head_at, header_bytes, body_bytes, server)) => Ok(Exchange {
-            status,
-            connect,
-            waiting: head_at - sent,
-            done,
-            reused,
-            opened: !reused,
-            header_bytes,
-            body_bytes,
-            server,
-        }),
+        Ok(response) => {
+            if !response.reusable {
+                *slot = None;
+            }
+            Ok(Exchange {
+                status: response.status,
+                connect: connect_time,
+                waiting: response.head_at - sent,
+                done,
+                reused,
+                opened: !reused,
+                header_bytes: response.header_bytes,
+                body_bytes: response.body_bytes,
+                server: response.server,
+            })
+        }
         Err(err) => {
             *slot = None;
-            Err(classify(&err))
+            Err(classify(err))
         }
     }
-}
-
-/// What a complete response measured: status, when its head was parsed, head and body
-/// sizes, its `Server` header.
-type Received = (StatusCode, Instant, u64, u64, Option<String>);
-
-/// Sends `request` on `conn` and reads the whole response, driving the connection in
-/// this task. Also says whether the connection finished (closed) meanwhile.
-async fn round_trip<IO>(
-    conn: &mut Conn<IO>,
-    request: Request<Full<Bytes>>,
-) -> (Result<Received, hyper::Error>, bool)
-where
-    IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let Conn { sender, driver } = conn;
-    // Queued now, so that the driver, polled first below, writes it at once.
-    let pending = sender.send_request(request);
-    let response = async {
-        let response = pending.await?;
-        let head_at = Instant::now();
-        let status = response.status();
-        let header_bytes = head_size(&response);
-        let server = response
-            .headers()
-            .get(http::header::SERVER)
-            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
-        let mut body = response.into_body();
-        let mut body_bytes = 0u64;
-        while let Some(frame) = body.frame().await {
-            if let Some(data) = frame?.data_ref() {
-                body_bytes += data.len() as u64;
-            }
-        }
-        Ok::<_, hyper::Error>((status, head_at, header_bytes, body_bytes, server))
-    };
-    tokio::pin!(response);
-    // Drive the connection and the request together in this task. If the connection
-    // finishes first (the server closed it after answering, say), the response may
-    // still be complete in hyper's buffers: finish reading it, then reconnect next time.
-    let mut closed = false;
-    // The driver first: it does the I/O that completes the response.
-    let result = tokio::select! {
-        biased;
-        _ = driver.as_mut() => {
-            closed = true;
-            response.await
-        }
-        result = &mut response => result,
-    };
-    (result, closed)
 }
 
 /// What a load makes of one response, given as the raw bytes a server sent before
@@ -751,27 +678,13 @@ pub enum ResponseOutcome {
 
 /// Sends `GET /` over an in-memory connection whose server answers `raw` and then
 /// closes, and says how a load would count the exchange, through the same code a load
-/// runs (hyper's HTTP/1 client, loadgen's body reading and failure classification).
-/// For fuzzing and property tests of loadgen's response handling. Call it inside a
-/// tokio runtime with time enabled.
+/// runs (loadgen's HTTP/1.1 client and its failure classification). For fuzzing and
+/// property tests of loadgen's response handling. Call it inside a tokio runtime with
+/// time enabled.
 pub async fn read_response(raw: &[u8]) -> ResponseOutcome {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let (client, mut server) = tokio::io::duplex(64 * 1024);
-    let (sender, driver) = match http1::handshake(TokioIo::new(client)).await {
-        Ok(parts) => parts,
-        Err(err) => {
-            return ResponseOutcome::Failed {
-                kind: "connect",
-                message: err.to_string(),
-            }
-        }
-    };
-    let mut conn = Conn {
-        sender,
-        driver: Box::pin(driver),
-    };
-    let mut request = Request::new(Full::new(Bytes::new()));
-    *request.uri_mut() = http::Uri::from_static("/");
+    let mut conn = h1::Connection::new(client);
     // As a server does: read the request head, then answer and close.
     let serve = async {
         let mut request = Vec::new();
@@ -786,16 +699,17 @@ pub async fn read_response(raw: &[u8]) -> ResponseOutcome {
         let _ = server.shutdown().await;
         server
     };
-    let exchange = tokio::time::timeout(Duration::from_secs(1), round_trip(&mut conn, request));
+    let request = b"GET / HTTP/1.1\r\nhost: loadgen\r\n\r\n";
+    let exchange = tokio::time::timeout(Duration::from_secs(1), conn.round_trip(request, false));
     let (_server, result) = tokio::join!(serve, exchange);
     match result {
         Err(_elapsed) => ResponseOutcome::Hung,
-        Ok((Ok((status, _, header_bytes, body_bytes, _)), _)) => ResponseOutcome::Complete {
-            status: status.as_u16(),
-            header_bytes,
-            body_bytes,
+        Ok(Ok(response)) => ResponseOutcome::Complete {
+            status: response.status,
+            header_bytes: response.header_bytes,
+            body_bytes: response.body_bytes,
         },
-        Ok((Err(err), _)) => match classify(&err) {
+        Ok(Err(err)) => match classify(err) {
             Failure::Receive(message) => ResponseOutcome::Failed {
                 kind: "receive",
                 message,
@@ -822,44 +736,14 @@ async fn connect(plan: &Plan) -> Result<Conn, Failure> {
     if plan.keep_alive {
         let _ = stream.set_nodelay(true);
     }
-    let (sender, driver) = http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|err| Failure::Connect(err.to_string()))?;
-    Ok(Conn {
-        sender,
-        driver: Box::pin(driver),
-    })
+    Ok(h1::Connection::new(stream))
 }
 
-/// Parse errors are "exceptions"; everything else broke the connection mid-response.
-fn classify(err: &hyper::Error) -> Failure {
-    let message = error_chain(err);
-    if err.is_parse() || err.is_parse_status() || err.is_user() {
-        Failure::Exception(message)
-    } else {
-        Failure::Receive(message)
+/// Responses that are not HTTP are "exceptions"; everything else broke the connection
+/// before the response was complete.
+fn classify(err: h1::Error) -> Failure {
+    match err {
+        h1::Error::Parse(message) => Failure::Exception(message),
+        h1::Error::Closed(message) | h1::Error::Receive(message) => Failure::Receive(message),
     }
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(inner) = source {
-        message.push_str(": ");
-        message.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    message
-}
-
-/// Size of the response head as it was on the wire (status line, headers, blank line),
-/// rebuilt from the parsed head: ab's "Total transferred" counts it.
-fn head_size<B>(response: &http::Response<B>) -> u64 {
-    // "HTTP/1.1 200 OK\r\n"
-    let reason = response.status().canonical_reason().map_or(0, str::len);
-    let mut size = 9 + 3 + 1 + reason + 2;
-    for (name, value) in response.headers() {
-        size += name.as_str().len() + 2 + value.len() + 2;
-    }
-    (size + 2) as u64
 }

@@ -51,6 +51,7 @@
 
 mod engine;
 mod error;
+mod h1;
 mod merge;
 mod report;
 mod schedule;

@@ -46,7 +46,7 @@ pub struct Failures {
     pub receive: u64,
     /// `-s` expired before the last byte.
     pub timeout: u64,
-    /// Anything else: a response hyper could not parse, for instance.
+    /// Anything else: a response that is not HTTP/1.x, for instance.
     pub exceptions: u64,
 }
 
