@@ -18,8 +18,8 @@ build: ## Build every service in release mode
 	$(CARGO) build --release --workspace
 
 .PHONY: test-deps
-test-deps: ## Install what the tests need: nginx, PostgreSQL server binaries, Chromium and its WebDriver, patch (root on Debian), or say how
-	@scripts/ensure-packages.sh nginx:nginx-light python3:python3 chromium:chromium chromedriver:chromium-driver patch:patch
+test-deps: ## Install what the tests need: nginx, PostgreSQL server binaries, Chromium and its WebDriver, patch, wrk and ab (root on Debian), or say how
+	@scripts/ensure-packages.sh nginx:nginx-light python3:python3 chromium:chromium chromedriver:chromium-driver patch:patch wrk:wrk ab:apache2-utils
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 		|| scripts/ensure-packages.sh /usr/lib/postgresql/15/bin/initdb:postgresql-15
 
@@ -96,10 +96,12 @@ run-pg: ## Run app_pg on PORT_APP (DRIVER=async|blocking, POOL_SIZE=N, DATABASE_
 	DRIVER=$(DRIVER) $(CARGO) run --release -p app_pg -- --port-app $(PORT_APP) --port-api $(PORT_API)
 
 .PHONY: bench-loadgen
-bench-loadgen: ## loadgen side by side with wrk, oha, ab (ROUNDS=5 DURATION=5; needs ab, wrk, curl, jq)
-	@scripts/ensure-packages.sh ab:apache2-utils wrk:wrk curl:curl jq:jq python3:python3
-	$(CARGO) build --release -p loadgen -p slow_api -p app_async
-	scripts/bench-loadgen.sh
+bench-loadgen: ## loadgen side by side with wrk and ab (ROUNDS=5 DURATION=5 NEW_ROUNDS=9 APP_ROUNDS=3): results/bench-loadgen.{json,md}
+	@scripts/ensure-packages.sh ab:apache2-utils wrk:wrk
+	$(CARGO) build --release -p loadgen -p slow_api -p app_async -p lab
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab bench-loadgen --rounds $(or $(ROUNDS),5) \
+		--duration $(or $(DURATION),5) --new-rounds $(or $(NEW_ROUNDS),9) --app-rounds $(or $(APP_ROUNDS),3)
+	$(RELEASE_DIR)/lab docs
 
 # --- the lab: every scenario on this machine (loadgen's runner) ----------------------
 # Every run holds /tmp/lab-bench.lock, so benchmarks never share the cores.

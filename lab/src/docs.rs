@@ -12,7 +12,9 @@
 //! (results/bench-docker.json, rendered by [`crate::docker::bench`]), `scenarios` (the table in [`crate::scenarios`]),
 //! `compare-table`, `compare-commands`, `compare-run` (results/compare.json, rendered by
 //! [`crate::compare`]), `callgrind-table` (results/callgrind.json, rendered by
-//! [`crate::cost`]; `callgrind-summary runs=A | B` picks a few runs, one line each), and
+//! [`crate::cost`]; `callgrind-summary runs=A | B` picks a few runs, one line each),
+//! `proxy-bench-table` (results/proxy-bench.json), `bench-loadgen-table`
+//! (results/bench-loadgen.json), and
 //! [`crate::faults::blocks::BLOCKS`] (`chaos-table`, `slowloris-table`,
 //! `soak-table`, ...: results/chaos.json, slowloris.json, soak.json), rendered by
 //! [`crate::faults`], and `swarm-run`, `swarm-table`, `swarm-faults` (results/swarm.json,
@@ -50,6 +52,8 @@ pub struct Sources {
     pub callgrind: crate::cost::callgrind::CallgrindFile,
     /// results/proxy-bench.json (`make proxy-bench`).
     pub proxy_bench: crate::cost::proxy_bench::BenchResults,
+    /// results/bench-loadgen.json (`make bench-loadgen`).
+    pub loadgen_bench: crate::cost::loadgen_bench::LoadgenBenchResults,
     /// results/patches/NAME/proxy-bench.json by NAME: `make patch-bench` with app_async
     /// built on docs/patches/NAME.patch as the compare row (docs/10-cost.md).
     pub patches: std::collections::BTreeMap<String, crate::cost::proxy_bench::BenchResults>,
@@ -77,6 +81,10 @@ impl Sources {
             proxy_bench: results::read_json(
                 &results_dir.join("proxy-bench.json"),
                 "a proxy-bench result",
+            )?,
+            loadgen_bench: results::read_json(
+                &results_dir.join("bench-loadgen.json"),
+                "a bench-loadgen result",
             )?,
             patches: read_patch_runs(&results_dir.join("patches"))?,
             faults: crate::faults::blocks::Sources::read(results_dir)?,
@@ -196,6 +204,7 @@ fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<Str
         "compare-run" => crate::compare::render::run_line(&sources.compare),
         "callgrind-table" => crate::cost::callgrind::callgrind_table(&sources.callgrind.run),
         "proxy-bench-table" => crate::cost::proxy_bench::bench_table(&sources.proxy_bench),
+        "bench-loadgen-table" => crate::cost::loadgen_bench::table(&sources.loadgen_bench),
         // Linked from docs/ to the charts in results/.
         "timeline-table" => crate::results::timeline_table(&rows, "../results/"),
         "first-round-table" => crate::results::first_round_table(&rows),

@@ -46,6 +46,8 @@ struct Runs {
     compare: Value,
     callgrind: Value,
     proxy: Value,
+    /// `make bench-loadgen`: loadgen beside wrk and ab.
+    loadgen: Value,
     /// `make patch-bench` with the awc patch: proxy-bench with app_async on it beside.
     awc_patch: Value,
     /// `make patch-bench` with the actix-http header-index patch.
@@ -65,6 +67,7 @@ impl Runs {
             compare: results("compare.json"),
             callgrind: results("callgrind.json"),
             proxy: results("proxy-bench.json"),
+            loadgen: results("bench-loadgen.json"),
             awc_patch: results("patches/awc-3.11.0-client-codec-per-thread/proxy-bench.json"),
             header_index: results("patches/actix-http-3.20.0-header-index-uninit/proxy-bench.json"),
             chaos: results("chaos.json"),
@@ -283,6 +286,36 @@ fn errors(row: &Value) -> f64 {
 }
 
 const CLAIMS: &[Claim] = &[
+    ("docs/loadgen.md", "loadgen-at-least-wrk", |r, c| {
+        let comparison = |id: &str| {
+            r.loadgen["comparisons"]
+                .as_array()
+                .and_then(|all| all.iter().find(|one| one["id"] == id))
+                .unwrap_or_else(|| panic!("no {id} comparison in bench-loadgen.json"))
+        };
+        c.that(
+            num(comparison("keep-alive"), "median_ratio") >= 1.0,
+            "with keep-alive loadgen is at least as fast as wrk",
+        );
+        c.that(
+            num(comparison("new-connection"), "median_ratio") >= 1.0,
+            "with a new connection per request, at least as fast as ab",
+        );
+        c.within(
+            "loadgen's time / (ab's - 1 s) at app_async",
+            num(comparison("app-async"), "median_ratio"),
+            0.98,
+            1.02,
+        );
+        for id in ["keep-alive", "new-connection", "app-async"] {
+            c.that(
+                comparison(id)["bad_runs"]
+                    .as_array()
+                    .is_some_and(Vec::is_empty),
+                format!("{id}: no run had failures"),
+            );
+        }
+    }),
     ("README.md", "readme-pool-errors", |r, c| {
         let row = r.row("pg-async-c1000");
         c.that(

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use lab::compare::CompareResults;
 use lab::cost::callgrind::CallgrindFile;
+use lab::cost::loadgen_bench::LoadgenBenchResults;
 use lab::cost::proxy_bench::BenchResults;
 use lab::docker::bench::BenchDockerResults;
 use lab::faults::{chaos::ChaosResults, slowloris::SlowlorisResults, soak::SoakResults};
@@ -82,6 +83,8 @@ fn every_results_file_round_trips_through_its_envelope() {
     assert!(!callgrind.runs.is_empty());
     let proxy: BenchResults = round_trip("proxy-bench.json");
     assert!(!proxy.rows.is_empty());
+    let loadgen: LoadgenBenchResults = round_trip("bench-loadgen.json");
+    assert_eq!(loadgen.run.comparisons.len(), 3);
     // make patch-bench's runs: one folder per patch of docs/patches/.
     let mut runs = 0;
     for entry in std::fs::read_dir(committed("patches")).expect("results/patches") {

@@ -1,4 +1,4 @@
-//! loadgen: an ab-compatible HTTP/1 load generator, within a few percent of wrk's speed,
+//! loadgen: an ab-compatible HTTP/1 load generator, as fast as wrk (make bench-loadgen),
 //! more truthful than ab.
 //!
 //! The library is the engine and the report; the `loadgen` binary is ab's command line

@@ -1,4 +1,4 @@
-//! loadgen: ab's command line and summary, on an engine within a few percent of wrk's speed.
+//! loadgen: ab's command line and summary, on an engine as fast as wrk (make bench-loadgen).
 //!
 //! `loadgen -r -n 2000 -c 200 http://127.0.0.1:3000/?delay=1` reads like the article's
 //! `ab` runs and prints ab's summary with ab's labels, plus what ab lacks: HDR latency

@@ -8,12 +8,15 @@
 //!   nginx-proxy under callgrind (`make callgrind`; results/callgrind.{md,json}).
 //! - `lab proxy-bench [--rounds N]`: app_async, nginx-proxy and the slow API alone side by
 //!   side, requests/s and CPU per request (`make proxy-bench`; results/proxy-bench.*).
+//! - `lab bench-loadgen`: loadgen beside wrk and ab on the same loads, round by round
+//!   (`make bench-loadgen`; results/bench-loadgen.*).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::shared::bin_dir;
 use crate::cost::callgrind::CallgrindExperiment;
+use crate::cost::loadgen_bench::{LoadgenBenchExperiment, Sizes};
 use crate::cost::proxy_bench::ProxyBenchExperiment;
 use crate::{docs, experiment};
 
@@ -67,6 +70,37 @@ pub struct ProxyBenchArgs {
     /// The name of that row.
     #[arg(long, default_value = "app_async before")]
     compare_label: String,
+    /// Directory for the results files.
+    #[arg(long, default_value = "results")]
+    results: PathBuf,
+    /// Run nothing: rewrite the page from an earlier run's JSON file.
+    #[arg(long, value_name = "FILE.json")]
+    redraw: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LoadgenBenchArgs {
+    /// Rounds of the keep-alive comparison (loadgen -k against wrk).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
+    rounds: u32,
+    /// Seconds of each keep-alive run.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=60))]
+    duration: u64,
+    /// Rounds of the new-connection comparison (against ab).
+    #[arg(long, default_value_t = 9, value_parser = clap::value_parser!(u32).range(1..=50))]
+    new_rounds: u32,
+    /// Requests of each new-connection run.
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
+    new_requests: u64,
+    /// Rounds of the app_async comparison (against ab, time taken).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
+    app_rounds: u32,
+    /// Requests of each app_async run (c=200, 1 s each).
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(200..=100_000))]
+    app_requests: u64,
+    /// Directory holding loadgen, slow_api and app_async [default: this program's own directory].
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
     /// Directory for the results files.
     #[arg(long, default_value = "results")]
     results: PathBuf,
@@ -133,4 +167,22 @@ pub fn proxy_bench(args: ProxyBenchArgs) -> anyhow::Result<ExitCode> {
         compare: args.compare_bin_dir.map(|dir| (args.compare_label, dir)),
     };
     experiment::conduct(&experiment, &args.results, "proxy-bench")
+}
+
+pub fn bench_loadgen(args: LoadgenBenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(json) = &args.redraw {
+        return experiment::redraw::<LoadgenBenchExperiment>(json, &args.results, "bench-loadgen");
+    }
+    let experiment = LoadgenBenchExperiment {
+        bin_dir: bin_dir(args.bin_dir),
+        sizes: Sizes {
+            keep_alive_rounds: args.rounds,
+            keep_alive_duration: std::time::Duration::from_secs(args.duration),
+            new_rounds: args.new_rounds,
+            new_requests: args.new_requests,
+            app_rounds: args.app_rounds,
+            app_requests: args.app_requests,
+        },
+    };
+    experiment::conduct(&experiment, &args.results, "bench-loadgen")
 }

@@ -46,6 +46,8 @@ enum Command {
     Callgrind(house::CallgrindArgs),
     /// app_async, nginx-proxy and the slow API alone side by side: requests/s, CPU per request.
     ProxyBench(house::ProxyBenchArgs),
+    /// loadgen beside wrk and ab on the same loads: results/bench-loadgen.{json,md} (make bench-loadgen).
+    BenchLoadgen(house::LoadgenBenchArgs),
     /// make bench-all's rows through the compose files, beside the native run: results/bench-docker.{json,md} (make bench-docker).
     BenchDocker(docker::BenchDockerArgs),
     /// Check compose/*.yml against the scenario table and the house rules (make check-compose).
@@ -90,6 +92,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Soak(args) => chaos::soak(args),
         Command::Callgrind(args) => house::callgrind(args),
         Command::ProxyBench(args) => house::proxy_bench(args),
+        Command::BenchLoadgen(args) => house::bench_loadgen(args),
         Command::BenchDocker(args) => docker::bench_docker(args),
         Command::CheckCompose(args) => docker::check_compose(args),
         Command::Swarm(args) => swarm::run(args),
