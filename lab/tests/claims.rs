@@ -904,6 +904,27 @@ const CLAIMS: &[Claim] = &[
             ),
         );
     }),
+    (
+        "docs/10-cost.md",
+        "keepalive-burst-over-half-a-second",
+        |r, c| {
+            let at = r
+                .timeline("async-keepalive")
+                .first_reaching("server_in_flight", 5000.0);
+            c.that(
+                at > 0.5,
+                format!("app_async held every client's request by {at} s: the goal is met, say so"),
+            );
+        },
+    ),
+    ("docs/10-cost.md", "keepalive-burst-memory", |r, c| {
+        let rss = |id: &str| num(r.row(id), "peak_rss_mb");
+        let (app, nginx) = (rss("async-keepalive"), rss("nginx-proxy-keepalive"));
+        c.that(
+            app > 2.0 * nginx,
+            format!("app_async's peak RSS in the burst ({app:.0} MB) is more than twice nginx-proxy's ({nginx:.0} MB)"),
+        );
+    }),
     ("docs/07-at-scale.md", "keepalive-below-direct", |r, c| {
         let (proxy, direct) = (
             num(r.row("async-keepalive"), "efficiency"),
