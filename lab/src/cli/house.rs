@@ -11,14 +11,15 @@
 //! - `lab bench-loadgen`: loadgen beside wrk and ab on the same loads, round by round
 //!   (`make bench-loadgen`; results/bench-loadgen.*).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::cli::shared::bin_dir;
 use crate::cost::callgrind::CallgrindExperiment;
 use crate::cost::loadgen_bench::{LoadgenBenchExperiment, Sizes};
 use crate::cost::proxy_bench::ProxyBenchExperiment;
-use crate::{docs, experiment};
+use crate::docs;
+use crate::experiment::{self, Experiment};
 
 #[derive(clap::Args, Debug)]
 pub struct DocsArgs {
@@ -40,12 +41,12 @@ pub struct PostgresArgs {
     max_connections: u32,
 }
 
+/// What callgrind, proxy-bench and bench-loadgen share: where the binaries they start
+/// are, where the results go, and the redraw that runs nothing.
 #[derive(clap::Args, Debug)]
-pub struct CallgrindArgs {
-    /// Name of this run in results/callgrind.json (a run with the same name is replaced).
-    #[arg(long, default_value = "current")]
-    label: String,
-    /// Directory holding slow_api and app_async [default: this program's own directory].
+pub struct RunArgs {
+    /// Directory holding the binaries it starts (slow_api, app_async, loadgen)
+    /// [default: this program's own directory].
     #[arg(long)]
     bin_dir: Option<PathBuf>,
     /// Directory for the results files.
@@ -57,25 +58,27 @@ pub struct CallgrindArgs {
 }
 
 #[derive(clap::Args, Debug)]
+pub struct CallgrindArgs {
+    /// Name of this run in results/callgrind.json (a run with the same name is replaced).
+    #[arg(long, default_value = "current")]
+    label: String,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(clap::Args, Debug)]
 pub struct ProxyBenchArgs {
     /// Rounds of each target at each load, interleaved; medians are reported.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     rounds: u32,
-    /// Directory holding slow_api and app_async [default: this program's own directory].
-    #[arg(long)]
-    bin_dir: Option<PathBuf>,
     /// Also run the app_async binary of this directory in the same rounds (another build).
     #[arg(long, value_name = "DIR")]
     compare_bin_dir: Option<PathBuf>,
     /// The name of that row.
     #[arg(long, default_value = "app_async before")]
     compare_label: String,
-    /// Directory for the results files.
-    #[arg(long, default_value = "results")]
-    results: PathBuf,
-    /// Run nothing: rewrite the page from an earlier run's JSON file.
-    #[arg(long, value_name = "FILE.json")]
-    redraw: Option<PathBuf>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -98,15 +101,8 @@ pub struct LoadgenBenchArgs {
     /// Requests of each app_async run (c=200, 1 s each).
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(200..=100_000))]
     app_requests: u64,
-    /// Directory holding loadgen, slow_api and app_async [default: this program's own directory].
-    #[arg(long)]
-    bin_dir: Option<PathBuf>,
-    /// Directory for the results files.
-    #[arg(long, default_value = "results")]
-    results: PathBuf,
-    /// Run nothing: rewrite the page from an earlier run's JSON file.
-    #[arg(long, value_name = "FILE.json")]
-    redraw: Option<PathBuf>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 pub fn docs(args: DocsArgs) -> anyhow::Result<ExitCode> {
@@ -148,41 +144,47 @@ pub fn postgres(args: PostgresArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-pub fn callgrind(args: CallgrindArgs) -> anyhow::Result<ExitCode> {
-    if let Some(json) = &args.redraw {
-        return experiment::redraw::<CallgrindExperiment>(json, &args.results, "callgrind");
+impl RunArgs {
+    /// `--redraw`: rewrites E's pages from the JSON file. Otherwise makes the experiment
+    /// from the binaries' directory and the results directory, and conducts it.
+    fn conduct<E: Experiment>(
+        self,
+        make: impl FnOnce(PathBuf, &Path) -> anyhow::Result<E>,
+    ) -> anyhow::Result<ExitCode> {
+        if let Some(json) = &self.redraw {
+            return experiment::redraw::<E>(json, &self.results, E::NAME);
+        }
+        let experiment = make(bin_dir(self.bin_dir), &self.results)?;
+        experiment::conduct(&experiment, &self.results, E::NAME)
     }
-    let experiment =
-        CallgrindExperiment::joining(bin_dir(args.bin_dir), args.label, &args.results)?;
-    experiment::conduct(&experiment, &args.results, "callgrind")
+}
+
+pub fn callgrind(args: CallgrindArgs) -> anyhow::Result<ExitCode> {
+    let label = args.label;
+    args.run
+        .conduct(|bin_dir, results| CallgrindExperiment::joining(bin_dir, label, results))
 }
 
 pub fn proxy_bench(args: ProxyBenchArgs) -> anyhow::Result<ExitCode> {
-    if let Some(json) = &args.redraw {
-        return experiment::redraw::<ProxyBenchExperiment>(json, &args.results, "proxy-bench");
-    }
-    let experiment = ProxyBenchExperiment {
-        bin_dir: bin_dir(args.bin_dir),
-        rounds: args.rounds,
-        compare: args.compare_bin_dir.map(|dir| (args.compare_label, dir)),
-    };
-    experiment::conduct(&experiment, &args.results, "proxy-bench")
+    let compare = args.compare_bin_dir.map(|dir| (args.compare_label, dir));
+    args.run.conduct(|bin_dir, _| {
+        Ok(ProxyBenchExperiment {
+            bin_dir,
+            rounds: args.rounds,
+            compare,
+        })
+    })
 }
 
 pub fn bench_loadgen(args: LoadgenBenchArgs) -> anyhow::Result<ExitCode> {
-    if let Some(json) = &args.redraw {
-        return experiment::redraw::<LoadgenBenchExperiment>(json, &args.results, "bench-loadgen");
-    }
-    let experiment = LoadgenBenchExperiment {
-        bin_dir: bin_dir(args.bin_dir),
-        sizes: Sizes {
-            keep_alive_rounds: args.rounds,
-            keep_alive_duration: std::time::Duration::from_secs(args.duration),
-            new_rounds: args.new_rounds,
-            new_requests: args.new_requests,
-            app_rounds: args.app_rounds,
-            app_requests: args.app_requests,
-        },
+    let sizes = Sizes {
+        keep_alive_rounds: args.rounds,
+        keep_alive_duration: std::time::Duration::from_secs(args.duration),
+        new_rounds: args.new_rounds,
+        new_requests: args.new_requests,
+        app_rounds: args.app_rounds,
+        app_requests: args.app_requests,
     };
-    experiment::conduct(&experiment, &args.results, "bench-loadgen")
+    args.run
+        .conduct(|bin_dir, _| Ok(LoadgenBenchExperiment { bin_dir, sizes }))
 }

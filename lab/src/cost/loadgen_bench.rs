@@ -64,6 +64,11 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    /// Its criterion holds and no run had failures.
+    fn met(&self) -> bool {
+        self.holds() && self.bad_runs.is_empty()
+    }
+
     fn holds(&self) -> bool {
         self.median_ratio >= self.min_ratio
             && self.max_ratio.is_none_or(|max| self.median_ratio <= max)
@@ -356,7 +361,7 @@ fn run_wrk(wrk: &Path, args: &[&str]) -> anyhow::Result<Measured> {
 
 /// wrk's summary: `Requests/sec:  39103.79`, and the lines it prints only when something
 /// went wrong (`Socket errors: ...`, `Non-2xx or 3xx responses: N`).
-pub fn parse_wrk(text: &str) -> anyhow::Result<Measured> {
+fn parse_wrk(text: &str) -> anyhow::Result<Measured> {
     let figure = value_after(text, "Requests/sec:")
         .ok_or_else(|| anyhow::anyhow!("wrk printed no Requests/sec line"))?;
     let trouble: Vec<&str> = text
@@ -420,11 +425,7 @@ pub fn table(results: &LoadgenBenchResults) -> String {
         } else {
             format!("{:.3}", comparison.median_ratio)
         };
-        let verdict = if comparison.holds() && comparison.bad_runs.is_empty() {
-            "met"
-        } else {
-            "not met"
-        };
+        let verdict = if comparison.met() { "met" } else { "not met" };
         out.push_str(&format!(
             "| {} | `{}` | {} | {} | {ratio} | {} ({verdict}) | {} |\n",
             comparison.load,
