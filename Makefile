@@ -153,10 +153,22 @@ callgrind: ## Instructions per proxied request, app_async vs nginx-proxy, under 
 	$(RELEASE_DIR)/lab docs
 
 .PHONY: proxy-bench
-proxy-bench: ## app_async vs nginx-proxy vs direct, requests/s and CPU per request, side by side (ROUNDS=3): results/proxy-bench.{md,json}
-	@scripts/ensure-packages.sh nginx:nginx-light
+# The build before app_async ran one event loop per thread (actix-web's HttpServer, with its
+# accept thread): docs/10-cost.md compares the two in the same rounds.
+BEFORE_REV ?= 27950e4
+proxy-bench: ## app_async vs nginx-proxy vs direct, and app_async as built at BEFORE_REV, side by side (ROUNDS=3): results/proxy-bench.{md,json}
+	@scripts/ensure-packages.sh nginx:nginx-light strace:strace
 	$(CARGO) build --release -p slow_api -p app_async -p lab
-	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab proxy-bench --rounds $(or $(ROUNDS),3)
+	@# BEFORE_REV's own tree and Cargo.lock, exported from git and built in a target dir of
+	@# its own; kept between runs, since the build takes minutes and a commit does not change.
+	set -e; before=target/before/$(BEFORE_REV); \
+	if [ ! -x "$$before/target/release/app_async" ]; then \
+		rm -rf "$$before/src"; mkdir -p "$$before/src"; \
+		git archive --format=tar "$(BEFORE_REV)" | tar -x -C "$$before/src"; \
+		(cd "$$before/src" && $(CARGO) build --release --locked -p app_async --target-dir ../target); \
+	fi; \
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab proxy-bench --rounds $(or $(ROUNDS),3) \
+		--compare-bin-dir "$$before/target/release" --compare-label "app_async at $(BEFORE_REV)"
 	$(RELEASE_DIR)/lab docs
 
 .PHONY: patch-bench
@@ -174,7 +186,7 @@ patch-bench: ## make proxy-bench beside app_async built on a dependency patched 
 	cp -r "$$($(CARGO) metadata --locked --format-version 1 | python3 -c 'import json, os, sys; print(next(os.path.dirname(p["manifest_path"]) for p in json.load(sys.stdin)["packages"] if p["name"] == sys.argv[1]))' "$$crate")" "$$work/src"; \
 	patch --fuzz=0 -d "$$work/src" -p1 < "$(PATCH)"; \
 	cp Cargo.lock "$$work/Cargo.lock.committed"; \
-	status=0; $(CARGO) build --release -p slow_api -p app_async --target-dir "$$work/target" \
+	status=0; $(CARGO) build --release -p app_async --target-dir "$$work/target" \
 		--config "patch.crates-io.$$crate.path=\"$(CURDIR)/$$work/src\"" || status=$$?; \
 	cp "$$work/Cargo.lock.committed" Cargo.lock; test $$status = 0; \
 	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab proxy-bench --rounds $(or $(ROUNDS),5) \

@@ -113,6 +113,7 @@ fn syscalls_once(
     runtime: &tokio::runtime::Runtime,
     target: Server,
     bin_dir: &Path,
+    proxy_bin_dir: &Path,
     load: &NamedLoad,
 ) -> anyhow::Result<(std::collections::BTreeMap<String, u64>, u64)> {
     let strace = find_executable("strace", "STRACE", &["/usr/bin"]).ok_or_else(|| {
@@ -120,7 +121,13 @@ fn syscalls_once(
     })?;
     let scratch = ScratchDir::new("proxy-bench-strace")?;
     let (mut slow_api, api_port) = stack::start_slow_api(bin_dir, scratch.path())?;
-    let (mut proxy, port) = start_proxy(target, bin_dir, scratch.path(), api_port, &Wrap::Native)?;
+    let (mut proxy, port) = start_proxy(
+        target,
+        proxy_bin_dir,
+        scratch.path(),
+        api_port,
+        &Wrap::Native,
+    )?;
     let out = scratch.path().join("strace.txt");
     let pids: Vec<i32> = procfs::tree(&procfs::processes(), proxy.pid())
         .iter()
@@ -167,10 +174,13 @@ fn syscalls_once(
     ))
 }
 
+/// One round of `target` at `load`: the slow API from `bin_dir`, the proxy's binary (for
+/// app_async) from `proxy_bin_dir`, so a compare row changes nothing but the proxy.
 fn bench_once(
     runtime: &tokio::runtime::Runtime,
     target: Server,
     bin_dir: &Path,
+    proxy_bin_dir: &Path,
     load: &NamedLoad,
 ) -> anyhow::Result<Sample> {
     let scratch = ScratchDir::new("proxy-bench")?;
@@ -179,7 +189,7 @@ fn bench_once(
         Server::Direct => None,
         _ => Some(start_proxy(
             target,
-            bin_dir,
+            proxy_bin_dir,
             scratch.path(),
             api_port,
             &Wrap::Native,
@@ -302,7 +312,7 @@ pub fn bench(
         let mut samples: Vec<Vec<Sample>> = targets.iter().map(|_| Vec::new()).collect();
         for round in 1..=rounds {
             for (index, (target, label, dir)) in targets.iter().enumerate() {
-                let sample = bench_once(&runtime, *target, dir, load)?;
+                let sample = bench_once(&runtime, *target, bin_dir, dir, load)?;
                 say(&format!(
                     "{} round {round}: {label:<11} {} requests/s, {:.3} CPU ms per request",
                     load.flags(),
@@ -329,7 +339,7 @@ pub fn bench(
                 (None, Default::default())
             } else {
                 say(&format!("{label}: strace -c -f over {}", small.flags()));
-                let (counts, complete) = syscalls_once(&runtime, *target, dir, small)?;
+                let (counts, complete) = syscalls_once(&runtime, *target, bin_dir, dir, small)?;
                 let per = |calls: u64| calls as f64 / complete.max(1) as f64;
                 (
                     Some(per(counts.values().sum())),
