@@ -171,6 +171,13 @@ proxy-bench: ## app_async vs nginx-proxy vs direct, and app_async as built at BE
 		--compare-bin-dir "$$before/target/release" --compare-label "app_async at $(BEFORE_REV)"
 	$(RELEASE_DIR)/lab docs
 
+.PHONY: first-round
+first-round: ## The keep-alive burst's first round: app_async beside nginx-proxy and the slow API alone, in turn (ROUNDS=5): results/first-round.{json,md}
+	@scripts/ensure-packages.sh nginx:nginx-light
+	$(CARGO) build --release -p slow_api -p app_async -p lab
+	flock $(BENCH_LOCK) $(RELEASE_DIR)/lab first-round --rounds $(or $(ROUNDS),5)
+	$(RELEASE_DIR)/lab docs
+
 .PHONY: patch-bench
 PATCH ?= docs/patches/awc-3.11.0-client-codec-per-thread.patch
 patch-bench: ## make proxy-bench beside app_async built on a dependency patched with PATCH (docs/patches/CRATE-VERSION-what.patch; ROUNDS=5): results/patches/what/proxy-bench.{md,json}

@@ -14,7 +14,7 @@
 //! [`crate::compare`]), `callgrind-table` (results/callgrind.json, rendered by
 //! [`crate::cost`]; `callgrind-summary runs=A | B` picks a few runs, one line each),
 //! `proxy-bench-table` (results/proxy-bench.json), `bench-loadgen-table`
-//! (results/bench-loadgen.json), and
+//! (results/bench-loadgen.json), `first-round-rounds-table` (results/first-round.json), and
 //! [`crate::faults::blocks::BLOCKS`] (`chaos-table`, `slowloris-table`,
 //! `soak-table`, ...: results/chaos.json, slowloris.json, soak.json), rendered by
 //! [`crate::faults`], and `swarm-run`, `swarm-table`, `swarm-faults` (results/swarm.json,
@@ -54,6 +54,8 @@ pub struct Sources {
     pub proxy_bench: crate::cost::proxy_bench::BenchResults,
     /// results/bench-loadgen.json (`make bench-loadgen`).
     pub loadgen_bench: crate::cost::loadgen_bench::LoadgenBenchResults,
+    /// results/first-round.json (`make first-round`).
+    pub first_round: crate::cost::first_round::FirstRoundResults,
     /// results/patches/NAME/proxy-bench.json by NAME: `make patch-bench` with app_async
     /// built on docs/patches/NAME.patch as the compare row (docs/10-cost.md).
     pub patches: std::collections::BTreeMap<String, crate::cost::proxy_bench::BenchResults>,
@@ -85,6 +87,10 @@ impl Sources {
             loadgen_bench: results::read_json(
                 &results_dir.join("bench-loadgen.json"),
                 "a bench-loadgen result",
+            )?,
+            first_round: results::read_json(
+                &results_dir.join("first-round.json"),
+                "a first-round result",
             )?,
             patches: read_patch_runs(&results_dir.join("patches"))?,
             faults: crate::faults::blocks::Sources::read(results_dir)?,
@@ -205,6 +211,12 @@ fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<Str
         "callgrind-table" => crate::cost::callgrind::callgrind_table(&sources.callgrind.run),
         "proxy-bench-table" => crate::cost::proxy_bench::bench_table(&sources.proxy_bench),
         "bench-loadgen-table" => crate::cost::loadgen_bench::table(&sources.loadgen_bench),
+        "first-round-rounds-table" => format!(
+            "{}\n{}\n\n{}\n",
+            crate::cost::first_round::table(&sources.first_round),
+            crate::cost::first_round::verdict(&sources.first_round),
+            sources.first_round.provenance("make first-round")
+        ),
         // Linked from docs/ to the charts in results/.
         "timeline-table" => crate::results::timeline_table(&rows, "../results/"),
         "first-round-table" => crate::results::first_round_table(&rows),

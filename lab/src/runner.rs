@@ -219,8 +219,9 @@ impl Ui {
     }
 }
 
-/// Runs `scenarios` one after another and returns every row, in order.
-pub fn run_all(scenarios: &[Scenario], options: &Options) -> anyhow::Result<Results> {
+/// Runs `scenarios` one after another and returns every row, in order; `name` leads
+/// the progress lines (`bench-all`, `first-round`).
+pub fn run_all(scenarios: &[Scenario], options: &Options, name: &str) -> anyhow::Result<Results> {
     let started = results::Started::now();
     let ui = Ui::default();
     let runtime = crate::load::runtime()?;
@@ -228,7 +229,7 @@ pub fn run_all(scenarios: &[Scenario], options: &Options) -> anyhow::Result<Resu
     let total = shaped.len();
     let expected: Vec<f64> = shaped.iter().map(expected_s).collect();
     ui.line(&format!(
-        "bench-all: {total} scenario(s), about {} (the ideal times plus start-ups)",
+        "{name}: {total} scenario(s), about {} (the ideal times plus start-ups)",
         fmt_duration(expected.iter().sum())
     ));
 
@@ -589,7 +590,7 @@ impl Experiment for BenchExperiment {
     const COMMAND: &'static str = "make bench-all";
 
     fn run(&self) -> anyhow::Result<Results> {
-        run_all(&self.scenarios, &self.options)
+        run_all(&self.scenarios, &self.options, "bench-all")
     }
 
     fn table(results: &Results) -> String {

@@ -48,6 +48,8 @@ struct Runs {
     proxy: Value,
     /// `make bench-loadgen`: loadgen beside wrk and ab.
     loadgen: Value,
+    /// `make first-round`: the keep-alive burst's first round, round by round.
+    first_round: Value,
     /// `make patch-bench` with the awc patch: proxy-bench with app_async on it beside.
     awc_patch: Value,
     /// `make patch-bench` with the actix-http header-index patch.
@@ -68,6 +70,7 @@ impl Runs {
             callgrind: results("callgrind.json"),
             proxy: results("proxy-bench.json"),
             loadgen: results("bench-loadgen.json"),
+            first_round: results("first-round.json"),
             awc_patch: results("patches/awc-3.11.0-client-codec-per-thread/proxy-bench.json"),
             header_index: results("patches/actix-http-3.20.0-header-index-uninit/proxy-bench.json"),
             chaos: results("chaos.json"),
@@ -124,6 +127,17 @@ impl Runs {
             })
             .unwrap_or_else(|| panic!("no callgrind row {label} {proxy} -k={keep_alive}"));
         num(row, "ir_per_request")
+    }
+
+    /// When the server first held every client, round by round, in a first-round run.
+    fn held(run: &Value, id: &str) -> Vec<f64> {
+        run["rows"]
+            .as_array()
+            .expect("first-round rows")
+            .iter()
+            .filter(|row| row["id"] == id)
+            .map(|row| num(row, "timeline/server_all_in_flight_s"))
+            .collect()
     }
 
     fn proxy_row(&self, target: &str, keep_alive: bool) -> &Value {
@@ -909,6 +923,136 @@ const CLAIMS: &[Claim] = &[
                 written + 0.0051,
             );
         }
+    }),
+    ("docs/10-cost.md", "accept-batch-128", |_, c| {
+        let runs = |batch: u32| -> (Vec<f64>, Vec<f64>) {
+            let (mut app, mut nginx) = (Vec::new(), Vec::new());
+            for run in 1..=2 {
+                let file = results(&format!("accept-batch/{batch}-run{run}/first-round.json"));
+                app.extend(Runs::held(&file, "async-keepalive"));
+                nginx.extend(Runs::held(&file, "nginx-proxy-keepalive"));
+            }
+            (app, nginx)
+        };
+        let close = |a: &[f64], b: &[f64]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| (a - b).abs() < 0.05)
+        };
+        let (app32, nginx32) = runs(32);
+        let (app128, nginx128) = runs(128);
+        c.that(
+            close(&app32, &[1.0, 1.0, 1.1, 0.9, 1.0, 1.0]),
+            format!("batch 32: app_async {app32:?}"),
+        );
+        c.that(
+            close(&app128, &[0.9, 1.0, 0.9, 0.8, 1.0, 0.9]),
+            format!("batch 128: app_async {app128:?}"),
+        );
+        let all: Vec<f64> = nginx32.iter().chain(&nginx128).copied().collect();
+        c.that(
+            all.iter().all(|s| (0.65..0.95).contains(s)),
+            format!("nginx-proxy from 0.7 to 0.9 s: {all:?}"),
+        );
+        // The same two builds in proxy-bench: `app_async` is 128's, "ACCEPT_BATCH 32" 32's.
+        let ab = results("accept-batch/proxy-bench.json");
+        for (keep, b128, b32) in [
+            (false, (908.0, 915.0), (926.0, 938.0)),
+            (true, (3893.0, 3945.0), (4024.0, 4095.0)),
+        ] {
+            let rounds = |target: &str| -> Vec<f64> {
+                proxy_bench_row(&ab, target, keep)["rounds_rps"]
+                    .as_array()
+                    .expect("rounds_rps")
+                    .iter()
+                    .filter_map(Value::as_f64)
+                    .collect()
+            };
+            let span = |v: &[f64]| {
+                (
+                    v.iter().copied().fold(f64::INFINITY, f64::min),
+                    v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                )
+            };
+            let cpu = |target: &str| num(proxy_bench_row(&ab, target, keep), "cpu_ms_per_request");
+            let cpu_ratio = cpu("app_async") / cpu("ACCEPT_BATCH 32");
+            c.within(
+                &format!("-k={keep}: CPU per request, 128 / 32"),
+                cpu_ratio,
+                0.95,
+                1.05,
+            );
+            let (low128, high128) = span(&rounds("app_async"));
+            let (low32, high32) = span(&rounds("ACCEPT_BATCH 32"));
+            c.that(
+                high128 < low32,
+                format!("-k={keep}: every round with 128 below every round with 32"),
+            );
+            for (what, value, written) in [
+                ("128 lowest", low128, b128.0),
+                ("128 highest", high128, b128.1),
+                ("32 lowest", low32, b32.0),
+                ("32 highest", high32, b32.1),
+            ] {
+                c.within(
+                    &format!("-k={keep}: {what} req/s"),
+                    value,
+                    written - 0.5,
+                    written + 0.5,
+                );
+            }
+        }
+    }),
+    ("docs/10-cost.md", "first-round-side-by-side", |r, c| {
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+        };
+        let rows = |id: &str| -> Vec<&Value> {
+            r.first_round["rows"]
+                .as_array()
+                .expect("first-round rows")
+                .iter()
+                .filter(|row| row["id"] == id)
+                .collect()
+        };
+        c.that(r.first_round["rounds"] == 5, "five rounds".to_owned());
+        for (id, held, efficiency, p99) in [
+            ("async-keepalive", 1.0, 0.81, 1863.0),
+            ("nginx-proxy-keepalive", 0.8, 0.80, 1797.0),
+            ("direct-keepalive", 0.4, f64::NAN, f64::NAN),
+        ] {
+            let measured = median(Runs::held(&r.first_round, id));
+            c.within(
+                &format!("{id}: median first round s"),
+                measured,
+                held - 0.01,
+                held + 0.01,
+            );
+            let resent: f64 = rows(id).iter().map(|row| num(row, "syn_retransmits")).sum();
+            c.that(resent == 0.0, format!("{id}: {resent} SYN(s) resent"));
+            if efficiency.is_nan() {
+                continue;
+            }
+            let eff = median(rows(id).iter().map(|row| num(row, "efficiency")).collect());
+            c.within(
+                &format!("{id}: median efficiency"),
+                eff,
+                efficiency - 0.005,
+                efficiency + 0.005,
+            );
+            let tail = median(
+                rows(id)
+                    .iter()
+                    .map(|row| num(row, "latency_ms/p99"))
+                    .collect(),
+            );
+            c.within(&format!("{id}: median p99 ms"), tail, p99 - 0.5, p99 + 0.5);
+        }
+        let efficiency =
+            |id: &str| median(rows(id).iter().map(|row| num(row, "efficiency")).collect());
+        c.that(
+            efficiency("async-keepalive") >= efficiency("nginx-proxy-keepalive"),
+            "app_async's efficiency no lower than nginx-proxy's".to_owned(),
+        );
     }),
     ("docs/10-cost.md", "keepalive-burst-unbatched", |r, c| {
         let (before, unbatched) = (

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use lab::compare::CompareResults;
 use lab::cost::callgrind::CallgrindFile;
+use lab::cost::first_round::{FirstRoundResults, IDS};
 use lab::cost::loadgen_bench::LoadgenBenchResults;
 use lab::cost::proxy_bench::BenchResults;
 use lab::docker::bench::BenchDockerResults;
@@ -85,6 +86,11 @@ fn every_results_file_round_trips_through_its_envelope() {
     assert!(!proxy.rows.is_empty());
     let loadgen: LoadgenBenchResults = round_trip("bench-loadgen.json");
     assert_eq!(loadgen.run.comparisons.len(), 3);
+    let first_round: FirstRoundResults = round_trip("first-round.json");
+    assert_eq!(
+        first_round.rows.len(),
+        IDS.len() * first_round.rounds as usize
+    );
     // make patch-bench's runs: one folder per patch of docs/patches/.
     let mut runs = 0;
     for entry in std::fs::read_dir(committed("patches")).expect("results/patches") {

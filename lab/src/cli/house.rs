@@ -10,12 +10,16 @@
 //!   side, requests/s and CPU per request (`make proxy-bench`; results/proxy-bench.*).
 //! - `lab bench-loadgen`: loadgen beside wrk and ab on the same loads, round by round
 //!   (`make bench-loadgen`; results/bench-loadgen.*).
+//! - `lab first-round [--rounds N]`: the keep-alive burst's first round, app_async beside
+//!   nginx-proxy and the slow API alone, round by round (`make first-round`;
+//!   results/first-round.*).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::cli::shared::bin_dir;
 use crate::cost::callgrind::CallgrindExperiment;
+use crate::cost::first_round::FirstRoundExperiment;
 use crate::cost::loadgen_bench::{LoadgenBenchExperiment, Sizes};
 use crate::cost::proxy_bench::ProxyBenchExperiment;
 use crate::docs;
@@ -105,6 +109,21 @@ pub struct LoadgenBenchArgs {
     run: RunArgs,
 }
 
+#[derive(clap::Args, Debug)]
+pub struct FirstRoundArgs {
+    /// Rounds: each runs async-keepalive, nginx-proxy-keepalive and direct-keepalive in turn.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
+    rounds: u32,
+    /// Replace the rows' delay (seconds), for a quick run.
+    #[arg(long, value_parser = crate::runner::parse_delay)]
+    delay: Option<std::time::Duration>,
+    /// Divide -n and -c by this, for a quick run.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    scale: u32,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
 pub fn docs(args: DocsArgs) -> anyhow::Result<ExitCode> {
     let root = args.root;
     if args.check {
@@ -187,4 +206,18 @@ pub fn bench_loadgen(args: LoadgenBenchArgs) -> anyhow::Result<ExitCode> {
     };
     args.run
         .conduct(|bin_dir, _| Ok(LoadgenBenchExperiment { bin_dir, sizes }))
+}
+
+pub fn first_round(args: FirstRoundArgs) -> anyhow::Result<ExitCode> {
+    let (rounds, delay, scale) = (args.rounds, args.delay, args.scale);
+    args.run.conduct(|bin_dir, _| {
+        Ok(FirstRoundExperiment {
+            rounds,
+            options: crate::runner::Options {
+                bin_dir,
+                delay,
+                scale,
+            },
+        })
+    })
 }

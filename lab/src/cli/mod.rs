@@ -48,6 +48,8 @@ enum Command {
     ProxyBench(house::ProxyBenchArgs),
     /// loadgen beside wrk and ab on the same loads: results/bench-loadgen.{json,md} (make bench-loadgen).
     BenchLoadgen(house::LoadgenBenchArgs),
+    /// The keep-alive burst's first round, app_async beside nginx-proxy and direct, round by round: results/first-round.{json,md} (make first-round).
+    FirstRound(house::FirstRoundArgs),
     /// make bench-all's rows through the compose files, beside the native run: results/bench-docker.{json,md} (make bench-docker).
     BenchDocker(docker::BenchDockerArgs),
     /// Check compose/*.yml against the scenario table and the house rules (make check-compose).
@@ -93,6 +95,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Callgrind(args) => house::callgrind(args),
         Command::ProxyBench(args) => house::proxy_bench(args),
         Command::BenchLoadgen(args) => house::bench_loadgen(args),
+        Command::FirstRound(args) => house::first_round(args),
         Command::BenchDocker(args) => docker::bench_docker(args),
         Command::CheckCompose(args) => docker::check_compose(args),
         Command::Swarm(args) => swarm::run(args),

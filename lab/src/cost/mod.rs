@@ -30,6 +30,7 @@ use kit::{nginx, stack};
 
 // Each yardstick imports what it shares from here; this module imports neither.
 pub mod callgrind;
+pub mod first_round;
 pub mod loadgen_bench;
 pub mod proxy_bench;
 
