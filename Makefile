@@ -18,8 +18,8 @@ build: ## Build every service in release mode
 	$(CARGO) build --release --workspace
 
 .PHONY: test-deps
-test-deps: ## Install what the tests need: nginx, PostgreSQL server binaries, Chromium and its WebDriver, patch, wrk and ab (root on Debian), or say how
-	@scripts/ensure-packages.sh nginx:nginx-light python3:python3 chromium:chromium chromedriver:chromium-driver patch:patch wrk:wrk ab:apache2-utils
+test-deps: ## Install what the tests need: nginx, PostgreSQL server binaries, Chromium and its WebDriver, patch, wrk, ab and strace (root on Debian), or say how
+	@scripts/ensure-packages.sh nginx:nginx-light python3:python3 chromium:chromium chromedriver:chromium-driver patch:patch wrk:wrk ab:apache2-utils strace:strace
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 		|| scripts/ensure-packages.sh /usr/lib/postgresql/15/bin/initdb:postgresql-15
 

@@ -190,6 +190,7 @@ pub fn proxy_bench(args: ProxyBenchArgs) -> anyhow::Result<ExitCode> {
         Ok(ProxyBenchExperiment {
             bin_dir,
             rounds: args.rounds,
+            loads: crate::cost::BENCH_LOADS,
             compare,
         })
     })

@@ -235,6 +235,9 @@ pub struct ProxyBenchExperiment {
     pub bin_dir: PathBuf,
     /// Rounds of each server at each load; medians are reported.
     pub rounds: u32,
+    /// The timed loads, one per kind of [`BENCH_LOADS`] and by its name ([`BENCH_LOADS`]
+    /// itself; smaller in tests). System calls are counted under [`CALLGRIND_LOADS`].
+    pub loads: [NamedLoad; 2],
     /// Another build's app_async run in the same rounds, under this name (e.g. the build
     /// before an optimization: `("app_async before", dir)`).
     pub compare: Option<(String, PathBuf)>,
@@ -250,7 +253,7 @@ impl Experiment for ProxyBenchExperiment {
             .compare
             .as_ref()
             .map(|(label, dir)| (label.as_str(), dir.as_path()));
-        bench(&self.bin_dir, self.rounds, compare, |line| {
+        bench(&self.bin_dir, self.rounds, &self.loads, compare, |line| {
             crate::out!("{line}")
         })
     }
@@ -287,13 +290,16 @@ impl Experiment for ProxyBenchExperiment {
 }
 
 /// `make proxy-bench`: direct, nginx-proxy and app_async side by side, `rounds` times
-/// each in turn, at every load of [`BENCH_LOADS`].
+/// each in turn, at each of `loads` ([`BENCH_LOADS`] in `make proxy-bench`), and each
+/// proxy's system calls under the [`CALLGRIND_LOADS`] load of the same kind.
 ///
-/// `compare` adds an app_async row from other binaries, run in the same rounds (e.g. the
-/// build before an optimization: `("app_async before", dir)`).
+/// `compare` adds an app_async row from other binaries, run in the same rounds in front
+/// of the same slow API (e.g. the build before an optimization: `("app_async before",
+/// dir)`).
 pub fn bench(
     bin_dir: &Path,
     rounds: u32,
+    loads: &[NamedLoad; 2],
     compare: Option<(&str, &Path)>,
     say: impl Fn(&str),
 ) -> anyhow::Result<BenchResults> {
@@ -308,7 +314,7 @@ pub fn bench(
         targets.push((Server::AppAsync, label.to_owned(), dir));
     }
     let mut rows = Vec::new();
-    for (load, small) in BENCH_LOADS.iter().zip(&CALLGRIND_LOADS) {
+    for (load, small) in loads.iter().zip(&CALLGRIND_LOADS) {
         let mut samples: Vec<Vec<Sample>> = targets.iter().map(|_| Vec::new()).collect();
         for round in 1..=rounds {
             for (index, (target, label, dir)) in targets.iter().enumerate() {
