@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::experiment::Experiment;
-use crate::results::{self, fmt_ms, Envelope, Row};
+use crate::results::{fmt_ms, Envelope, Row};
 use crate::runner::{self, Options};
 use crate::scenarios::{self, Scenario};
 
@@ -110,16 +110,18 @@ impl Experiment for FirstRoundExperiment {
     }
 
     fn unmet(results: &FirstRoundResults) -> Vec<String> {
+        // A row skipped (nginx not installed) or failed leaves nothing to compare.
         let mut unmet: Vec<String> = results
             .rows
             .iter()
-            .filter_map(|row| match &row.outcome {
-                results::Outcome::Failed(reason) => {
-                    Some(format!("{} could not run: {reason}", row.id))
-                }
-                _ => None,
+            .filter_map(|row| {
+                let (what, reason) = row.outcome.why()?;
+                Some(format!("{} {what}: {reason}", row.id))
             })
             .collect();
+        if !unmet.is_empty() {
+            return unmet;
+        }
         let resent: u64 = rounds_of(results, APP)
             .iter()
             .filter_map(|row| row.syn_retransmits)
@@ -230,6 +232,7 @@ pub fn verdict(results: &FirstRoundResults) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results;
     use crate::timeline::TimelineSummary;
 
     fn row(id: &str, held: Option<f64>, resent: u64) -> Row {
@@ -297,6 +300,14 @@ mod tests {
         assert_eq!(median_held(&never, APP), None);
         let unmet = FirstRoundExperiment::unmet(&never);
         assert!(unmet[0].contains("(never)"), "{unmet:?}");
+    }
+
+    #[test]
+    fn a_row_that_did_not_run_is_named_not_compared() {
+        let mut skipped = row(NGINX, None, 0);
+        skipped.outcome = results::Outcome::Skipped("install nginx".into());
+        let unmet = FirstRoundExperiment::unmet(&run(vec![row(APP, Some(0.9), 0), skipped]));
+        assert_eq!(unmet, ["nginx-proxy-keepalive skipped: install nginx"]);
     }
 
     #[test]
