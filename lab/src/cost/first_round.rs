@@ -155,7 +155,8 @@ pub fn held_s(results: &FirstRoundResults, id: &str) -> Vec<Option<f64>> {
         .collect()
 }
 
-/// The median of [`held_s`], when every round has one.
+/// The median of [`held_s`], when every round has one: the upper middle of an even
+/// count, not [`super::median`]'s mean of the two, so it stays on the timeline's grid.
 pub fn median_held(results: &FirstRoundResults, id: &str) -> Option<f64> {
     let held: Option<Vec<f64>> = held_s(results, id).into_iter().collect();
     let mut held = held.filter(|held| !held.is_empty())?;
@@ -176,11 +177,6 @@ fn fmt_held(held: Option<f64>) -> String {
     held.map_or_else(|| "never".to_owned(), |s| format!("{s:.1} s"))
 }
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
 /// One line per scenario: the first round of each round, their median, the SYNs resent
 /// over all rounds, and the medians of efficiency and p99.
 pub fn table(results: &FirstRoundResults) -> String {
@@ -196,8 +192,8 @@ pub fn table(results: &FirstRoundResults) -> String {
         let load = &first.load;
         let held: Vec<String> = held_s(results, id).into_iter().map(fmt_held).collect();
         let resent: Option<u64> = rows.iter().map(|row| row.syn_retransmits).sum();
-        let mut efficiency: Vec<f64> = rows.iter().map(|row| row.efficiency).collect();
-        let mut p99: Vec<f64> = rows.iter().map(|row| row.latency_ms.p99).collect();
+        let efficiency: Vec<f64> = rows.iter().map(|row| row.efficiency).collect();
+        let p99: Vec<f64> = rows.iter().map(|row| row.latency_ms.p99).collect();
         let _ = writeln!(
             out,
             "| {id} | {}-n {} -c {} | {} | {} | {} | {:.0}% | {} |",
@@ -207,8 +203,8 @@ pub fn table(results: &FirstRoundResults) -> String {
             held.join(", "),
             fmt_held(median_held(results, id)),
             resent.map_or_else(|| "n/a".to_owned(), |n| n.to_string()),
-            median(&mut efficiency) * 100.0,
-            fmt_ms(median(&mut p99)),
+            super::median(&efficiency) * 100.0,
+            fmt_ms(super::median(&p99)),
         );
     }
     out
