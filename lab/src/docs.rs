@@ -211,12 +211,7 @@ fn render_block(name: &str, args: &str, sources: &Sources) -> anyhow::Result<Str
         "callgrind-table" => crate::cost::callgrind::callgrind_table(&sources.callgrind.run),
         "proxy-bench-table" => crate::cost::proxy_bench::bench_table(&sources.proxy_bench),
         "bench-loadgen-table" => crate::cost::loadgen_bench::table(&sources.loadgen_bench),
-        "first-round-rounds-table" => format!(
-            "{}\n{}\n\n{}\n",
-            crate::cost::first_round::table(&sources.first_round),
-            crate::cost::first_round::verdict(&sources.first_round),
-            sources.first_round.provenance("make first-round")
-        ),
+        "first-round-rounds-table" => crate::cost::first_round::body(&sources.first_round),
         // Linked from docs/ to the charts in results/.
         "timeline-table" => crate::results::timeline_table(&rows, "../results/"),
         "first-round-table" => crate::results::first_round_table(&rows),

@@ -200,15 +200,23 @@ fn numbers(values: &Value) -> Vec<f64> {
         .collect()
 }
 
+/// The lowest and the highest of `values` (infinite both ways when there are none).
+fn span(values: &[f64]) -> (f64, f64) {
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (lo, hi)
+}
+
+/// The middle value, the upper of the two middles of an even count (so a median of
+/// timeline instants stays on the 0.1 s grid, as `make first-round`'s does); NaN for none.
+fn upper_median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 /// Whether two rows' rounds (JSON arrays of numbers) share any of their range.
 fn rounds_overlap(a: &Value, b: &Value) -> bool {
-    let span = |values: &Value| {
-        let all = numbers(values);
-        let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        (lo, hi)
-    };
-    let ((a_lo, a_hi), (b_lo, b_hi)) = (span(a), span(b));
+    let ((a_lo, a_hi), (b_lo, b_hi)) = (span(&numbers(a)), span(&numbers(b)));
     a_lo <= b_hi && b_lo <= a_hi
 }
 
@@ -759,9 +767,7 @@ const CLAIMS: &[Claim] = &[
                 Some((start.filter(|s| *s >= p + 0.5)?, p50?)).map(|(_, p50)| p50)
             })
             .collect();
-        let mut sorted = later.clone();
-        sorted.sort_by(f64::total_cmp);
-        let median = sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN);
+        let median = upper_median(later);
         c.within(
             "later rounds' median latency ms (about one delay)",
             median,
@@ -861,14 +867,6 @@ const CLAIMS: &[Claim] = &[
         }
     }),
     ("docs/10-cost.md", "one-loop-throughput", |r, c| {
-        let rounds = |row: &Value| -> Vec<f64> {
-            row["rounds_rps"]
-                .as_array()
-                .expect("rounds_rps")
-                .iter()
-                .filter_map(Value::as_f64)
-                .collect()
-        };
         for (keep, app_rps, nginx_rps) in [(false, 939.0, 920.0), (true, 4067.0, 3810.0)] {
             let (app, nginx) = (
                 r.proxy_row("app_async", keep),
@@ -897,14 +895,16 @@ const CLAIMS: &[Claim] = &[
                 nginx_rps + 0.5,
             );
             let (after, before) = (
-                rounds(app),
-                rounds(r.proxy_row("app_async at 27950e4", keep)),
+                &app["rounds_rps"],
+                &r.proxy_row("app_async at 27950e4", keep)["rounds_rps"],
             );
-            let low = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
-            let high = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             c.that(
-                low(&after) <= high(&before) && low(&before) <= high(&after),
-                format!("-k={keep}: the two builds' rounds overlap: {after:?} and {before:?}"),
+                rounds_overlap(after, before),
+                format!(
+                    "-k={keep}: the two builds' rounds overlap: {:?} and {:?}",
+                    numbers(after),
+                    numbers(before)
+                ),
             );
         }
     }),
@@ -958,20 +958,7 @@ const CLAIMS: &[Claim] = &[
             (false, (908.0, 915.0), (926.0, 938.0)),
             (true, (3893.0, 3945.0), (4024.0, 4095.0)),
         ] {
-            let rounds = |target: &str| -> Vec<f64> {
-                proxy_bench_row(&ab, target, keep)["rounds_rps"]
-                    .as_array()
-                    .expect("rounds_rps")
-                    .iter()
-                    .filter_map(Value::as_f64)
-                    .collect()
-            };
-            let span = |v: &[f64]| {
-                (
-                    v.iter().copied().fold(f64::INFINITY, f64::min),
-                    v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-                )
-            };
+            let rounds = |target: &str| numbers(&proxy_bench_row(&ab, target, keep)["rounds_rps"]);
             let cpu = |target: &str| num(proxy_bench_row(&ab, target, keep), "cpu_ms_per_request");
             let cpu_ratio = cpu("app_async") / cpu("ACCEPT_BATCH 32");
             c.within(
@@ -1002,10 +989,6 @@ const CLAIMS: &[Claim] = &[
         }
     }),
     ("docs/10-cost.md", "first-round-side-by-side", |r, c| {
-        let median = |mut v: Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-        };
         let rows = |id: &str| -> Vec<&Value> {
             r.first_round["rows"]
                 .as_array()
@@ -1020,7 +1003,7 @@ const CLAIMS: &[Claim] = &[
             ("nginx-proxy-keepalive", 0.8, 0.80, 1797.0),
             ("direct-keepalive", 0.4, f64::NAN, f64::NAN),
         ] {
-            let measured = median(Runs::held(&r.first_round, id));
+            let measured = upper_median(Runs::held(&r.first_round, id));
             c.within(
                 &format!("{id}: median first round s"),
                 measured,
@@ -1032,14 +1015,14 @@ const CLAIMS: &[Claim] = &[
             if efficiency.is_nan() {
                 continue;
             }
-            let eff = median(rows(id).iter().map(|row| num(row, "efficiency")).collect());
+            let eff = upper_median(rows(id).iter().map(|row| num(row, "efficiency")).collect());
             c.within(
                 &format!("{id}: median efficiency"),
                 eff,
                 efficiency - 0.005,
                 efficiency + 0.005,
             );
-            let tail = median(
+            let tail = upper_median(
                 rows(id)
                     .iter()
                     .map(|row| num(row, "latency_ms/p99"))
@@ -1048,7 +1031,7 @@ const CLAIMS: &[Claim] = &[
             c.within(&format!("{id}: median p99 ms"), tail, p99 - 0.5, p99 + 0.5);
         }
         let efficiency =
-            |id: &str| median(rows(id).iter().map(|row| num(row, "efficiency")).collect());
+            |id: &str| upper_median(rows(id).iter().map(|row| num(row, "efficiency")).collect());
         c.that(
             efficiency("async-keepalive") >= efficiency("nginx-proxy-keepalive"),
             "app_async's efficiency no lower than nginx-proxy's".to_owned(),

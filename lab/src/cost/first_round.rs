@@ -100,11 +100,9 @@ impl Experiment for FirstRoundExperiment {
     fn pages(results: &FirstRoundResults, name: &str) -> Vec<(String, String)> {
         let page = format!(
             "# The first round of the keep-alive burst, round by round\n\n\
-             Written by `{}` (`lab first-round`).\n\n{}\n{}\n\n{}\n",
+             Written by `{}` (`lab first-round`).\n\n{}",
             Self::COMMAND,
-            table(results),
-            verdict(results),
-            results.provenance(Self::COMMAND)
+            body(results)
         );
         vec![(format!("{name}.md"), page)]
     }
@@ -208,6 +206,17 @@ pub fn table(results: &FirstRoundResults) -> String {
         );
     }
     out
+}
+
+/// The table, the verdict and the run's provenance: results/first-round.md below its
+/// heading, and docs/10-cost.md's generated block `first-round-rounds-table`.
+pub fn body(results: &FirstRoundResults) -> String {
+    format!(
+        "{}\n{}\n\n{}\n",
+        table(results),
+        verdict(results),
+        results.provenance(FirstRoundExperiment::COMMAND)
+    )
 }
 
 /// The criterion and how the run fared, one sentence each.
