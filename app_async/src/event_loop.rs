@@ -1,12 +1,12 @@
-//! One event loop on one thread, as gevent's is: the loop accepts on its own socket and
+//! One event loop on one thread, as gevent's is: the loop accepts on its own sockets and
 //! serves what it accepted itself.
 //!
 //! actix-web's `HttpServer` runs an accept thread that hands each new connection to a
 //! worker thread over a channel: one cross-thread wake-up per connection, and 3 threads
-//! for one worker. Here each loop owns a listening socket of its own (`SO_REUSEPORT`:
-//! [`bind`] opens one per worker on the same port, and the kernel spreads new connections
-//! over them), accepts on it, and runs each connection as a task on the same thread.
-//! `WORKERS=N` is N such loops; `WORKERS=1` is one thread.
+//! for one worker. Here each loop owns listening sockets of its own (`SO_REUSEPORT`:
+//! [`bind`] opens [`ACCEPT_QUEUES`] per worker on the same port, and the kernel spreads
+//! new connections over them), accepts on them, and runs each connection as a task on the
+//! same thread. `WORKERS=N` is N such loops; `WORKERS=1` is one thread.
 //!
 //! What actix-server did for us, and [`serve`] does instead:
 //! - a cap on open connections per loop: past it the loop stops accepting, and clients
@@ -18,6 +18,8 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr, TcpListener};
+
+pub use common::server::ACCEPT_QUEUES;
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
@@ -25,24 +27,11 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::{watch, Notify};
 
-/// Opens `workers` listening sockets on `host:port`, all with `SO_REUSEPORT`, one per
-/// event loop (port 0: the first picks a free port and the others join it).
-///
-/// Each socket has an accept queue of its own, of
-/// [`LISTEN_BACKLOG`](common::server::LISTEN_BACKLOG), which Linux caps at
-/// `net.core.somaxconn` (4096 here): a burst of 5,000 connects on one loop overflows it
-/// unless the loop accepts while the burst lands, and an overflowing SYN is resent
-/// only a second later. The loops accept in batches (every ready connection before
-/// serving any), so the queue only has to hold what arrives between two batches.
+/// Opens `workers` x [`ACCEPT_QUEUES`] listening sockets on `host:port`
+/// ([`common::server::bind_queues`]); `run` gives each event loop [`ACCEPT_QUEUES`] of
+/// them, in order, so that a burst of connects fits in its queues (see there).
 pub fn bind(host: IpAddr, port: u16, workers: usize) -> std::io::Result<Vec<TcpListener>> {
-    use common::server::{cannot_listen, listen};
-    let first = listen(SocketAddr::new(host, port), true).map_err(cannot_listen(host, port))?;
-    let address = first.local_addr()?;
-    let mut listeners = vec![first];
-    for _ in 1..workers.max(1) {
-        listeners.push(listen(address, true).map_err(cannot_listen(host, address.port()))?);
-    }
-    Ok(listeners)
+    common::server::bind_queues(host, port, workers.max(1) * ACCEPT_QUEUES)
 }
 
 /// How a loop stops: the stop signal all loops watch, and how long each may take to
@@ -77,13 +66,14 @@ impl Drop for Slot {
     }
 }
 
-/// Accepts on `listener` and runs `connection(stream, peer)` for each connection as a
+/// Accepts on `listeners` (one loop's accept queues, in turn) and runs
+/// `connection(stream, peer)` for each connection as a
 /// task of this thread, at most `max_connections` at once, until `stop` fires; then
 /// waits for the open connections to finish, up to the grace period. `closing` is
 /// notified when the loop stops accepting (the HTTP side closes idle keep-alive
 /// connections on it). Call it on a `LocalSet` (an actix runtime).
 pub(crate) async fn serve<F, Fut>(
-    listener: TcpListener,
+    listeners: Vec<TcpListener>,
     max_connections: usize,
     stop: Stop,
     closing: Rc<Notify>,
@@ -93,8 +83,16 @@ where
     F: Fn(TcpStream, SocketAddr) -> Fut,
     Fut: Future<Output = ()> + 'static,
 {
-    listener.set_nonblocking(true)?;
-    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let listeners = listeners
+        .into_iter()
+        .map(|listener| {
+            listener.set_nonblocking(true)?;
+            tokio::net::TcpListener::from_std(listener)
+        })
+        .collect::<std::io::Result<Vec<_>>>()?;
+    // The queue asked first: the one after the last that had a connection, so that a
+    // burst drains every queue, not the first one alone.
+    let mut next = 0;
     let connections = Rc::new(Connections {
         open: Cell::new(0),
         draining: Cell::new(false),
@@ -123,9 +121,15 @@ where
                 _ = &mut stopping => break,
             }
         }
-        let accepted = std::future::poll_fn(|cx| match listener.poll_accept(cx) {
-            Poll::Ready(accepted) => Poll::Ready(Some(accepted)),
-            Poll::Pending => stopping.as_mut().poll(cx).map(|()| None),
+        let accepted = std::future::poll_fn(|cx| {
+            for turn in 0..listeners.len() {
+                let index = (next + turn) % listeners.len();
+                if let Poll::Ready(accepted) = listeners[index].poll_accept(cx) {
+                    next = index + 1;
+                    return Poll::Ready(Some(accepted));
+                }
+            }
+            stopping.as_mut().poll(cx).map(|()| None)
         })
         .await;
         let Some(accepted) = accepted else { break };
@@ -150,8 +154,8 @@ where
             Err(err) => tracing::debug!("accept failed: {err}"),
         }
     }
-    // Stop accepting: clients still queued on this socket are refused, not left waiting.
-    drop(listener);
+    // Stop accepting: clients still queued on these sockets are refused, not left waiting.
+    drop(listeners);
     connections.draining.set(true);
     closing.notify_waiters();
     let drained = async {

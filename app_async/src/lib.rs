@@ -25,7 +25,7 @@
 mod event_loop;
 mod uwsgi;
 
-pub use event_loop::bind;
+pub use event_loop::{bind, ACCEPT_QUEUES};
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -125,9 +125,11 @@ async fn hi_there(
     Ok(format!("Hi there! {}", body?))
 }
 
-/// Serves until `shutdown` completes, one event loop per listener (open them with
-/// [`bind`]: `WORKERS` sockets on one port); then each loop stops accepting, lets its
-/// in-flight requests finish (up to the configured shutdown timeout), and this returns.
+/// Serves until `shutdown` completes, `WORKERS` event loops, each accepting on an equal
+/// share of `listeners`, in order (open them with [`bind`]: `WORKERS` x
+/// [`ACCEPT_QUEUES`] sockets on one port; a test may pass one plain socket
+/// per loop); then each loop stops accepting, lets its in-flight requests finish (up to
+/// the configured shutdown timeout), and this returns.
 ///
 /// The first loop runs on the calling thread, inside its actix system (`main`'s, or a
 /// test's); the others each on a thread of their own. With one worker the process has
@@ -138,11 +140,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + 'static,
 ) -> std::io::Result<()> {
     let Listeners(listeners) = listeners.into();
-    if listeners.len() != config.workers {
+    if listeners.is_empty() || listeners.len() % config.workers.max(1) != 0 {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!(
-                "WORKERS={} needs as many listeners, got {}: open them with app_async::bind",
+                "WORKERS={} needs the same number of listeners for each, got {}: open them with app_async::bind",
                 config.workers,
                 listeners.len()
             ),
@@ -192,12 +194,20 @@ pub async fn run(
         },
     };
 
-    let mut listeners = listeners.into_iter();
-    let first = listeners
+    // Loop i takes the i-th run of `per_loop` sockets: bind opens them in that order.
+    let per_loop = listeners.len() / config.workers.max(1);
+    let mut loops = Vec::new();
+    let mut rest = listeners;
+    while !rest.is_empty() {
+        let tail = rest.split_off(per_loop);
+        loops.push(std::mem::replace(&mut rest, tail));
+    }
+    let mut loops = loops.into_iter();
+    let first = loops
         .next()
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no listener"))?;
     let mut others = Vec::new();
-    for (index, listener) in listeners.enumerate() {
+    for (index, listener) in loops.enumerate() {
         let shared = shared.clone();
         let stop_all = stop_all.clone();
         let thread = std::thread::Builder::new()
@@ -246,7 +256,7 @@ pub async fn run(
     Ok(())
 }
 
-/// The listening sockets [`run`] serves, one per event loop (see [`bind`]).
+/// The listening sockets [`run`] serves, an equal share per event loop (see [`bind`]).
 pub struct Listeners(pub Vec<TcpListener>);
 
 impl From<TcpListener> for Listeners {
@@ -271,8 +281,8 @@ struct Shared {
 }
 
 /// One event loop: its own awc client (and so its own upstream pool), its own copy of
-/// the app, serving `listener` on this thread until the stop signal and the drain.
-async fn worker(listener: TcpListener, shared: Shared) -> std::io::Result<()> {
+/// the app, serving `listeners` on this thread until the stop signal and the drain.
+async fn worker(listeners: Vec<TcpListener>, shared: Shared) -> std::io::Result<()> {
     let Shared {
         upstream,
         max_connections,
@@ -283,7 +293,11 @@ async fn worker(listener: TcpListener, shared: Shared) -> std::io::Result<()> {
     let closing = Rc::new(Notify::new());
     match protocol {
         Protocol::Http => {
-            let local = listener.local_addr()?;
+            // One port: every socket of the loop has the same local address.
+            let local = listeners
+                .first()
+                .ok_or_else(|| std::io::Error::other("a loop without a listener"))?
+                .local_addr()?;
             let metrics = upstream.metrics.clone();
             let app = App::new()
                 .app_data(web::Data::new(upstream))
@@ -317,7 +331,7 @@ async fn worker(listener: TcpListener, shared: Shared) -> std::io::Result<()> {
                 .await
                 .map_err(|()| std::io::Error::other("cannot build the app"))?;
             let service = Rc::new(service);
-            event_loop::serve(listener, max_connections, stop, closing, |stream, peer| {
+            event_loop::serve(listeners, max_connections, stop, closing, |stream, peer| {
                 // accept() gave the peer address: no getpeername() per connection.
                 let dispatcher = service.call((stream, Some(peer)));
                 async move {
@@ -331,13 +345,19 @@ async fn worker(listener: TcpListener, shared: Shared) -> std::io::Result<()> {
         // The same handler behind nginx's uwsgi_pass.
         Protocol::Uwsgi => {
             let state = Rc::new((upstream, client));
-            event_loop::serve(listener, max_connections, stop, closing, |stream, _peer| {
-                let state = Rc::clone(&state);
-                async move {
-                    let (upstream, client) = &*state;
-                    uwsgi::serve(stream, upstream, client).await;
-                }
-            })
+            event_loop::serve(
+                listeners,
+                max_connections,
+                stop,
+                closing,
+                |stream, _peer| {
+                    let state = Rc::clone(&state);
+                    async move {
+                        let (upstream, client) = &*state;
+                        uwsgi::serve(stream, upstream, client).await;
+                    }
+                },
+            )
             .await
         }
     }

@@ -254,7 +254,7 @@ fn bad_configuration_exits_2_with_a_message() {
     assert_eq!(output.status.code(), Some(2));
 }
 
-/// app_async in this process with `workers` event loops, each on its own socket of one
+/// app_async in this process with `workers` event loops, each on its own sockets of one
 /// port (`app_async::bind`, as the binary does).
 fn app_with_workers(config: Config, workers: usize) -> InProcess {
     let mut listeners = app_async::bind([127, 0, 0, 1].into(), 0, workers).expect("bind");
@@ -266,9 +266,9 @@ fn app_with_workers(config: Config, workers: usize) -> InProcess {
 }
 
 #[test]
-fn every_worker_accepts_on_its_own_socket() {
-    // Three sockets on one port: the kernel spreads the 30 connections over them by
-    // their ports, so a loop that did not accept would leave some unanswered.
+fn every_worker_accepts_on_its_own_sockets() {
+    // Three loops' sockets on one port: the kernel spreads the 30 connections over them
+    // by their ports, so a loop that did not accept would leave some unanswered.
     let api = slow_api();
     let app = app_with_workers(config(&api.url("/"), &["--workers", "3"]), 3);
     let (replies, _) = get_concurrently(&app.url("/?delay=0.2"), 30);
@@ -285,6 +285,29 @@ fn every_worker_accepts_on_its_own_socket() {
         .count();
     // Worker 0 runs on the thread that called run.
     assert_eq!(loops, 2);
+}
+
+#[test]
+fn one_loop_accepts_on_each_of_its_queues() {
+    // bind gives the one loop ACCEPT_QUEUES sockets on one port; the kernel spreads
+    // the 40 connections over them by their ports, so a queue the loop never accepted
+    // on would leave about half of them unanswered (each GET gives up after 120 s).
+    let sockets = app_async::bind([127, 0, 0, 1].into(), 0, 3).expect("bind");
+    assert_eq!(sockets.len(), 3 * app_async::ACCEPT_QUEUES);
+    let port = sockets[0].local_addr().expect("address").port();
+    assert!(sockets
+        .iter()
+        .all(|socket| socket.local_addr().expect("address").port() == port));
+    drop(sockets);
+
+    let api = slow_api();
+    let app = app_with_workers(config(&api.url("/"), &[]), 1);
+    let (replies, _) = get_concurrently(&app.url("/?delay=0.2"), 40);
+    assert!(
+        replies.iter().all(|reply| reply.status == 200),
+        "{:?}",
+        replies.iter().find(|reply| reply.status != 200)
+    );
 }
 
 #[test]
@@ -334,10 +357,10 @@ fn one_worker_is_one_thread() {
     assert_eq!(threads(), "1");
 }
 
-/// WORKERS=3 in the binary: three loops, each with its own socket on the port, and a
+/// WORKERS=3 in the binary: three loops, each with its own sockets on the port, and a
 /// graceful exit 0 on SIGTERM.
 #[test]
-fn the_binary_runs_one_socket_per_worker() {
+fn the_binary_runs_its_queues_per_worker() {
     let api = slow_api();
     let mut app = Service::start_with_env(
         APP,
@@ -345,17 +368,10 @@ fn the_binary_runs_one_socket_per_worker() {
         &["--api-url", &api.url("/")],
         &[("WORKERS", "3")],
     );
-    // /proc/net/tcp: local address 0100007F:PORT (hex), state 0A (LISTEN).
-    let local = format!("0100007F:{:04X}", app.port);
-    let listening = std::fs::read_to_string("/proc/net/tcp")
-        .expect("/proc/net/tcp")
-        .lines()
-        .filter(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            fields.get(1) == Some(&local.as_str()) && fields.get(3) == Some(&"0A")
-        })
-        .count();
-    assert_eq!(listening, 3);
+    assert_eq!(
+        kit::testing::listening_sockets(app.port),
+        3 * app_async::ACCEPT_QUEUES
+    );
     let (replies, _) = get_concurrently(&app.url("/?delay=0.1"), 30);
     assert!(replies.iter().all(|reply| reply.status == 200));
     app.signal(libc::SIGTERM);

@@ -87,7 +87,7 @@ fn malformed_packets_get_a_clean_answer_and_the_loop_survives() {
     assert_eq!(get(&nginx.url("/?delay=0")).status, 200);
 }
 
-/// Two loops, each accepting uwsgi connections on its own socket: every request through
+/// Two loops, each accepting uwsgi connections on its own sockets: every request through
 /// nginx is answered, and on the shutdown signal both let theirs finish.
 #[test]
 fn every_uwsgi_worker_accepts_and_drains() {

@@ -96,6 +96,31 @@ pub const LISTEN_BACKLOG: u32 = 65_535;
 /// of a busy dev server, not fail.
 pub const CLIENT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
+/// Opens `count` listening sockets on `host:port`, all with `SO_REUSEPORT` and the lab's
+/// [`LISTEN_BACKLOG`] (port 0: the first picks a free port and the others join it). The
+/// kernel spreads new connections over them by their address and port, so each socket
+/// is an accept queue of its own (see [`ACCEPT_QUEUES`]). A failure is one line that
+/// names the address.
+pub fn bind_queues(host: IpAddr, port: u16, count: usize) -> std::io::Result<Vec<TcpListener>> {
+    let first = listen(SocketAddr::new(host, port), true).map_err(cannot_listen(host, port))?;
+    let address = first.local_addr()?;
+    let mut listeners = vec![first];
+    for _ in 1..count.max(1) {
+        listeners.push(listen(address, true).map_err(cannot_listen(host, address.port()))?);
+    }
+    Ok(listeners)
+}
+
+/// Accept queues (`SO_REUSEPORT` sockets on one port, [`bind_queues`]) per accepting
+/// loop: app_async's event loops and slow_api's accept thread.
+///
+/// Each queue is [`LISTEN_BACKLOG`] deep, which Linux caps at `net.core.somaxconn`
+/// (4096 here). A burst of 5,000 connects lands faster than a loop accepts while it also
+/// serves: with one queue, the connects beyond 4,096 that the loop had not yet made room
+/// for were dropped, and each such SYN was resent only a second later (docs/10-cost.md).
+/// Two queues hold 8,192 between them, without a sysctl.
+pub const ACCEPT_QUEUES: usize = 2;
+
 /// Turns a bind error into one line that names the address:
 /// `cannot listen on 127.0.0.1:3000: Address already in use (os error 98)`.
 pub fn cannot_listen(host: IpAddr, port: u16) -> impl FnOnce(std::io::Error) -> std::io::Error {

@@ -33,7 +33,7 @@ pub fn slow_api() -> in_process::InProcess {
 pub fn slow_api_on(listener: std::net::TcpListener) -> in_process::InProcess {
     let config: slow_api::Config = in_process::config_from_args(&[]);
     in_process::InProcess::start_on(listener, "slow_api", move |listener, stop| {
-        actix_web::rt::System::new().block_on(slow_api::run(listener, config, stop))
+        actix_web::rt::System::new().block_on(slow_api::run([listener], config, stop))
     })
 }
 
@@ -348,4 +348,19 @@ pub fn get_concurrently(url: &str, count: usize) -> (Vec<Reply>, Duration) {
         .map(|thread| thread.join().expect("request thread panicked"))
         .collect();
     (replies, started.elapsed())
+}
+
+/// How many sockets listen on 127.0.0.1:`port` (IPv4, every process's): a service's
+/// accept queues (`common::server::bind_queues`).
+pub fn listening_sockets(port: u16) -> usize {
+    // /proc/net/tcp: local address 0100007F:PORT (hex), state 0A (LISTEN).
+    let local = format!("0100007F:{port:04X}");
+    std::fs::read_to_string("/proc/net/tcp")
+        .expect("/proc/net/tcp")
+        .lines()
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(1) == Some(&local.as_str()) && fields.get(3) == Some(&"0A")
+        })
+        .count()
 }

@@ -91,6 +91,20 @@ fn every_results_file_round_trips_through_its_envelope() {
         first_round.rows.len(),
         IDS.len() * first_round.rounds as usize
     );
+    // docs/10-cost.md's accept-queue A/B, and the AMD machine's last runs.
+    for run in ["1-run1", "1-run2", "2-run1", "2-run2"] {
+        let file: FirstRoundResults = round_trip(&format!("accept-queues/{run}/first-round.json"));
+        assert_eq!(file.rows.len(), IDS.len() * file.rounds as usize);
+    }
+    let queues: BenchResults = round_trip("accept-queues/proxy-bench.json");
+    assert!(queues
+        .rows
+        .iter()
+        .any(|row| row.target == "one accept queue per loop"));
+    let amd: BenchResults = round_trip("machines/amd-epyc/proxy-bench.json");
+    assert!(!amd.rows.is_empty());
+    let amd: FirstRoundResults = round_trip("machines/amd-epyc/first-round.json");
+    assert_eq!(amd.rows.len(), IDS.len() * amd.rounds as usize);
     // make patch-bench's runs: one folder per patch of docs/patches/.
     let mut runs = 0;
     for entry in std::fs::read_dir(committed("patches")).expect("results/patches") {

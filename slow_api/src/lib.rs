@@ -59,10 +59,12 @@ async fn slow_response(request: HttpRequest, max_delay: web::Data<f64>) -> HttpR
     }
 }
 
-/// Serves on `listener` until `shutdown` completes, then lets in-flight requests finish
-/// (up to `config.shutdown_timeout`) and returns. Call it inside an actix system.
+/// Serves on `listeners` (one port's accept queues: `main` opens
+/// [`common::server::ACCEPT_QUEUES`] of them with [`common::server::bind_queues`]; a test
+/// may pass one plain socket) until `shutdown` completes, then lets in-flight requests
+/// finish (up to `config.shutdown_timeout`) and returns. Call it inside an actix system.
 pub async fn run(
-    listener: TcpListener,
+    listeners: impl IntoIterator<Item = TcpListener>,
     config: Config,
     shutdown: impl Future<Output = ()> + 'static,
 ) -> std::io::Result<()> {
@@ -79,7 +81,11 @@ pub async fn run(
         },
     );
 
-    let address = listener.local_addr()?;
+    let listeners: Vec<TcpListener> = listeners.into_iter().collect();
+    let address = listeners
+        .first()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no listener"))?
+        .local_addr()?;
     // The query's delay is checked in seconds against it (common::delay).
     let max_delay = web::Data::new(config.max_delay.as_secs_f64());
     // No upstream here: no upstream_requests_in_flight.
@@ -88,7 +94,7 @@ pub async fn run(
         Some(port) => Some(common::metrics::listen(config.host, port, metrics.clone())?),
         None => None,
     };
-    let server = HttpServer::new(move || {
+    let mut server = HttpServer::new(move || {
         let tracked = metrics.clone();
         App::new()
             .app_data(max_delay.clone())
@@ -105,9 +111,12 @@ pub async fn run(
     .workers(workers)
     .max_connections(budget.per_worker)
     .shutdown_timeout(config.shutdown_timeout.as_secs().max(1))
-    .disable_signals()
-    .listen(listener)?
-    .run();
+    .disable_signals();
+    // One accept thread takes from every queue.
+    for listener in listeners {
+        server = server.listen(listener)?;
+    }
+    let server = server.run();
 
     tracing::info!(
         "slow_api listening on http://{address}/ (max delay {} s, open files {open_files})",

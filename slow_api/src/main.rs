@@ -12,9 +12,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let config = slow_api::Config::parse();
     common::logging::init();
-    // A deep accept queue (common::server::LISTEN_BACKLOG): thousands of clients
-    // connect at once in the benchmarks.
-    let listener = common::server::bind(config.host, config.port)?;
-    slow_api::run(listener, config, common::server::shutdown_signal()?).await?;
+    // Deep accept queues (common::server::ACCEPT_QUEUES of LISTEN_BACKLOG): thousands of
+    // clients connect at once in the benchmarks.
+    let listeners =
+        common::server::bind_queues(config.host, config.port, common::server::ACCEPT_QUEUES)?;
+    slow_api::run(listeners, config, common::server::shutdown_signal()?).await?;
     Ok(())
 }

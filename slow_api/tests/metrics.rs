@@ -9,7 +9,7 @@ fn metrics_count_what_was_sent_on_both_ports() {
     let metrics_port = free_port().to_string();
     let config: slow_api::Config = config_from_args(&["--metrics-port", &metrics_port]);
     let api = InProcess::start("slow_api", move |listener, stop| {
-        actix_web::rt::System::new().block_on(slow_api::run(listener, config, stop))
+        actix_web::rt::System::new().block_on(slow_api::run([listener], config, stop))
     });
     for _ in 0..3 {
         assert_eq!(get(&api.url("/?delay=0")).status, 200);

@@ -15,7 +15,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_slow_api");
 fn start_with(args: &[&str]) -> InProcess {
     let config: slow_api::Config = config_from_args(args);
     InProcess::start("slow_api", move |listener, stop| {
-        actix_web::rt::System::new().block_on(slow_api::run(listener, config, stop))
+        actix_web::rt::System::new().block_on(slow_api::run([listener], config, stop))
     })
 }
 
@@ -126,6 +126,23 @@ fn drains_on(signal: i32) {
     let reply = in_flight.join().expect("request thread");
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body, "slow api response");
+    let status = api.wait_exit(Duration::from_secs(10)).expect("exits");
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn the_binary_accepts_on_each_of_its_queues() {
+    // Its ACCEPT_QUEUES sockets on one port: the kernel spreads the 40 connections over
+    // them by their ports, so a queue the accept thread never took from would leave
+    // about half of them unanswered (each GET gives up after 120 s).
+    let mut api = Service::start(BIN, "--port", &[]);
+    assert_eq!(
+        kit::testing::listening_sockets(api.port),
+        common::server::ACCEPT_QUEUES
+    );
+    let (replies, _) = get_concurrently(&api.url("/?delay=0.2"), 40);
+    assert!(replies.iter().all(|reply| reply.status == 200));
+    api.signal(libc::SIGTERM);
     let status = api.wait_exit(Duration::from_secs(10)).expect("exits");
     assert_eq!(status.code(), Some(0));
 }
