@@ -101,6 +101,7 @@ where
     });
     // One future for the whole loop, polled only when no connection is ready: a batch
     // of accepts costs no more than the accept calls themselves.
+    let stopped = stop.signal.clone();
     let mut signal = stop.signal.clone();
     let mut stopping = std::pin::pin!(async move {
         // An error means the sender is gone: nobody can stop us any more, so stop now.
@@ -112,6 +113,11 @@ where
         // their requests before accepting more (see ACCEPT_BATCH).
         if batch == ACCEPT_BATCH {
             batch = 0;
+            // `stopping` is polled only when no queue has a connection ready: under a
+            // steady stream of connects, look at the signal between batches too.
+            if *stopped.borrow() {
+                break;
+            }
             tokio::task::yield_now().await;
         }
         // At the cap: leave new clients in the accept queue until a connection closes.

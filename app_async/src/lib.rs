@@ -140,12 +140,15 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + 'static,
 ) -> std::io::Result<()> {
     let Listeners(listeners) = listeners.into();
-    if listeners.is_empty() || listeners.len() % config.workers.max(1) != 0 {
+    let workers = config.workers.max(1);
+    // bind's count, or one plain socket per loop (a test's); anything else would give
+    // the loops fewer queues than a burst needs, silently.
+    if listeners.len() != workers * ACCEPT_QUEUES && listeners.len() != workers {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!(
-                "WORKERS={} needs the same number of listeners for each, got {}: open them with app_async::bind",
-                config.workers,
+                "WORKERS={workers} needs {} listeners (or {workers}, one per loop), got {}: open them with app_async::bind",
+                workers * ACCEPT_QUEUES,
                 listeners.len()
             ),
         ));
@@ -195,7 +198,7 @@ pub async fn run(
     };
 
     // Loop i takes the i-th run of `per_loop` sockets: bind opens them in that order.
-    let per_loop = listeners.len() / config.workers.max(1);
+    let per_loop = listeners.len() / workers;
     let mut loops = Vec::new();
     let mut rest = listeners;
     while !rest.is_empty() {
@@ -203,9 +206,8 @@ pub async fn run(
         loops.push(std::mem::replace(&mut rest, tail));
     }
     let mut loops = loops.into_iter();
-    let first = loops
-        .next()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no listener"))?;
+    // Checked above: there are `workers` >= 1 runs.
+    let first = loops.next().unwrap_or_default();
     let mut others = Vec::new();
     for (index, listener) in loops.enumerate() {
         let shared = shared.clone();

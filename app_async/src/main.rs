@@ -13,8 +13,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let config = app_async::Config::parse();
     common::logging::init();
-    // One socket per event loop (SO_REUSEPORT), each with a deep accept queue: thousands
-    // of clients connect at once in the benchmarks.
+    // ACCEPT_QUEUES sockets per event loop (SO_REUSEPORT), each a deep accept queue:
+    // thousands of clients connect at once in the benchmarks.
     let listeners = app_async::bind(config.app.host, config.app.port_app, config.workers)?;
     app_async::run(listeners, config, common::server::shutdown_signal()?).await?;
     Ok(())

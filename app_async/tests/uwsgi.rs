@@ -16,7 +16,7 @@ fn topology(args: &[&str]) -> (InProcess, InProcess, Nginx) {
     let mut all = vec!["--protocol", "uwsgi", "--api-url", &api_url];
     all.extend_from_slice(args);
     let config: app_async::Config = config_from_args(&all);
-    // One socket per event loop on one port, as the binary binds them.
+    // ACCEPT_QUEUES sockets per event loop on one port, as the binary binds them.
     let mut listeners = app_async::bind([127, 0, 0, 1].into(), 0, config.workers).expect("bind");
     let first = listeners.remove(0);
     // It speaks uwsgi, not HTTP: nginx's /healthz (through it) says when it is ready.

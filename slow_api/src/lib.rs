@@ -105,8 +105,8 @@ pub async fn run(
             .route("/metrics", web::get().to(common::metrics::handler))
     })
     // Thousands of clients connect at once in the benchmarks: no per-worker connection
-    // cap below what the open-files limit allows; past it clients queue (the listener's
-    // deep accept queue), rather than the accept loop failing with "too many open files"
+    // cap below what the open-files limit allows; past it clients queue (the listeners'
+    // deep accept queues), rather than the accept loop failing with "too many open files"
     // and pausing for 500 ms.
     .workers(workers)
     .max_connections(budget.per_worker)
