@@ -18,14 +18,14 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr, TcpListener};
-
-pub use common::server::ACCEPT_QUEUES;
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
 use tokio::sync::{watch, Notify};
+
+pub use common::server::ACCEPT_QUEUES;
 
 /// Opens `workers` x [`ACCEPT_QUEUES`] listening sockets on `host:port`
 /// ([`common::server::bind_queues`]); `run` gives each event loop [`ACCEPT_QUEUES`] of

@@ -199,14 +199,9 @@ pub async fn run(
 
     // Loop i takes the i-th run of `per_loop` sockets: bind opens them in that order.
     let per_loop = listeners.len() / workers;
-    let mut loops = Vec::new();
-    let mut rest = listeners;
-    while !rest.is_empty() {
-        let tail = rest.split_off(per_loop);
-        loops.push(std::mem::replace(&mut rest, tail));
-    }
-    let mut loops = loops.into_iter();
-    // Checked above: there are `workers` >= 1 runs.
+    let mut sockets = listeners.into_iter();
+    let mut loops = (0..workers).map(|_| sockets.by_ref().take(per_loop).collect::<Vec<_>>());
+    // Checked above: `workers` >= 1.
     let first = loops.next().unwrap_or_default();
     let mut others = Vec::new();
     for (index, listener) in loops.enumerate() {

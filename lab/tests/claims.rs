@@ -50,6 +50,9 @@ struct Runs {
     loadgen: Value,
     /// `make first-round`: the keep-alive burst's first round, round by round.
     first_round: Value,
+    /// The AMD machine's last proxy-bench and first-round runs, before two accept queues.
+    amd_proxy: Value,
+    amd_first_round: Value,
     /// `make patch-bench` with the awc patch: proxy-bench with app_async on it beside.
     awc_patch: Value,
     /// `make patch-bench` with the actix-http header-index patch.
@@ -71,6 +74,8 @@ impl Runs {
             proxy: results("proxy-bench.json"),
             loadgen: results("bench-loadgen.json"),
             first_round: results("first-round.json"),
+            amd_proxy: results("machines/amd-epyc/proxy-bench.json"),
+            amd_first_round: results("machines/amd-epyc/first-round.json"),
             awc_patch: results("patches/awc-3.11.0-client-codec-per-thread/proxy-bench.json"),
             header_index: results("patches/actix-http-3.20.0-header-index-uninit/proxy-bench.json"),
             chaos: results("chaos.json"),
@@ -129,14 +134,29 @@ impl Runs {
         num(row, "ir_per_request")
     }
 
-    /// When the server first held every client, round by round, in a first-round run.
-    fn held(run: &Value, id: &str) -> Vec<f64> {
+    /// Scenario `id`'s rows, round by round, in a first-round run.
+    fn rounds<'a>(run: &'a Value, id: &str) -> Vec<&'a Value> {
         run["rows"]
             .as_array()
             .expect("first-round rows")
             .iter()
             .filter(|row| row["id"] == id)
+            .collect()
+    }
+
+    /// When the server first held every client, round by round, in a first-round run.
+    fn held(run: &Value, id: &str) -> Vec<f64> {
+        Runs::rounds(run, id)
+            .into_iter()
             .map(|row| num(row, "timeline/server_all_in_flight_s"))
+            .collect()
+    }
+
+    /// The SYNs resent, round by round, in a first-round run.
+    fn resent(run: &Value, id: &str) -> Vec<f64> {
+        Runs::rounds(run, id)
+            .into_iter()
+            .map(|row| num(row, "syn_retransmits"))
             .collect()
     }
 
@@ -236,6 +256,17 @@ fn proxy_bench_row<'a>(file: &'a Value, target: &str, keep_alive: bool) -> &'a V
             })
         })
         .unwrap_or_else(|| panic!("no proxy-bench row {target} -k={keep_alive}"))
+}
+
+/// `target`'s CPU per request over nginx-proxy's at the same load, in a proxy-bench file.
+fn cpu_vs_nginx(file: &Value, target: &str, keep_alive: bool) -> f64 {
+    let cpu = |target: &str| {
+        num(
+            proxy_bench_row(file, target, keep_alive),
+            "cpu_ms_per_request",
+        )
+    };
+    cpu(target) / cpu("nginx-proxy")
 }
 
 struct Timeline {
@@ -853,10 +884,11 @@ const CLAIMS: &[Claim] = &[
                 expected + half + 1e-9,
             );
         }
-        for (what, row, expected) in [("before", before, 1.42), ("after", after, 1.45)] {
+        for (what, target, expected) in [("before", before_id, 1.42), ("after", "app_async", 1.45)]
+        {
             c.within(
                 &format!("CPU per request {what} / nginx-proxy's"),
-                num(row, "cpu_ms_per_request") / num(nginx, "cpu_ms_per_request"),
+                cpu_vs_nginx(&r.proxy, target, false),
                 expected - 0.0051,
                 expected + 0.0051,
             );
@@ -866,34 +898,34 @@ const CLAIMS: &[Claim] = &[
             "-r: the two builds' CPU rounds overlap".to_owned(),
         );
     }),
-    ("docs/10-cost.md", "one-loop-other-machine", |_, c| {
-        let amd = results("machines/amd-epyc/proxy-bench.json");
+    ("docs/10-cost.md", "one-loop-other-machine", |r, c| {
+        let amd = &r.amd_proxy;
         c.that(
             amd["machine"]["cpu_model"] == "AMD EPYC",
             format!("an AMD machine: {}", amd["machine"]["cpu_model"]),
         );
-        let nginx = num(
-            proxy_bench_row(&amd, "nginx-proxy", false),
-            "cpu_ms_per_request",
-        );
         for (target, expected) in [("app_async at 27950e4", 1.35), ("app_async", 1.23)] {
             c.within(
                 &format!("AMD -r: {target} CPU per request / nginx-proxy's"),
-                num(proxy_bench_row(&amd, target, false), "cpu_ms_per_request") / nginx,
+                cpu_vs_nginx(amd, target, false),
                 expected - 0.0051,
                 expected + 0.0051,
             );
         }
     }),
     ("docs/10-cost.md", "one-loop-keepalive-same", |r, c| {
-        let nginx = num(r.proxy_row("nginx-proxy", true), "cpu_ms_per_request");
-        for (target, expected) in [("app_async", 1.47), ("app_async at 27950e4", 1.37)] {
-            c.within(
-                &format!("{target} -k: CPU per request / nginx-proxy's"),
-                num(r.proxy_row(target, true), "cpu_ms_per_request") / nginx,
-                expected - 0.0051,
-                expected + 0.0051,
-            );
+        for (machine, file, app, before) in [
+            ("here", &r.proxy, 1.47, 1.37),
+            ("AMD", &r.amd_proxy, 1.08, 1.13),
+        ] {
+            for (target, expected) in [("app_async", app), ("app_async at 27950e4", before)] {
+                c.within(
+                    &format!("{machine} -k: {target} CPU per request / nginx-proxy's"),
+                    cpu_vs_nginx(file, target, true),
+                    expected - 0.0051,
+                    expected + 0.0051,
+                );
+            }
         }
         let (app, before) = (
             span(&numbers(&r.proxy_row("app_async", true)["rounds_cpu_ms"])),
@@ -916,19 +948,6 @@ const CLAIMS: &[Claim] = &[
                 value,
                 written - 0.0005,
                 written + 0.0005,
-            );
-        }
-        let amd = results("machines/amd-epyc/proxy-bench.json");
-        let amd_nginx = num(
-            proxy_bench_row(&amd, "nginx-proxy", true),
-            "cpu_ms_per_request",
-        );
-        for (target, expected) in [("app_async", 1.08), ("app_async at 27950e4", 1.13)] {
-            c.within(
-                &format!("AMD -k: {target} CPU per request / nginx-proxy's"),
-                num(proxy_bench_row(&amd, target, true), "cpu_ms_per_request") / amd_nginx,
-                expected - 0.0051,
-                expected + 0.0051,
             );
         }
     }),
@@ -993,22 +1012,14 @@ const CLAIMS: &[Claim] = &[
         }
     }),
     ("docs/10-cost.md", "one-loop-cpu-targets", |r, c| {
-        let amd = results("machines/amd-epyc/proxy-bench.json");
         for (keep, target, written, written_amd) in
             [(false, 1.10, 1.45, 1.23), (true, 1.05, 1.47, 1.08)]
         {
-            let ratio = num(r.proxy_row("app_async", keep), "cpu_ms_per_request")
-                / num(r.proxy_row("nginx-proxy", keep), "cpu_ms_per_request");
-            let ratio_amd = num(
-                proxy_bench_row(&amd, "app_async", keep),
-                "cpu_ms_per_request",
-            ) / num(
-                proxy_bench_row(&amd, "nginx-proxy", keep),
-                "cpu_ms_per_request",
-            );
-            for (machine, ratio, written) in
-                [("here", ratio, written), ("AMD", ratio_amd, written_amd)]
-            {
+            for (machine, file, written) in [
+                ("here", &r.proxy, written),
+                ("AMD", &r.amd_proxy, written_amd),
+            ] {
+                let ratio = cpu_vs_nginx(file, "app_async", keep);
                 c.that(
                     ratio > target,
                     format!("-k={keep} {machine}: CPU per request {ratio:.3}x nginx-proxy's, above the target {target}x"),
@@ -1116,13 +1127,7 @@ const CLAIMS: &[Claim] = &[
                 close(&app, &held),
                 format!("{queues} queue(s), run {run_no}: app_async {app:?}"),
             );
-            let resent: Vec<f64> = file["rows"]
-                .as_array()
-                .expect("first-round rows")
-                .iter()
-                .filter(|row| row["id"] == "async-keepalive")
-                .map(|row| num(row, "syn_retransmits"))
-                .collect();
+            let resent = Runs::resent(&file, "async-keepalive");
             c.that(
                 resent == syns,
                 format!("{queues} queue(s), run {run_no}: SYNs resent {resent:?}"),
@@ -1189,14 +1194,9 @@ const CLAIMS: &[Claim] = &[
             let mut rounds = (0, 0);
             for run in 1..=2 {
                 let file = results(&format!("accept-queues/{queues}-run{run}/first-round.json"));
-                for row in file["rows"].as_array().expect("first-round rows") {
-                    if row["id"] == "direct-keepalive" {
-                        rounds.1 += 1;
-                        if num(row, "syn_retransmits") > 0.0 {
-                            rounds.0 += 1;
-                        }
-                    }
-                }
+                let resent = Runs::resent(&file, "direct-keepalive");
+                rounds.0 += resent.iter().filter(|&&syns| syns > 0.0).count();
+                rounds.1 += resent.len();
             }
             rounds
         };
@@ -1209,12 +1209,8 @@ const CLAIMS: &[Claim] = &[
             format!("with one queue in app_async: {:?}", overflowed(1)),
         );
         // The committed make first-round, the slow API on two queues: none.
-        let direct: f64 = r.first_round["rows"]
-            .as_array()
-            .expect("first-round rows")
+        let direct: f64 = Runs::resent(&r.first_round, "direct-keepalive")
             .iter()
-            .filter(|row| row["id"] == "direct-keepalive")
-            .map(|row| num(row, "syn_retransmits"))
             .sum();
         c.that(
             direct == 0.0,
@@ -1222,14 +1218,7 @@ const CLAIMS: &[Claim] = &[
         );
     }),
     ("docs/10-cost.md", "first-round-side-by-side", |r, c| {
-        let rows = |id: &str| -> Vec<&Value> {
-            r.first_round["rows"]
-                .as_array()
-                .expect("first-round rows")
-                .iter()
-                .filter(|row| row["id"] == id)
-                .collect()
-        };
+        let rows = |id: &str| Runs::rounds(&r.first_round, id);
         c.that(r.first_round["rounds"] == 5, "five rounds".to_owned());
         for (id, held, efficiency, p99) in [
             ("async-keepalive", 0.6, 0.89, 1513.0),
@@ -1243,7 +1232,7 @@ const CLAIMS: &[Claim] = &[
                 held - 0.01,
                 held + 0.01,
             );
-            let resent: f64 = rows(id).iter().map(|row| num(row, "syn_retransmits")).sum();
+            let resent: f64 = Runs::resent(&r.first_round, id).iter().sum();
             c.that(resent == 0.0, format!("{id}: {resent} SYN(s) resent"));
             if efficiency.is_nan() {
                 continue;
@@ -1274,9 +1263,8 @@ const CLAIMS: &[Claim] = &[
             format!("app_async's efficiency {app:.3} within a point of nginx-proxy's {nginx:.3}"),
         );
         // The last run before two accept queues, on the AMD machine.
-        let amd = results("machines/amd-epyc/first-round.json");
         for (id, held) in [("async-keepalive", 1.0), ("nginx-proxy-keepalive", 0.8)] {
-            let measured = upper_median(Runs::held(&amd, id));
+            let measured = upper_median(Runs::held(&r.amd_first_round, id));
             c.within(
                 &format!("AMD {id}: median first round s"),
                 measured,
@@ -1284,12 +1272,8 @@ const CLAIMS: &[Claim] = &[
                 held + 0.01,
             );
         }
-        let resent: f64 = amd["rows"]
-            .as_array()
-            .expect("first-round rows")
+        let resent: f64 = Runs::resent(&r.amd_first_round, "async-keepalive")
             .iter()
-            .filter(|row| row["id"] == "async-keepalive")
-            .map(|row| num(row, "syn_retransmits"))
             .sum();
         c.that(resent == 0.0, format!("AMD: {resent} SYN(s) resent"));
     }),
